@@ -1,0 +1,471 @@
+#include "pack.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "../common/xio.h"
+#include "../verify/meta.h"
+#include "../verify/payload.h"
+#include "../verify/trailer.h"
+
+#define CHUNK (256u << 10)
+
+struct source {
+	const char *dest;
+	const char *src;
+	int fd;
+};
+
+struct writer {
+	int fd;
+	const char *path;
+	struct dy_sha256 hash;
+	uint64_t written;
+	ZSTD_CCtx *cctx;
+	unsigned char *zbuf;
+	size_t zcap;
+	uint64_t tar_len;
+	struct dy_err err;
+	int failed;
+};
+
+struct job {
+	const struct dy_manifest *m;
+	const struct dy_pack_opts *o;
+	struct source *src;
+	size_t nsrc;
+	struct dy_meta meta;
+	struct writer w;
+	unsigned char *buf;
+	char tmp[4096];
+};
+
+static int
+out_write(struct writer *w, const void *buf, size_t len)
+{
+	if (dy_write_full(w->fd, buf, len) < 0)
+		return dy_errnof(&w->err, "cannot write %s", w->path);
+	dy_sha256_update(&w->hash, buf, len);
+	w->written += len;
+	return 0;
+}
+
+static int
+zstd_feed(struct writer *w, const void *buf, size_t len, ZSTD_EndDirective mode)
+{
+	ZSTD_inBuffer in = {buf, len, 0};
+	size_t left;
+
+	do {
+		ZSTD_outBuffer out = {w->zbuf, w->zcap, 0};
+		left = ZSTD_compressStream2(w->cctx, &out, &in, mode);
+		if (ZSTD_isError(left))
+			return dy_errf(&w->err, "zstd compression failed: %s",
+				       ZSTD_getErrorName(left));
+		if (out.pos && out_write(w, w->zbuf, out.pos) < 0)
+			return -1;
+	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
+	return 0;
+}
+
+static la_ssize_t
+tar_write_cb(struct archive *a, void *client, const void *buf, size_t len)
+{
+	struct writer *w = client;
+
+	if (zstd_feed(w, buf, len, ZSTD_e_continue) < 0) {
+		w->failed = 1;
+		archive_set_error(a, EIO, "%s", w->err.msg);
+		return -1;
+	}
+	w->tar_len += len;
+	return (la_ssize_t)len;
+}
+
+static int
+set_param(ZSTD_CCtx *c, ZSTD_cParameter p, int v, const char *what, struct dy_err *err)
+{
+	size_t rc = ZSTD_CCtx_setParameter(c, p, v);
+
+	if (ZSTD_isError(rc))
+		return dy_errf(err, "zstd %s %d rejected: %s", what, v, ZSTD_getErrorName(rc));
+	return 0;
+}
+
+static int
+threads_wanted(int threads)
+{
+	long n;
+
+	if (threads > 0)
+		return threads;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)(n > 64 ? 64 : n) : 1;
+}
+
+static int
+zstd_setup(struct job *j, struct dy_err *err)
+{
+	const struct dy_pack_opts *o = j->o;
+	ZSTD_CCtx *c;
+
+	j->w.cctx = c = ZSTD_createCCtx();
+	j->w.zcap = ZSTD_CStreamOutSize();
+	j->w.zbuf = malloc(j->w.zcap);
+	if (c == NULL || j->w.zbuf == NULL)
+		return dy_errf(err, "out of memory");
+	if (set_param(c, ZSTD_c_compressionLevel, o->level, "level", err) < 0 ||
+	    set_param(c, ZSTD_c_windowLog, o->window_log, "window log", err) < 0 ||
+	    set_param(c, ZSTD_c_enableLongDistanceMatching, 1, "long mode", err) < 0 ||
+	    set_param(c, ZSTD_c_checksumFlag, 1, "checksum flag", err) < 0)
+		return -1;
+	/* Always >= 1 worker: multithreaded output is the same for any worker
+	 * count, but differs from single-threaded mode. */
+	return set_param(c, ZSTD_c_nbWorkers, threads_wanted(o->threads), "worker count", err);
+}
+
+static int
+open_sources(struct job *j, struct dy_err *err)
+{
+	const struct dy_manifest *m = j->m;
+	struct dy_entry e;
+	struct stat st;
+	size_t i, k;
+	int dirfd;
+
+	dirfd = open(m->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return dy_errnof(err, "cannot open manifest directory %s", m->dir);
+	for (i = 0; i < m->ncomponents; i++) {
+		const struct dy_mcomponent *c = &m->components[i];
+		if (dy_meta_add_component(&j->meta, c->name, c->version, err) < 0)
+			goto fail;
+		for (k = 0; k < c->nfiles; k++) {
+			const struct dy_mfile *f = &c->files[k];
+			struct source *s = &j->src[j->nsrc];
+			s->dest = f->dest;
+			s->src = f->src;
+			s->fd = openat(dirfd, f->src, O_RDONLY | O_CLOEXEC);
+			if (s->fd < 0) {
+				dy_errnof(err, "%s:%zu: cannot open source %s", m->path, f->line,
+					  f->src);
+				goto fail;
+			}
+			j->nsrc++;
+			if (fstat(s->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+				dy_errf(err, "%s:%zu: source %s is not a regular file", m->path,
+					f->line, f->src);
+				goto fail;
+			}
+			memset(&e, 0, sizeof(e));
+			snprintf(e.path, sizeof(e.path), "%s", f->dest);
+			e.mode = f->mode;
+			e.size = (uint64_t)st.st_size;
+			e.component = i;
+			if (dy_meta_add_entry(&j->meta, &e, err) < 0)
+				goto fail;
+		}
+	}
+	close(dirfd);
+	return dy_meta_finish(&j->meta, err);
+fail:
+	close(dirfd);
+	return -1;
+}
+
+static int
+source_fd(const struct job *j, const char *dest)
+{
+	size_t i;
+
+	for (i = 0; i < j->nsrc; i++)
+		if (strcmp(j->src[i].dest, dest) == 0)
+			return j->src[i].fd;
+	return -1;
+}
+
+static const char *
+source_name(const struct job *j, const char *dest)
+{
+	size_t i;
+
+	for (i = 0; i < j->nsrc; i++)
+		if (strcmp(j->src[i].dest, dest) == 0)
+			return j->src[i].src;
+	return dest;
+}
+
+/* Stream one source into the tar, hashing what goes in. */
+static int
+write_file_data(struct job *j, struct archive *a, struct dy_entry *e, struct dy_err *err)
+{
+	int fd = source_fd(j, e->path);
+	struct dy_sha256 h;
+	uint64_t done = 0;
+	ssize_t n;
+
+	dy_sha256_init(&h);
+	for (;;) {
+		n = dy_read_some(fd, j->buf, CHUNK);
+		if (n < 0) {
+			dy_sha256_final(&h, e->sha256);
+			return dy_errnof(err, "cannot read source %s", source_name(j, e->path));
+		}
+		if (n == 0)
+			break;
+		if ((uint64_t)n > e->size - done) {
+			dy_sha256_final(&h, e->sha256);
+			return dy_errf(err, "source %s grew while being packed",
+				       source_name(j, e->path));
+		}
+		dy_sha256_update(&h, j->buf, (size_t)n);
+		if (archive_write_data(a, j->buf, (size_t)n) != n) {
+			dy_sha256_final(&h, e->sha256);
+			return dy_errf(err, "tar write failed: %s", archive_error_string(a));
+		}
+		done += (uint64_t)n;
+	}
+	dy_sha256_final(&h, e->sha256);
+	if (done != e->size)
+		return dy_errf(err, "source %s shrank while being packed", source_name(j, e->path));
+	return 0;
+}
+
+static int
+write_entry(struct job *j, struct archive *a, struct dy_entry *e, struct dy_err *err)
+{
+	struct archive_entry *ae = archive_entry_new();
+	int rc;
+
+	if (ae == NULL)
+		return dy_errf(err, "out of memory");
+	archive_entry_set_pathname(ae, e->path);
+	archive_entry_set_filetype(ae, e->is_dir ? AE_IFDIR : AE_IFREG);
+	archive_entry_set_perm(ae, e->mode);
+	archive_entry_set_size(ae, e->is_dir ? 0 : (la_int64_t)e->size);
+	archive_entry_set_mtime(ae, (time_t)j->o->epoch, 0);
+	archive_entry_set_uid(ae, 0);
+	archive_entry_set_gid(ae, 0);
+	rc = archive_write_header(a, ae);
+	archive_entry_free(ae);
+	if (rc != ARCHIVE_OK)
+		return dy_errf(err, "tar header for %s: %s", e->path,
+			       j->w.failed ? j->w.err.msg : archive_error_string(a));
+	if (!e->is_dir && write_file_data(j, a, e, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+write_payload(struct job *j, struct dy_err *err)
+{
+	struct archive *a = archive_write_new();
+	size_t i;
+	int rc = 0;
+
+	if (a == NULL)
+		return dy_errf(err, "out of memory");
+	archive_write_set_format_pax_restricted(a);
+	if (archive_write_open(a, &j->w, NULL, tar_write_cb, NULL) != ARCHIVE_OK)
+		rc = dy_errf(err, "tar open: %s", archive_error_string(a));
+	for (i = 0; rc == 0 && i < j->meta.nentries; i++) {
+		rc = write_entry(j, a, &j->meta.entries[i], err);
+		if (j->o->progress)
+			j->o->progress(j->o->progress_ctx, i + 1, j->meta.nentries);
+	}
+	if (archive_write_close(a) != ARCHIVE_OK && rc == 0)
+		rc = dy_errf(err, "tar close: %s",
+			     j->w.failed ? j->w.err.msg : archive_error_string(a));
+	archive_write_free(a);
+	if (rc == 0 && zstd_feed(&j->w, NULL, 0, ZSTD_e_end) < 0)
+		rc = dy_errf(err, "%s", j->w.err.msg);
+	return rc;
+}
+
+static int
+copy_stub(struct job *j, struct dy_err *err)
+{
+	uint8_t tail[DY_TRAILER_SIZE];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = open(j->o->stub_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return dy_errnof(err, "cannot open installer stub %s", j->o->stub_path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= DY_TRAILER_SIZE) {
+		close(fd);
+		return dy_errf(err, "installer stub %s is not a regular file of useful size",
+			       j->o->stub_path);
+	}
+	if (dy_pread_full(fd, tail, sizeof(tail), st.st_size - DY_TRAILER_SIZE) == 0 &&
+	    memcmp(tail, DY_TRAILER_MAGIC, 8) == 0) {
+		close(fd);
+		return dy_errf(err, "%s already carries a payload; give the bare stub",
+			       j->o->stub_path);
+	}
+	while ((n = dy_read_some(fd, j->buf, CHUNK)) > 0)
+		if (out_write(&j->w, j->buf, (size_t)n) < 0) {
+			close(fd);
+			return dy_errf(err, "%s", j->w.err.msg);
+		}
+	close(fd);
+	if (n < 0)
+		return dy_errnof(err, "cannot read installer stub %s", j->o->stub_path);
+	return 0;
+}
+
+static int
+write_tail(struct job *j, struct dy_trailer *t, struct dy_err *err)
+{
+	uint8_t raw[DY_TRAILER_SIZE];
+	char *meta;
+	size_t meta_len;
+
+	t->meta_off = j->w.written;
+	t->payload_len = t->meta_off - t->payload_off;
+	t->tar_len = j->w.tar_len;
+	j->meta.built = j->o->epoch;
+	if (dy_meta_format(&j->meta, &meta, &meta_len, err) < 0)
+		return -1;
+	if (out_write(&j->w, meta, meta_len) < 0) {
+		free(meta);
+		return dy_errf(err, "%s", j->w.err.msg);
+	}
+	free(meta);
+	t->meta_len = meta_len;
+	t->version = DY_TRAILER_VERSION;
+	t->window_log = (uint8_t)j->o->window_log;
+	t->file_len = j->w.written + DY_TRAILER_SIZE;
+	dy_trailer_encode(t, raw);
+	dy_sha256_update(&j->w.hash, raw, DY_TRAILER_DIGEST_OFF);
+	dy_sha256_final(&j->w.hash, t->digest);
+	dy_trailer_encode(t, raw);
+	if (dy_write_full(j->w.fd, raw, sizeof(raw)) < 0)
+		return dy_errnof(err, "cannot write %s", j->tmp);
+	return 0;
+}
+
+/* Read the image back with the installer's own checks before it counts. */
+static int
+verify_output(struct job *j, struct dy_err *err)
+{
+	struct dy_image img;
+	int rc;
+
+	if (dy_image_open(&img, j->tmp, NULL, 0, err) < 0)
+		return dy_err_wrap(err, "self-check of the new installer failed");
+	rc = dy_payload_walk(&img, NULL, NULL, NULL, err);
+	dy_image_close(&img);
+	if (rc < 0)
+		return dy_err_wrap(err, "self-check of the new installer failed");
+	return 0;
+}
+
+static int
+sync_parent(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, rc = -1;
+
+	if (copy == NULL)
+		return -1;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		rc = fsync(fd);
+		close(fd);
+	}
+	free(copy);
+	return rc;
+}
+
+static int
+build(struct job *j, struct dy_pack_result *res, struct dy_err *err)
+{
+	struct dy_trailer t;
+
+	memset(&t, 0, sizeof(t));
+	if (open_sources(j, err) < 0 || zstd_setup(j, err) < 0)
+		return -1;
+	snprintf(j->tmp, sizeof(j->tmp), "%s.tmp-XXXXXX", j->o->out_path);
+	j->w.fd = mkostemp(j->tmp, O_CLOEXEC);
+	if (j->w.fd < 0)
+		return dy_errnof(err, "cannot create temporary file beside %s", j->o->out_path);
+	j->w.path = j->tmp;
+	dy_sha256_init(&j->w.hash);
+	if (copy_stub(j, err) < 0)
+		return -1;
+	t.payload_off = j->w.written;
+	if (write_payload(j, err) < 0 || write_tail(j, &t, err) < 0)
+		return -1;
+	if (fsync(j->w.fd) < 0)
+		return dy_errnof(err, "cannot flush %s", j->tmp);
+	if (verify_output(j, err) < 0)
+		return -1;
+	if (fchmod(j->w.fd, 0755) < 0)
+		return dy_errnof(err, "cannot set mode of %s", j->tmp);
+	if (rename(j->tmp, j->o->out_path) < 0)
+		return dy_errnof(err, "cannot rename %s to %s", j->tmp, j->o->out_path);
+	j->tmp[0] = '\0';
+	sync_parent(j->o->out_path);
+	res->size = t.file_len;
+	res->stub_len = t.payload_off;
+	res->payload_len = t.payload_len;
+	res->tar_len = t.tar_len;
+	memcpy(res->digest, t.digest, DY_SHA256_LEN);
+	return 0;
+}
+
+static int
+count_files(const struct dy_manifest *m)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->ncomponents; i++)
+		n += m->components[i].nfiles;
+	return (int)n;
+}
+
+int
+dy_pack(const struct dy_manifest *m, const struct dy_pack_opts *o, struct dy_pack_result *res,
+	struct dy_err *err)
+{
+	struct job j;
+	size_t i;
+	int rc;
+
+	memset(&j, 0, sizeof(j));
+	memset(res, 0, sizeof(*res));
+	j.m = m;
+	j.o = o;
+	j.w.fd = -1;
+	dy_meta_init(&j.meta);
+	j.src = calloc((size_t)count_files(m) + 1, sizeof(*j.src));
+	j.buf = malloc(CHUNK);
+	if (j.src == NULL || j.buf == NULL)
+		rc = dy_errf(err, "out of memory");
+	else
+		rc = build(&j, res, err);
+	if (j.w.fd >= 0)
+		close(j.w.fd);
+	if (rc < 0 && j.tmp[0] != '\0' && j.w.fd >= 0)
+		unlink(j.tmp);
+	for (i = 0; i < j.nsrc; i++)
+		if (j.src[i].fd >= 0)
+			close(j.src[i].fd);
+	ZSTD_freeCCtx(j.w.cctx);
+	free(j.w.zbuf);
+	free(j.src);
+	free(j.buf);
+	dy_meta_free(&j.meta);
+	return rc;
+}

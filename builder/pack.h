@@ -1,0 +1,46 @@
+/*
+ * Packing: manifest + stub -> installer image (docs/payload-format.md).
+ * The output is deterministic: entries sorted by path, mtime fixed to the
+ * build epoch, uid/gid 0 without names, no atime/ctime/xattrs, zstd with
+ * a fixed window and >= 1 worker (zstd's multithreaded output does not
+ * depend on the worker count).  The image is written to a temporary file
+ * beside the output, verified with the installer's own reader, and only
+ * then renamed into place.
+ */
+#ifndef DY_PACK_H
+#define DY_PACK_H
+
+#include <stdint.h>
+
+#include "../common/err.h"
+#include "../verify/image.h"
+#include "../verify/sha256.h"
+#include "manifest.h"
+
+#define DY_DEFAULT_EPOCH 1704067200ull /* 2024-01-01T00:00:00Z */
+#define DY_DEFAULT_LEVEL 19
+#define DY_DEFAULT_WINDOW_LOG 25
+
+struct dy_pack_opts {
+	const char *stub_path;
+	const char *out_path;
+	int level;
+	int window_log;
+	int threads; /* 0: one per online CPU */
+	uint64_t epoch;
+	dy_progress_fn progress;
+	void *progress_ctx;
+};
+
+struct dy_pack_result {
+	uint64_t size;
+	uint64_t stub_len;
+	uint64_t payload_len;
+	uint64_t tar_len;
+	uint8_t digest[DY_SHA256_LEN];
+};
+
+int dy_pack(const struct dy_manifest *m, const struct dy_pack_opts *o, struct dy_pack_result *res,
+	    struct dy_err *err);
+
+#endif

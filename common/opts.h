@@ -1,0 +1,38 @@
+/*
+ * One option table drives both parsing and --help, so the two never
+ * disagree (curl's tool_getparam/tool_help idea).
+ */
+#ifndef DY_OPTS_H
+#define DY_OPTS_H
+
+#include <stdio.h>
+
+#include "err.h"
+
+struct dy_opt {
+	int id;		 /* > 0; returned by dy_opts_next */
+	char short_name; /* 0 when none */
+	const char *long_name;
+	const char *arg; /* placeholder ("FILE") or NULL for a flag */
+	const char *help;
+};
+
+struct dy_opts_state {
+	int argc;
+	char **argv;
+	int index;	  /* next argv element to look at */
+	int only_words;	  /* after "--" */
+	const char *optarg; /* argument of the option just returned, or the word */
+};
+
+enum {
+	DY_OPT_END = -1,
+	DY_OPT_ERROR = -2,
+	DY_OPT_WORD = 0, /* a positional argument, in optarg */
+};
+
+void dy_opts_init(struct dy_opts_state *st, int argc, char **argv, int first);
+int dy_opts_next(struct dy_opts_state *st, const struct dy_opt *table, struct dy_err *err);
+void dy_opts_help(FILE *out, const struct dy_opt *table);
+
+#endif

@@ -1,0 +1,4 @@
+#ifndef DY_VERSION_H
+#define DY_VERSION_H
+#define DY_VERSION "0.1.0"
+#endif

@@ -1,0 +1,21 @@
+/* Whole-buffer I/O that retries on EINTR and short transfers. */
+#ifndef DY_XIO_H
+#define DY_XIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* Read exactly len bytes; returns 0, or -1 with errno (EIO on early EOF). */
+int dy_read_full(int fd, void *buf, size_t len);
+/* Read up to len bytes; returns bytes read (< len only at EOF) or -1. */
+ssize_t dy_read_some(int fd, void *buf, size_t len);
+int dy_pread_full(int fd, void *buf, size_t len, off_t off);
+int dy_write_full(int fd, const void *buf, size_t len);
+
+/* Remove a directory tree below dirfd/name without following symlinks and
+ * without crossing into other mounts.  Missing entries are not an error. */
+int dy_remove_tree_at(int dirfd, const char *name, struct dy_err *err);
+
+#endif

@@ -1,0 +1,78 @@
+#include "list.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+void
+dy_list_text(FILE *out, const struct dy_meta *m)
+{
+	char hex[DY_SHA256_HEX];
+	size_t i;
+
+	fprintf(out, "%-16s %-14s %12s  %-64s  %s\n", "COMPONENT", "VERSION", "SIZE", "SHA256",
+		"PATH");
+	for (i = 0; i < m->nentries; i++) {
+		const struct dy_entry *e = &m->entries[i];
+		const struct dy_component *c = &m->components[e->component];
+		if (e->is_dir)
+			continue;
+		dy_hex_encode(e->sha256, DY_SHA256_LEN, hex);
+		fprintf(out, "%-16s %-14s %12llu  %s  %s\n", c->name, c->version,
+			(unsigned long long)e->size, hex, e->path);
+	}
+}
+
+static json_t *
+entry_json(const struct dy_meta *m, const struct dy_entry *e)
+{
+	const struct dy_component *c = &m->components[e->component];
+	char hex[DY_SHA256_HEX], mode[8];
+
+	dy_hex_encode(e->sha256, DY_SHA256_LEN, hex);
+	snprintf(mode, sizeof(mode), "%04o", e->mode);
+	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "component", c->name, "version",
+			 c->version, "path", e->path, "size", (json_int_t)e->size, "mode", mode,
+			 "sha256", hex);
+}
+
+int
+dy_list_json(FILE *out, const struct dy_meta *m, struct dy_err *err)
+{
+	json_t *root, *comps, *files;
+	size_t i;
+	int rc = 0;
+
+	root = json_object();
+	comps = json_array();
+	files = json_array();
+	if (root == NULL || comps == NULL || files == NULL)
+		rc = -1;
+	for (i = 0; rc == 0 && i < m->ncomponents; i++)
+		rc = json_array_append_new(comps,
+					   json_pack("{s:s, s:s}", "name", m->components[i].name,
+						     "version", m->components[i].version));
+	for (i = 0; rc == 0 && i < m->nentries; i++)
+		if (!m->entries[i].is_dir)
+			rc = json_array_append_new(files, entry_json(m, &m->entries[i]));
+	if (rc == 0)
+		rc = json_object_set_new(root, "built", json_integer((json_int_t)m->built)) |
+		     json_object_set(root, "components", comps) |
+		     json_object_set(root, "files", files);
+	if (rc == 0)
+		rc = json_dumpf(root, out, JSON_INDENT(2)) | (fputc('\n', out) == EOF);
+	json_decref(comps);
+	json_decref(files);
+	json_decref(root);
+	if (rc != 0)
+		return dy_errf(err, "cannot write the JSON listing");
+	return 0;
+}
+
+void
+dy_list_versions(FILE *out, const struct dy_meta *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->ncomponents; i++)
+		fprintf(out, "  %-16s %s\n", m->components[i].name, m->components[i].version);
+}

@@ -1,0 +1,128 @@
+# shellcheck shell=sh
+# Tiny test harness in the style of git's t/test-lib.sh.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   expect_success 'what it shows' 'commands'
+#   expect_failure 'what it shows' 'commands'   # commands must fail
+#   test_done
+#
+# Each script gets a private scratch directory $TRASH, removed on exit
+# (also when a test fails or the script is interrupted).  Binaries come
+# from $DY_BIN (dist/ by default; build/asan for the sanitizer run).
+
+set -u
+
+TESTS_DIR=$(cd "$(dirname "$0")/.." && pwd)
+SRC_DIR=$(cd "$TESTS_DIR/.." && pwd)
+DY_BIN=${DY_BIN:-$SRC_DIR/dist}
+DY_TOOLS=${DY_TOOLS:-$SRC_DIR/build/rel}
+BUILD="$DY_BIN/dockyard-build"
+STUB="$DY_BIN/dockyard-installer-stub"
+TRASH=$(mktemp -d "${TMPDIR:-/tmp}/dockyard-test.XXXXXX")
+export SRC_DIR DY_BIN DY_TOOLS BUILD STUB TRASH
+
+test_count=0
+test_failed=0
+test_name=$(basename "$0" .sh)
+
+cleanup_trash() {
+	rm -rf "$TRASH"
+}
+trap cleanup_trash EXIT
+trap 'exit 130' INT TERM
+
+say() {
+	printf '%s\n' "$*"
+}
+
+run_test() {
+	# $1 expected (0 success / 1 failure), $2 title, $3 body
+	test_count=$((test_count + 1))
+	out="$TRASH/.out.$test_count"
+	( cd "$TRASH" && eval "$3" ) >"$out" 2>&1
+	rc=$?
+	if { [ "$1" = 0 ] && [ "$rc" = 0 ]; } || { [ "$1" = 1 ] && [ "$rc" != 0 ]; }; then
+		say "ok $test_count - $test_name: $2"
+	else
+		test_failed=$((test_failed + 1))
+		say "not ok $test_count - $test_name: $2 (exit $rc)"
+		sed 's/^/#   /' "$out" | tail -n 40
+	fi
+}
+
+expect_success() {
+	run_test 0 "$1" "$2"
+}
+
+expect_failure() {
+	run_test 1 "$1" "$2"
+}
+
+test_done() {
+	say "# $test_name: $((test_count - test_failed)) passed, $test_failed failed"
+	[ "$test_failed" = 0 ]
+}
+
+# ---- helpers for test bodies ----
+
+# fail MESSAGE: make the current test fail with a reason.
+fail() {
+	echo "FAILED: $*" >&2
+	return 1
+}
+
+# must_fail CMD...: CMD must exit non-zero, and not by a signal.
+must_fail() {
+	"$@"
+	rc=$?
+	if [ "$rc" = 0 ]; then
+		echo "expected failure, got success: $*" >&2
+		return 1
+	fi
+	if [ "$rc" -gt 128 ]; then
+		echo "died from a signal ($rc): $*" >&2
+		return 1
+	fi
+	return 0
+}
+
+# dir_is_empty DIR: DIR holds nothing (hidden files included).
+dir_is_empty() {
+	[ -z "$(ls -A "$1")" ]
+}
+
+# no_staging_left: no staging directory is left in $TRASH.
+no_staging_left() {
+	for f in "$TRASH"/.*dockyard-staging*; do
+		[ -e "$f" ] && return 1
+	done
+	return 0
+}
+
+# make_payload_dir DIR [BLOB_BYTES]: a fixture tree with a few files, one
+# of them large and incompressible.
+make_payload_dir() {
+	mkdir -p "$1/src" &&
+	printf '#!/bin/sh\necho hello from the payload\n' >"$1/src/hello.sh" &&
+	printf 'plain text\n' >"$1/src/notes.txt" &&
+	head -c "${2:-3000000}" /dev/urandom >"$1/src/blob.bin" &&
+	cat >"$1/test.manifest" <<'MANIFEST'
+# fixture manifest
+[component tools]
+version = 1.2.3
+file src/hello.sh -> bin/hello 0755
+file src/notes.txt -> share/notes.txt 0644
+
+[component data]
+version = 2024.1-r1
+file src/blob.bin -> lib/data/blob.bin 0600
+MANIFEST
+}
+
+# build_installer DIR OUT [args...]: pack DIR/test.manifest quickly.
+build_installer() {
+	dir=$1
+	out=$2
+	shift 2
+	"$BUILD" -q --level 3 --stub "$STUB" --manifest "$dir/test.manifest" --out "$out" "$@"
+}

@@ -1,0 +1,401 @@
+#include "meta.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+dy_meta_init(struct dy_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void
+dy_meta_free(struct dy_meta *m)
+{
+	free(m->components);
+	free(m->entries);
+	dy_meta_init(m);
+}
+
+static int
+grow(void **arr, size_t n, size_t elem, struct dy_err *err)
+{
+	void *p;
+
+	if (n & (n - 1))
+		return 0; /* capacity is the next power of two above n */
+	p = realloc(*arr, (n ? n * 2 : 1) * elem);
+	if (p == NULL)
+		return dy_errf(err, "out of memory");
+	*arr = p;
+	return 0;
+}
+
+int
+dy_meta_add_component(struct dy_meta *m, const char *name, const char *version,
+		      struct dy_err *err)
+{
+	size_t i;
+
+	if (dy_component_name_valid(name, err) < 0 || dy_version_valid(version, err) < 0)
+		return -1;
+	for (i = 0; i < m->ncomponents; i++)
+		if (strcmp(m->components[i].name, name) == 0)
+			return dy_errf(err, "component '%s' is declared twice", name);
+	if (grow((void **)&m->components, m->ncomponents, sizeof(*m->components), err) < 0)
+		return -1;
+	snprintf(m->components[m->ncomponents].name, sizeof(m->components->name), "%s", name);
+	snprintf(m->components[m->ncomponents].version, sizeof(m->components->version), "%s",
+		 version);
+	m->ncomponents++;
+	return 0;
+}
+
+static int
+check_entry(const struct dy_meta *m, const struct dy_entry *e, struct dy_err *err)
+{
+	if (dy_member_path_valid(e->path, err) < 0)
+		return -1;
+	if (e->mode & ~0777u)
+		return dy_errf(err, "%s: mode %04o has setuid, setgid or sticky bits", e->path,
+			       e->mode);
+	if (!e->is_dir && e->component >= m->ncomponents)
+		return dy_errf(err, "%s: belongs to no declared component", e->path);
+	if (!e->is_dir && e->size > DY_META_MAX_FILE_SIZE)
+		return dy_errf(err, "%s: size %llu exceeds the %llu-byte limit", e->path,
+			       (unsigned long long)e->size, DY_META_MAX_FILE_SIZE);
+	return 0;
+}
+
+int
+dy_meta_add_entry(struct dy_meta *m, const struct dy_entry *e, struct dy_err *err)
+{
+	if (check_entry(m, e, err) < 0)
+		return -1;
+	if (m->nentries >= DY_META_MAX_ENTRIES)
+		return dy_errf(err, "more than %d payload entries", DY_META_MAX_ENTRIES);
+	if (grow((void **)&m->entries, m->nentries, sizeof(*m->entries), err) < 0)
+		return -1;
+	m->entries[m->nentries++] = *e;
+	return 0;
+}
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct dy_entry *)a)->path, ((const struct dy_entry *)b)->path);
+}
+
+const struct dy_entry *
+dy_meta_find(const struct dy_meta *m, const char *path)
+{
+	struct dy_entry key;
+
+	if (strlen(path) > DY_MEMBER_PATH_MAX || m->nentries == 0)
+		return NULL;
+	snprintf(key.path, sizeof(key.path), "%s", path);
+	return bsearch(&key, m->entries, m->nentries, sizeof(key), cmp_entry);
+}
+
+/* The parent of every entry must be a listed directory. */
+static int
+check_parents(const struct dy_meta *m, struct dy_err *err)
+{
+	char parent[DY_MEMBER_PATH_MAX + 1];
+	const struct dy_entry *p;
+	size_t i;
+	char *slash;
+
+	for (i = 0; i < m->nentries; i++) {
+		snprintf(parent, sizeof(parent), "%s", m->entries[i].path);
+		slash = strrchr(parent, '/');
+		if (slash == NULL)
+			continue;
+		*slash = '\0';
+		p = dy_meta_find(m, parent);
+		if (p == NULL || !p->is_dir)
+			return dy_errf(err, "%s: parent directory %s is not listed",
+				       m->entries[i].path, parent);
+	}
+	return 0;
+}
+
+static int
+add_missing_parents(struct dy_meta *m, struct dy_err *err)
+{
+	char parent[DY_MEMBER_PATH_MAX + 1];
+	struct dy_entry d;
+	size_t i, n = m->nentries;
+	char *slash;
+
+	for (i = 0; i < n; i++) {
+		snprintf(parent, sizeof(parent), "%s", m->entries[i].path);
+		while ((slash = strrchr(parent, '/')) != NULL) {
+			size_t j;
+			int found = 0;
+			*slash = '\0';
+			for (j = 0; j < m->nentries && !found; j++)
+				found = strcmp(m->entries[j].path, parent) == 0;
+			if (found)
+				continue;
+			memset(&d, 0, sizeof(d));
+			snprintf(d.path, sizeof(d.path), "%s", parent);
+			d.is_dir = 1;
+			d.mode = 0755;
+			if (dy_meta_add_entry(m, &d, err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int
+dy_meta_finish(struct dy_meta *m, struct dy_err *err)
+{
+	size_t i;
+
+	if (add_missing_parents(m, err) < 0)
+		return -1;
+	qsort(m->entries, m->nentries, sizeof(*m->entries), cmp_entry);
+	for (i = 1; i < m->nentries; i++)
+		if (strcmp(m->entries[i - 1].path, m->entries[i].path) == 0)
+			return dy_errf(err, "two payload entries have the path %s",
+				       m->entries[i].path);
+	return check_parents(m, err);
+}
+
+uint64_t
+dy_meta_total_size(const struct dy_meta *m)
+{
+	uint64_t total = 0;
+	size_t i;
+
+	for (i = 0; i < m->nentries; i++)
+		total += m->entries[i].size;
+	return total;
+}
+
+int
+dy_meta_format(const struct dy_meta *m, char **out, size_t *len, struct dy_err *err)
+{
+	char hex[DY_SHA256_HEX];
+	char *buf = NULL;
+	size_t size = 0, i;
+	FILE *f;
+
+	f = open_memstream(&buf, &size);
+	if (f == NULL)
+		return dy_errnof(err, "cannot format metadata");
+	fprintf(f, "dockyard-payload %d\nbuilt %llu\n", DY_META_FORMAT,
+		(unsigned long long)m->built);
+	for (i = 0; i < m->ncomponents; i++)
+		fprintf(f, "component %s %s\n", m->components[i].name, m->components[i].version);
+	for (i = 0; i < m->nentries; i++) {
+		const struct dy_entry *e = &m->entries[i];
+		if (e->is_dir) {
+			fprintf(f, "dir %04o %s\n", e->mode, e->path);
+			continue;
+		}
+		dy_hex_encode(e->sha256, DY_SHA256_LEN, hex);
+		fprintf(f, "file %s %04o %llu %s %s\n", m->components[e->component].name,
+			e->mode, (unsigned long long)e->size, hex, e->path);
+	}
+	if (fclose(f) != 0) {
+		free(buf);
+		return dy_errnof(err, "cannot format metadata");
+	}
+	if (size > DY_META_MAX) {
+		free(buf);
+		return dy_errf(err, "metadata is %zu bytes, over the %u-byte limit", size,
+			       DY_META_MAX);
+	}
+	*out = buf;
+	*len = size;
+	return 0;
+}
+
+/* ---- parsing ---- */
+
+#define MAX_FIELDS 7
+
+struct line {
+	char *field[MAX_FIELDS];
+	int nfields;
+	size_t lineno;
+};
+
+/* Split on single spaces; empty fields (double spaces, edges) are errors. */
+static int
+split(char *s, struct line *l, struct dy_err *err)
+{
+	char *p = s;
+
+	l->nfields = 0;
+	for (;;) {
+		char *sp = strchr(p, ' ');
+		if (l->nfields == MAX_FIELDS)
+			return dy_errf(err, "metadata line %zu: too many fields", l->lineno);
+		if (sp == p || *p == '\0')
+			return dy_errf(err, "metadata line %zu: empty field", l->lineno);
+		l->field[l->nfields++] = p;
+		if (sp == NULL)
+			return 0;
+		*sp = '\0';
+		p = sp + 1;
+	}
+}
+
+static int
+parse_u64(const char *s, int base, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s == '\0' || *s == '+' || *s == '-' || *s == ' ')
+		return -1;
+	if (base == 10 && s[0] == '0' && s[1] != '\0')
+		return -1; /* one spelling per number: no leading zeros */
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (errno || *end != '\0' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+find_component(const struct dy_meta *m, const char *name, size_t *idx)
+{
+	size_t i;
+
+	for (i = 0; i < m->ncomponents; i++)
+		if (strcmp(m->components[i].name, name) == 0) {
+			*idx = i;
+			return 0;
+		}
+	return -1;
+}
+
+static int
+parse_entry(struct dy_meta *m, struct line *l, struct dy_err *err)
+{
+	const char *kind = l->field[0];
+	struct dy_entry e;
+	uint64_t v;
+	int is_dir = strcmp(kind, "dir") == 0;
+
+	memset(&e, 0, sizeof(e));
+	e.is_dir = is_dir;
+	if (l->nfields != (is_dir ? 3 : 6))
+		return dy_errf(err, "metadata line %zu: '%s' takes %d fields", l->lineno, kind,
+			       is_dir ? 2 : 5);
+	if (strlen(l->field[is_dir ? 1 : 2]) != 4 ||
+	    parse_u64(l->field[is_dir ? 1 : 2], 8, 0777, &v) < 0)
+		return dy_errf(err, "metadata line %zu: mode must be 4 octal digits <= 0777",
+			       l->lineno);
+	e.mode = (unsigned)v;
+	if (strlen(l->field[l->nfields - 1]) > DY_MEMBER_PATH_MAX)
+		return dy_errf(err, "metadata line %zu: path longer than %d bytes", l->lineno,
+			       DY_MEMBER_PATH_MAX);
+	snprintf(e.path, sizeof(e.path), "%s", l->field[l->nfields - 1]);
+	if (!is_dir) {
+		if (find_component(m, l->field[1], &e.component) < 0)
+			return dy_errf(err, "metadata line %zu: unknown component '%s'",
+				       l->lineno, l->field[1]);
+		if (parse_u64(l->field[3], 10, DY_META_MAX_FILE_SIZE, &e.size) < 0)
+			return dy_errf(err, "metadata line %zu: bad size '%s'", l->lineno,
+				       l->field[3]);
+		if (dy_hex_decode(l->field[4], e.sha256, DY_SHA256_LEN) < 0)
+			return dy_errf(err,
+				       "metadata line %zu: sha256 must be 64 lowercase hex digits",
+				       l->lineno);
+	}
+	if (m->nentries > 0 && strcmp(m->entries[m->nentries - 1].path, e.path) >= 0)
+		return dy_errf(err, "metadata line %zu: %s is out of order or a duplicate",
+			       l->lineno, e.path);
+	if (dy_meta_add_entry(m, &e, err) < 0)
+		return dy_err_wrap(err, "metadata line %zu", l->lineno);
+	return 0;
+}
+
+static int
+parse_line(struct dy_meta *m, struct line *l, int *stage, struct dy_err *err)
+{
+	const char *kind = l->field[0];
+	uint64_t v;
+
+	if (*stage == 0) {
+		if (l->nfields != 2 || strcmp(kind, "dockyard-payload") != 0)
+			return dy_errf(err, "metadata line 1: expected 'dockyard-payload %d'",
+				       DY_META_FORMAT);
+		if (strcmp(l->field[1], "1") != 0)
+			return dy_errf(err, "metadata format %s is not supported (this is %d)",
+				       l->field[1], DY_META_FORMAT);
+		*stage = 1;
+		return 0;
+	}
+	if (*stage == 1) {
+		if (l->nfields != 2 || strcmp(kind, "built") != 0 ||
+		    parse_u64(l->field[1], 10, UINT64_MAX, &v) < 0)
+			return dy_errf(err, "metadata line 2: expected 'built <epoch seconds>'");
+		m->built = v;
+		*stage = 2;
+		return 0;
+	}
+	if (strcmp(kind, "component") == 0) {
+		if (*stage != 2)
+			return dy_errf(err, "metadata line %zu: components must precede entries",
+				       l->lineno);
+		if (l->nfields != 3)
+			return dy_errf(err, "metadata line %zu: 'component' takes 2 fields",
+				       l->lineno);
+		if (dy_meta_add_component(m, l->field[1], l->field[2], err) < 0)
+			return dy_err_wrap(err, "metadata line %zu", l->lineno);
+		return 0;
+	}
+	if (strcmp(kind, "dir") == 0 || strcmp(kind, "file") == 0) {
+		*stage = 3;
+		return parse_entry(m, l, err);
+	}
+	return dy_errf(err, "metadata line %zu: unknown record '%.32s'", l->lineno, kind);
+}
+
+int
+dy_meta_parse(const char *buf, size_t len, struct dy_meta *m, struct dy_err *err)
+{
+	struct line l;
+	char *copy, *p, *nl;
+	int stage = 0, rc = 0;
+
+	dy_meta_init(m);
+	if (len == 0 || len > DY_META_MAX)
+		return dy_errf(err, "metadata size %zu outside 1..%u", len, DY_META_MAX);
+	if (memchr(buf, '\0', len) != NULL)
+		return dy_errf(err, "metadata contains a NUL byte");
+	if (buf[len - 1] != '\n')
+		return dy_errf(err, "metadata does not end with a newline");
+	copy = malloc(len + 1);
+	if (copy == NULL)
+		return dy_errf(err, "out of memory");
+	memcpy(copy, buf, len);
+	copy[len] = '\0';
+	memset(&l, 0, sizeof(l));
+	for (p = copy; rc == 0 && *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		*nl = '\0';
+		l.lineno++;
+		rc = split(p, &l, err);
+		if (rc == 0)
+			rc = parse_line(m, &l, &stage, err);
+	}
+	free(copy);
+	if (rc == 0 && stage < 3)
+		rc = dy_errf(err, "metadata lists no payload entries");
+	if (rc == 0)
+		rc = check_parents(m, err);
+	if (rc < 0)
+		dy_meta_free(m);
+	return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * Payload metadata: a small, strict, line-oriented text block stored after
+ * the payload and covered by the trailer digest.  Example:
+ *
+ *   dockyard-payload 1
+ *   built 1700000000
+ *   component demo 0.1.0
+ *   dir 0755 bin
+ *   file demo 0755 1234 <64 hex digits> bin/hello
+ *
+ * Every line ends in LF; fields are separated by one space.  Entries are
+ * sorted by path (byte order) with no duplicates, every parent directory
+ * is listed before what it holds, and every file names a component listed
+ * above it.  The tar stream must hold exactly these entries, in this order.
+ */
+#ifndef DY_META_H
+#define DY_META_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/err.h"
+#include "paths.h"
+#include "sha256.h"
+
+#define DY_META_FORMAT 1
+#define DY_META_MAX (4u << 20) /* bytes of metadata text */
+#define DY_META_MAX_ENTRIES 100000
+#define DY_META_MAX_FILE_SIZE (1ull << 36) /* 64 GiB: far beyond any engine binary */
+
+struct dy_component {
+	char name[65];
+	char version[65];
+};
+
+struct dy_entry {
+	char path[DY_MEMBER_PATH_MAX + 1];
+	int is_dir;
+	unsigned mode; /* permission bits only: no setuid/setgid/sticky */
+	uint64_t size; /* 0 for directories */
+	uint8_t sha256[DY_SHA256_LEN];
+	size_t component; /* index into components; files only */
+};
+
+struct dy_meta {
+	uint64_t built; /* SOURCE_DATE_EPOCH of the build */
+	size_t ncomponents;
+	struct dy_component *components;
+	size_t nentries;
+	struct dy_entry *entries;
+};
+
+void dy_meta_init(struct dy_meta *m);
+void dy_meta_free(struct dy_meta *m);
+
+int dy_meta_add_component(struct dy_meta *m, const char *name, const char *version,
+			  struct dy_err *err);
+/* Adds an entry; call dy_meta_finish() after the last one. */
+int dy_meta_add_entry(struct dy_meta *m, const struct dy_entry *e, struct dy_err *err);
+/* Sort entries, add missing parent directories (0755), check the rules. */
+int dy_meta_finish(struct dy_meta *m, struct dy_err *err);
+
+/* Serialize to a malloc'd buffer. */
+int dy_meta_format(const struct dy_meta *m, char **out, size_t *len, struct dy_err *err);
+/* Parse strictly; on error m is left empty and err names the line. */
+int dy_meta_parse(const char *buf, size_t len, struct dy_meta *m, struct dy_err *err);
+
+const struct dy_entry *dy_meta_find(const struct dy_meta *m, const char *path);
+uint64_t dy_meta_total_size(const struct dy_meta *m);
+
+#endif

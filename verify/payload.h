@@ -1,0 +1,30 @@
+/*
+ * One pass over an installer's payload: every tar entry must match the
+ * next metadata entry exactly (path, kind, mode, size, sha256), only
+ * regular files and directories are allowed, and the whole-file digest
+ * must match at the end.  Callers plug in what to do with the entries
+ * (nothing for `check`, write to a staging directory for `extract`).
+ */
+#ifndef DY_PAYLOAD_H
+#define DY_PAYLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image.h"
+
+struct dy_walk_ops {
+	int (*begin)(void *ctx, const struct dy_entry *e, struct dy_err *err);
+	int (*data)(void *ctx, const struct dy_entry *e, const void *buf, size_t len,
+		    uint64_t off, struct dy_err *err);
+	int (*end)(void *ctx, const struct dy_entry *e, struct dy_err *err);
+	dy_progress_fn progress;
+	void *progress_ctx;
+};
+
+/* ops may be NULL (verify only).  *bytes_read, if given, receives how many
+ * bytes of the image file were read. */
+int dy_payload_walk(struct dy_image *img, const struct dy_walk_ops *ops, void *ctx,
+		    uint64_t *bytes_read, struct dy_err *err);
+
+#endif

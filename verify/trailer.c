@@ -1,0 +1,115 @@
+#include "trailer.h"
+
+#include <string.h>
+
+static void
+put_le(uint8_t *p, uint64_t v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t
+get_le(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = n - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void
+dy_trailer_encode(const struct dy_trailer *t, uint8_t out[DY_TRAILER_SIZE])
+{
+	memset(out, 0, DY_TRAILER_SIZE);
+	memcpy(out, DY_TRAILER_MAGIC, 8);
+	put_le(out + 8, t->version, 4);
+	put_le(out + 12, t->flags, 4);
+	put_le(out + 16, t->file_len, 8);
+	put_le(out + 24, t->payload_off, 8);
+	put_le(out + 32, t->payload_len, 8);
+	put_le(out + 40, t->meta_off, 8);
+	put_le(out + 48, t->meta_len, 8);
+	put_le(out + 56, t->tar_len, 8);
+	put_le(out + 64, t->sig_len, 2);
+	out[66] = t->window_log;
+	memcpy(out + DY_TRAILER_SIG_OFF, t->sig, DY_TRAILER_SIG_ROOM);
+	memcpy(out + DY_TRAILER_DIGEST_OFF, t->digest, DY_SHA256_LEN);
+}
+
+static int
+all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+
+	while (n--)
+		acc |= *p++;
+	return acc == 0;
+}
+
+static int
+check_layout(const struct dy_trailer *t, uint64_t actual, struct dy_err *err)
+{
+	if (t->file_len != actual)
+		return dy_errf(err,
+			       "trailer says the file is %llu bytes but it is %llu "
+			       "(truncated or appended to)",
+			       (unsigned long long)t->file_len, (unsigned long long)actual);
+	if (t->payload_off == 0 || t->payload_len == 0)
+		return dy_errf(err, "trailer has an empty stub or payload");
+	if (t->payload_off > actual || t->payload_len > actual - t->payload_off ||
+	    t->meta_off != t->payload_off + t->payload_len)
+		return dy_errf(err, "trailer payload range does not fit the file");
+	if (t->meta_len == 0 || t->meta_len > DY_META_MAX)
+		return dy_errf(err, "trailer metadata length %llu outside 1..%u",
+			       (unsigned long long)t->meta_len, DY_META_MAX);
+	if (t->meta_off > actual || t->meta_len > actual - t->meta_off ||
+	    t->meta_off + t->meta_len + DY_TRAILER_SIZE != actual)
+		return dy_errf(err, "trailer metadata range does not end where the trailer starts");
+	return 0;
+}
+
+int
+dy_trailer_decode(const uint8_t in[DY_TRAILER_SIZE], uint64_t actual, struct dy_trailer *t,
+		  struct dy_err *err)
+{
+	memset(t, 0, sizeof(*t));
+	if (memcmp(in, DY_TRAILER_MAGIC, 8) != 0)
+		return dy_errf(err, "no dockyard trailer at the end of the file (bad magic)");
+	t->version = (uint32_t)get_le(in + 8, 4);
+	t->flags = (uint32_t)get_le(in + 12, 4);
+	t->file_len = get_le(in + 16, 8);
+	t->payload_off = get_le(in + 24, 8);
+	t->payload_len = get_le(in + 32, 8);
+	t->meta_off = get_le(in + 40, 8);
+	t->meta_len = get_le(in + 48, 8);
+	t->tar_len = get_le(in + 56, 8);
+	t->sig_len = (uint16_t)get_le(in + 64, 2);
+	t->window_log = in[66];
+	memcpy(t->sig, in + DY_TRAILER_SIG_OFF, DY_TRAILER_SIG_ROOM);
+	memcpy(t->digest, in + DY_TRAILER_DIGEST_OFF, DY_SHA256_LEN);
+
+	if (t->version != DY_TRAILER_VERSION)
+		return dy_errf(err, "trailer format version %u is not supported (this is %u)",
+			       t->version, DY_TRAILER_VERSION);
+	if (t->flags != 0)
+		return dy_errf(err, "trailer has unknown flags 0x%x", t->flags);
+	if (check_layout(t, actual, err) < 0)
+		return -1;
+	if (t->window_log < DY_WINDOW_LOG_MIN || t->window_log > DY_WINDOW_LOG_MAX)
+		return dy_errf(err, "trailer zstd window log %u outside %d..%d", t->window_log,
+			       DY_WINDOW_LOG_MIN, DY_WINDOW_LOG_MAX);
+	if (t->tar_len == 0 || t->tar_len % 512 != 0)
+		return dy_errf(err, "trailer tar length %llu is not a positive multiple of 512",
+			       (unsigned long long)t->tar_len);
+	if (!all_zero(in + 67, 5) || !all_zero(in + 176, 48))
+		return dy_errf(err, "trailer reserved bytes are not zero");
+	if (t->sig_len != 0 || !all_zero(t->sig, DY_TRAILER_SIG_ROOM))
+		return dy_errf(err, "trailer signature area is not empty, but format version 1 "
+				    "defines no signature");
+	return 0;
+}
