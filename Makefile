@@ -110,7 +110,7 @@ format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
 lint:
-	shellcheck $$(git ls-files '*.sh' .ci/run tools/install-deps.sh)
+	shellcheck -x $$(git ls-files '*.sh' .ci/run tools/install-deps.sh)
 
 clean:
 	rm -rf build dist
