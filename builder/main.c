@@ -33,19 +33,19 @@ enum {
 };
 
 static const struct dy_opt options[] = {
-	{OPT_MANIFEST, 'm', "manifest", "FILE", "payload manifest to build from (required)"},
-	{OPT_OUT, 'o', "out", "PATH", "installer to write (default: dist/dockyard-installer)"},
-	{OPT_STUB, 0, "stub", "FILE",
-	 "installer stub (default: dockyard-installer-stub beside this program)"},
-	{OPT_LEVEL, 'l', "level", "N", "zstd level 1..19 (default 19; tests use 3)"},
-	{OPT_WINDOW, 0, "window-log", "N",
-	 "zstd window, 2^N bytes, 10..27 (default 25; bounds installer memory)"},
-	{OPT_THREADS, 'T', "threads", "N", "compression workers (default: one per CPU)"},
-	{OPT_QUIET, 'q', "quiet", NULL, "print errors only"},
-	{OPT_VERBOSE, 'v', "verbose", NULL, "print each step"},
-	{OPT_HELP, 'h', "help", NULL, "show this help"},
-	{OPT_VERSION, 'V', "version", NULL, "show the version"},
-	{0, 0, NULL, NULL, NULL},
+	{ OPT_MANIFEST, 'm', "manifest", "FILE", "payload manifest to build from (required)" },
+	{ OPT_OUT, 'o', "out", "PATH", "installer to write (default: dist/dockyard-installer)" },
+	{ OPT_STUB, 0, "stub", "FILE",
+	  "installer stub (default: dockyard-installer-stub beside this program)" },
+	{ OPT_LEVEL, 'l', "level", "N", "zstd level 1..19 (default 19; tests use 3)" },
+	{ OPT_WINDOW, 0, "window-log", "N",
+	  "zstd window, 2^N bytes, 10..27 (default 25; bounds installer memory)" },
+	{ OPT_THREADS, 'T', "threads", "N", "compression workers (default: one per CPU)" },
+	{ OPT_QUIET, 'q', "quiet", NULL, "print errors only" },
+	{ OPT_VERBOSE, 'v', "verbose", NULL, "print each step" },
+	{ OPT_HELP, 'h', "help", NULL, "show this help" },
+	{ OPT_VERSION, 'V', "version", NULL, "show the version" },
+	{ 0, 0, NULL, NULL, NULL },
 };
 
 static void
@@ -141,9 +141,15 @@ parse_args(int argc, char **argv, const char **manifest, struct dy_pack_opts *o)
 				return -1;
 			}
 			break;
-		case OPT_MANIFEST: *manifest = st.optarg; break;
-		case OPT_OUT: o->out_path = st.optarg; break;
-		case OPT_STUB: o->stub_path = st.optarg; break;
+		case OPT_MANIFEST:
+			*manifest = st.optarg;
+			break;
+		case OPT_OUT:
+			o->out_path = st.optarg;
+			break;
+		case OPT_STUB:
+			o->stub_path = st.optarg;
+			break;
 		case OPT_LEVEL:
 			if (parse_int("--level", st.optarg, 1, 19, &o->level) < 0)
 				return -1;
@@ -157,10 +163,18 @@ parse_args(int argc, char **argv, const char **manifest, struct dy_pack_opts *o)
 			if (parse_int("--threads", st.optarg, 1, 64, &o->threads) < 0)
 				return -1;
 			break;
-		case OPT_QUIET: dy_display_level = DY_QUIET; break;
-		case OPT_VERBOSE: dy_display_level++; break;
-		case OPT_HELP: usage(stdout); exit(0);
-		case OPT_VERSION: printf("dockyard-build %s\n", DY_VERSION); exit(0);
+		case OPT_QUIET:
+			dy_display_level = DY_QUIET;
+			break;
+		case OPT_VERBOSE:
+			dy_display_level++;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf("dockyard-build %s\n", DY_VERSION);
+			exit(0);
 		}
 	}
 	return 0;
@@ -169,8 +183,12 @@ parse_args(int argc, char **argv, const char **manifest, struct dy_pack_opts *o)
 int
 main(int argc, char **argv)
 {
-	struct dy_pack_opts o = {NULL, "dist/dockyard-installer", DY_DEFAULT_LEVEL,
-				 DY_DEFAULT_WINDOW_LOG, 0, 0, progress, NULL};
+	struct dy_pack_opts o = {
+		.out_path = "dist/dockyard-installer",
+		.level = DY_DEFAULT_LEVEL,
+		.window_log = DY_DEFAULT_WINDOW_LOG,
+		.progress = progress,
+	};
 	struct dy_pack_result res;
 	struct dy_manifest m;
 	const char *manifest = NULL;

@@ -86,7 +86,8 @@ section(struct parser *p, char *s)
 		return perr(p, "%s", sub.msg);
 	for (i = 0; i < p->m->ncomponents; i++)
 		if (strcmp(p->m->components[i].name, name) == 0)
-			return dy_errf(p->err, "%s:%zu: component '%s' is already declared at line %zu",
+			return dy_errf(p->err,
+				       "%s:%zu: component '%s' is already declared at line %zu",
 				       p->name, p->line, name, p->m->components[i].line);
 	c = realloc(p->m->components, (p->m->ncomponents + 1) * sizeof(*c));
 	if (c == NULL)
@@ -236,7 +237,7 @@ int
 dy_manifest_parse(const char *name, const char *dir, const char *buf, size_t len,
 		  struct dy_manifest *m, struct dy_err *err)
 {
-	struct parser p = {m, name, 0, err};
+	struct parser p = { m, name, 0, err };
 	char line[DY_MANIFEST_LINE_MAX + 1];
 	size_t start = 0, end;
 	int rc = 0;

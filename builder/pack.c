@@ -62,11 +62,11 @@ out_write(struct writer *w, const void *buf, size_t len)
 static int
 zstd_feed(struct writer *w, const void *buf, size_t len, ZSTD_EndDirective mode)
 {
-	ZSTD_inBuffer in = {buf, len, 0};
+	ZSTD_inBuffer in = { buf, len, 0 };
 	size_t left;
 
 	do {
-		ZSTD_outBuffer out = {w->zbuf, w->zcap, 0};
+		ZSTD_outBuffer out = { w->zbuf, w->zcap, 0 };
 		left = ZSTD_compressStream2(w->cctx, &out, &in, mode);
 		if (ZSTD_isError(left))
 			return dy_errf(&w->err, "zstd compression failed: %s",

@@ -20,8 +20,8 @@ struct dy_opt {
 struct dy_opts_state {
 	int argc;
 	char **argv;
-	int index;	  /* next argv element to look at */
-	int only_words;	  /* after "--" */
+	int index;	    /* next argv element to look at */
+	int only_words;	    /* after "--" */
 	const char *optarg; /* argument of the option just returned, or the word */
 };
 

@@ -16,9 +16,9 @@
 #include "../common/xio.h"
 #include "../verify/payload.h"
 
-#define EXTRACT_FLAGS                                                                             \
-	(ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_NODOTDOT |          \
-	 ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |               \
+#define EXTRACT_FLAGS                                                                              \
+	(ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_NODOTDOT |           \
+	 ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |                \
 	 ARCHIVE_EXTRACT_NO_OVERWRITE)
 
 struct extractor {
@@ -150,8 +150,10 @@ check_target(int parentfd, const char *base, const char *target, struct dy_err *
 	empty = dir_is_empty(fd);
 	close(fd);
 	if (!empty)
-		return dy_errf(err, "extract target %s is not empty; extract into a new or "
-				    "empty directory", target);
+		return dy_errf(err,
+			       "extract target %s is not empty; extract into a new or "
+			       "empty directory",
+			       target);
 	return 0;
 }
 
@@ -181,8 +183,8 @@ static int
 extract_into(struct dy_image *img, int stagefd, dy_progress_fn progress,
 	     struct dy_extract_stats *stats, struct dy_err *err)
 {
-	struct extractor x = {archive_write_disk_new(), &img->meta, stats};
-	struct dy_walk_ops ops = {x_begin, x_data, x_end, progress, NULL};
+	struct extractor x = { archive_write_disk_new(), &img->meta, stats };
+	struct dy_walk_ops ops = { x_begin, x_data, x_end, progress, NULL };
 	int cwd, rc;
 
 	if (x.disk == NULL)

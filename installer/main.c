@@ -23,13 +23,13 @@ enum { EXIT_BAD = 1, EXIT_USAGE = 2 };
 enum { OPT_JSON = 1, OPT_IMAGE, OPT_QUIET, OPT_VERBOSE, OPT_HELP, OPT_VERSION };
 
 static const struct dy_opt options[] = {
-	{OPT_JSON, 0, "json", NULL, "list: print JSON"},
-	{OPT_IMAGE, 0, "image", "FILE", "read the payload of FILE instead of this program"},
-	{OPT_QUIET, 'q', "quiet", NULL, "print errors only"},
-	{OPT_VERBOSE, 'v', "verbose", NULL, "print each step"},
-	{OPT_HELP, 'h', "help", NULL, "show this help"},
-	{OPT_VERSION, 'V', "version", NULL, "show this program's and the payload's versions"},
-	{0, 0, NULL, NULL, NULL},
+	{ OPT_JSON, 0, "json", NULL, "list: print JSON" },
+	{ OPT_IMAGE, 0, "image", "FILE", "read the payload of FILE instead of this program" },
+	{ OPT_QUIET, 'q', "quiet", NULL, "print errors only" },
+	{ OPT_VERBOSE, 'v', "verbose", NULL, "print each step" },
+	{ OPT_HELP, 'h', "help", NULL, "show this help" },
+	{ OPT_VERSION, 'V', "version", NULL, "show this program's and the payload's versions" },
+	{ 0, 0, NULL, NULL, NULL },
 };
 
 static const struct {
@@ -37,10 +37,10 @@ static const struct {
 	const char *args;
 	const char *help;
 } commands[] = {
-	{"check", "", "verify the whole file and every payload member; write nothing"},
-	{"list", "[--json]", "list the payload: component, version, size, sha256, path"},
-	{"extract", "DIR", "verify and extract the payload into DIR (new or empty)"},
-	{NULL, NULL, NULL},
+	{ "check", "", "verify the whole file and every payload member; write nothing" },
+	{ "list", "[--json]", "list the payload: component, version, size, sha256, path" },
+	{ "extract", "DIR", "verify and extract the payload into DIR (new or empty)" },
+	{ NULL, NULL, NULL },
 };
 
 struct cli {
@@ -105,12 +105,24 @@ parse_args(int argc, char **argv, struct cli *c)
 				return -1;
 			}
 			break;
-		case OPT_JSON: c->json = 1; break;
-		case OPT_IMAGE: c->image = st.optarg; break;
-		case OPT_QUIET: dy_display_level = DY_QUIET; break;
-		case OPT_VERBOSE: dy_display_level++; break;
-		case OPT_HELP: usage(stdout); exit(0);
-		case OPT_VERSION: c->want_version = 1; break;
+		case OPT_JSON:
+			c->json = 1;
+			break;
+		case OPT_IMAGE:
+			c->image = st.optarg;
+			break;
+		case OPT_QUIET:
+			dy_display_level = DY_QUIET;
+			break;
+		case OPT_VERBOSE:
+			dy_display_level++;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			exit(0);
+		case OPT_VERSION:
+			c->want_version = 1;
+			break;
 		}
 	}
 	return 0;
@@ -168,7 +180,7 @@ cmd_version(const struct cli *c)
 static int
 cmd_check(struct dy_image *img)
 {
-	struct dy_walk_ops ops = {NULL, NULL, NULL, progress, NULL};
+	struct dy_walk_ops ops = { NULL, NULL, NULL, progress, NULL };
 	struct dy_err err;
 	uint64_t read_bytes = 0;
 
@@ -232,7 +244,7 @@ cmd_extract(const struct cli *c, struct dy_image *img)
 int
 main(int argc, char **argv)
 {
-	struct cli c = {NULL, NULL, NULL, 0, 0};
+	struct cli c = { NULL, NULL, NULL, 0, 0 };
 	struct dy_image img;
 	int rc;
 

@@ -194,7 +194,7 @@ dy_stream_read(struct dy_stream *s, const void **buf, struct dy_err *err)
 	const struct dy_trailer *t = &s->img->trailer;
 
 	for (;;) {
-		ZSTD_outBuffer out = {s->outbuf, s->out_cap, 0};
+		ZSTD_outBuffer out = { s->outbuf, s->out_cap, 0 };
 		size_t ret;
 
 		if (s->in.pos == s->in.size) {

@@ -34,8 +34,7 @@ grow(void **arr, size_t n, size_t elem, struct dy_err *err)
 }
 
 int
-dy_meta_add_component(struct dy_meta *m, const char *name, const char *version,
-		      struct dy_err *err)
+dy_meta_add_component(struct dy_meta *m, const char *name, const char *version, struct dy_err *err)
 {
 	size_t i;
 
@@ -199,8 +198,8 @@ dy_meta_format(const struct dy_meta *m, char **out, size_t *len, struct dy_err *
 			continue;
 		}
 		dy_hex_encode(e->sha256, DY_SHA256_LEN, hex);
-		fprintf(f, "file %s %04o %llu %s %s\n", m->components[e->component].name,
-			e->mode, (unsigned long long)e->size, hex, e->path);
+		fprintf(f, "file %s %04o %llu %s %s\n", m->components[e->component].name, e->mode,
+			(unsigned long long)e->size, hex, e->path);
 	}
 	if (fclose(f) != 0) {
 		free(buf);
@@ -302,8 +301,8 @@ parse_entry(struct dy_meta *m, struct line *l, struct dy_err *err)
 	snprintf(e.path, sizeof(e.path), "%s", l->field[l->nfields - 1]);
 	if (!is_dir) {
 		if (find_component(m, l->field[1], &e.component) < 0)
-			return dy_errf(err, "metadata line %zu: unknown component '%s'",
-				       l->lineno, l->field[1]);
+			return dy_errf(err, "metadata line %zu: unknown component '%s'", l->lineno,
+				       l->field[1]);
 		if (parse_u64(l->field[3], 10, DY_META_MAX_FILE_SIZE, &e.size) < 0)
 			return dy_errf(err, "metadata line %zu: bad size '%s'", l->lineno,
 				       l->field[3]);

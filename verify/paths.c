@@ -35,7 +35,8 @@ dy_member_path_valid(const char *path, struct dy_err *err)
 		clen = (size_t)(p - comp);
 		if (clen == 0)
 			return dy_errf(err, "member path '%s' has an empty component", path);
-		if ((clen == 1 && comp[0] == '.') || (clen == 2 && comp[0] == '.' && comp[1] == '.'))
+		if ((clen == 1 && comp[0] == '.') ||
+		    (clen == 2 && comp[0] == '.' && comp[1] == '.'))
 			return dy_errf(err, "member path '%s' contains a '%.*s' component", path,
 				       (int)clen, comp);
 		if (*p == '\0')
@@ -61,8 +62,7 @@ name_like_valid(const char *what, const char *s, const char *extra, int lower_on
 			 (!lower_only && c >= 'A' && c <= 'Z') ||
 			 (i > 0 && strchr(extra, c) != NULL);
 		if (!ok)
-			return dy_errf(err, "%s '%s': character '%c' not allowed here", what, s,
-				       c);
+			return dy_errf(err, "%s '%s': character '%c' not allowed here", what, s, c);
 	}
 	return 0;
 }

@@ -43,26 +43,31 @@ check_kind(struct archive_entry *ae, const char *name, const struct dy_entry *wa
 	mode_t type = archive_entry_filetype(ae);
 
 	if (archive_entry_hardlink(ae) != NULL)
-		return dy_errf(err, "payload member %s is a hard link; only files and "
-				    "directories are allowed", name);
+		return dy_errf(err,
+			       "payload member %s is a hard link; only files and "
+			       "directories are allowed",
+			       name);
 	if (type == AE_IFLNK)
-		return dy_errf(err, "payload member %s is a symbolic link; only files and "
-				    "directories are allowed", name);
+		return dy_errf(err,
+			       "payload member %s is a symbolic link; only files and "
+			       "directories are allowed",
+			       name);
 	if (type != AE_IFREG && type != AE_IFDIR)
-		return dy_errf(err, "payload member %s is a device or special file; only "
-				    "files and directories are allowed", name);
+		return dy_errf(err,
+			       "payload member %s is a device or special file; only "
+			       "files and directories are allowed",
+			       name);
 	if ((type == AE_IFDIR) != (want->is_dir != 0))
-		return dy_errf(err, "payload member %s is a %s but the metadata lists a %s",
-			       name, type == AE_IFDIR ? "directory" : "file",
+		return dy_errf(err, "payload member %s is a %s but the metadata lists a %s", name,
+			       type == AE_IFDIR ? "directory" : "file",
 			       want->is_dir ? "directory" : "file");
 	if ((unsigned)archive_entry_perm(ae) != want->mode)
 		return dy_errf(err, "payload member %s has mode %04o, metadata says %04o", name,
 			       (unsigned)archive_entry_perm(ae), want->mode);
-	if (!want->is_dir && (!archive_entry_size_is_set(ae) ||
-			      (uint64_t)archive_entry_size(ae) != want->size))
+	if (!want->is_dir &&
+	    (!archive_entry_size_is_set(ae) || (uint64_t)archive_entry_size(ae) != want->size))
 		return dy_errf(err, "payload member %s has size %lld, metadata says %llu", name,
-			       (long long)archive_entry_size(ae),
-			       (unsigned long long)want->size);
+			       (long long)archive_entry_size(ae), (unsigned long long)want->size);
 	return 0;
 }
 

@@ -15,8 +15,8 @@
 
 struct dy_walk_ops {
 	int (*begin)(void *ctx, const struct dy_entry *e, struct dy_err *err);
-	int (*data)(void *ctx, const struct dy_entry *e, const void *buf, size_t len,
-		    uint64_t off, struct dy_err *err);
+	int (*data)(void *ctx, const struct dy_entry *e, const void *buf, size_t len, uint64_t off,
+		    struct dy_err *err);
 	int (*end)(void *ctx, const struct dy_entry *e, struct dy_err *err);
 	dy_progress_fn progress;
 	void *progress_ctx;

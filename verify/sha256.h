@@ -24,8 +24,7 @@ void dy_sha256_clone(struct dy_sha256 *dst, const struct dy_sha256 *src);
 
 void dy_sha256_buf(const void *data, size_t len, uint8_t out[DY_SHA256_LEN]);
 /* Hash an open file from its current offset to EOF. */
-int dy_sha256_fd(int fd, uint8_t out[DY_SHA256_LEN], unsigned long long *size,
-		 struct dy_err *err);
+int dy_sha256_fd(int fd, uint8_t out[DY_SHA256_LEN], unsigned long long *size, struct dy_err *err);
 
 void dy_hex_encode(const uint8_t *in, size_t len, char *out);
 /* Strict: exactly 2*len lowercase hex digits. */
