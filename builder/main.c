@@ -26,8 +26,6 @@ enum {
 	OPT_LEVEL,
 	OPT_WINDOW,
 	OPT_THREADS,
-	OPT_QUIET,
-	OPT_VERBOSE,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -41,8 +39,7 @@ static const struct dy_opt options[] = {
 	{ OPT_WINDOW, 0, "window-log", "N",
 	  "zstd window, 2^N bytes, 10..27 (default 25; bounds installer memory)" },
 	{ OPT_THREADS, 'T', "threads", "N", "compression workers (default: one per CPU)" },
-	{ OPT_QUIET, 'q', "quiet", NULL, "print errors only" },
-	{ OPT_VERBOSE, 'v', "verbose", NULL, "print each step" },
+	DY_OPTS_DISPLAY,
 	{ OPT_HELP, 'h', "help", NULL, "show this help" },
 	{ OPT_VERSION, 'V', "version", NULL, "show the version" },
 	{ 0, 0, NULL, NULL, NULL },
@@ -162,12 +159,6 @@ parse_args(int argc, char **argv, const char **manifest, struct dy_pack_opts *o)
 		case OPT_THREADS:
 			if (parse_int("--threads", st.optarg, 1, 64, &o->threads) < 0)
 				return -1;
-			break;
-		case OPT_QUIET:
-			dy_display_level = DY_QUIET;
-			break;
-		case OPT_VERBOSE:
-			dy_display_level++;
 			break;
 		case OPT_HELP:
 			usage(stdout);

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "log.h"
+
 void
 dy_opts_init(struct dy_opts_state *st, int argc, char **argv, int first)
 {
@@ -49,8 +51,26 @@ take_arg(struct dy_opts_state *st, const struct dy_opt *o, const char *inline_ar
 	return o->id;
 }
 
+static int next_option(struct dy_opts_state *st, const struct dy_opt *table, struct dy_err *err);
+
 int
 dy_opts_next(struct dy_opts_state *st, const struct dy_opt *table, struct dy_err *err)
+{
+	int id;
+
+	for (;;) {
+		id = next_option(st, table, err);
+		if (id == DY_OPT_QUIET)
+			dy_display_level = DY_QUIET;
+		else if (id == DY_OPT_VERBOSE)
+			dy_display_level++;
+		else
+			return id;
+	}
+}
+
+static int
+next_option(struct dy_opts_state *st, const struct dy_opt *table, struct dy_err *err)
 {
 	const struct dy_opt *o;
 	const char *a, *eq;
@@ -65,7 +85,7 @@ dy_opts_next(struct dy_opts_state *st, const struct dy_opt *table, struct dy_err
 	}
 	if (strcmp(a, "--") == 0) {
 		st->only_words = 1;
-		return dy_opts_next(st, table, err);
+		return next_option(st, table, err);
 	}
 	if (a[1] == '-') {
 		eq = strchr(a + 2, '=');

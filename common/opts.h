@@ -25,6 +25,15 @@ struct dy_opts_state {
 	const char *optarg; /* argument of the option just returned, or the word */
 };
 
+/* -q and -v mean the same in every program: the table lists them with
+ * DY_OPTS_DISPLAY and dy_opts_next applies them to dy_display_level itself. */
+enum { DY_OPT_QUIET = 1000, DY_OPT_VERBOSE };
+#define DY_OPTS_DISPLAY                                                                            \
+	{ DY_OPT_QUIET, 'q', "quiet", NULL, "print errors only" },                                 \
+	{                                                                                          \
+		DY_OPT_VERBOSE, 'v', "verbose", NULL, "print each step (repeat for more)"          \
+	}
+
 enum {
 	DY_OPT_END = -1,
 	DY_OPT_ERROR = -2,

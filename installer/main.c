@@ -20,13 +20,12 @@
 
 enum { EXIT_BAD = 1, EXIT_USAGE = 2 };
 
-enum { OPT_JSON = 1, OPT_IMAGE, OPT_QUIET, OPT_VERBOSE, OPT_HELP, OPT_VERSION };
+enum { OPT_JSON = 1, OPT_IMAGE, OPT_HELP, OPT_VERSION };
 
 static const struct dy_opt options[] = {
 	{ OPT_JSON, 0, "json", NULL, "list: print JSON" },
 	{ OPT_IMAGE, 0, "image", "FILE", "read the payload of FILE instead of this program" },
-	{ OPT_QUIET, 'q', "quiet", NULL, "print errors only" },
-	{ OPT_VERBOSE, 'v', "verbose", NULL, "print each step" },
+	DY_OPTS_DISPLAY,
 	{ OPT_HELP, 'h', "help", NULL, "show this help" },
 	{ OPT_VERSION, 'V', "version", NULL, "show this program's and the payload's versions" },
 	{ 0, 0, NULL, NULL, NULL },
@@ -110,12 +109,6 @@ parse_args(int argc, char **argv, struct cli *c)
 			break;
 		case OPT_IMAGE:
 			c->image = st.optarg;
-			break;
-		case OPT_QUIET:
-			dy_display_level = DY_QUIET;
-			break;
-		case OPT_VERBOSE:
-			dy_display_level++;
 			break;
 		case OPT_HELP:
 			usage(stdout);

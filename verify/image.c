@@ -55,6 +55,9 @@ dy_image_open(struct dy_image *img, const char *path, const char *display, int f
 	snprintf(img->path, sizeof(img->path), "%s", display ? display : path);
 	path = path ? path : display;
 	img->fd = open(path, O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+	if (img->fd < 0 && errno == ELOOP)
+		return dy_errf(err, "installer %s is a symbolic link; give the file it points to",
+			       img->path);
 	if (img->fd < 0)
 		return dy_errnof(err, "cannot open installer %s", img->path);
 	if (fstat(img->fd, &st) < 0) {

@@ -109,4 +109,10 @@ expect_success '--image checks another installer file' '
 	grep -q "inst: OK" err
 '
 
+expect_success '--image does not follow a symlink' '
+	ln -s "$I" "$TRASH/inst-link" &&
+	must_fail "$STUB" --image "$TRASH/inst-link" check 2>err &&
+	grep -q "is a symbolic link" err
+'
+
 test_done
