@@ -3,10 +3,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 struct reader {
+	const char *path;
 	struct dy_stream *stream;
 	struct dy_err err;
 	int failed;
@@ -33,7 +35,7 @@ archive_fail(struct archive *a, struct reader *r, const char *what, struct dy_er
 {
 	if (r->failed)
 		return dy_errf(err, "%s", r->err.msg);
-	return dy_errf(err, "payload %s: %s", what, archive_error_string(a));
+	return dy_errf(err, "%s: payload %s: %s", r->path, what, archive_error_string(a));
 }
 
 static int
@@ -172,6 +174,23 @@ walk_entries(struct archive *a, struct reader *r, struct dy_image *img,
 	return 0;
 }
 
+/*
+ * A payload that fails mid-stream is most often a damaged file, and the
+ * first symptom (a tar or zstd complaint) hides that.  Finish the digest
+ * over the whole file: when it does not match, say the file is corrupt.
+ */
+static void
+explain_failure(struct dy_image *img, struct dy_err *err)
+{
+	struct dy_err digest_err;
+	char symptom[DY_ERR_MAX];
+
+	if (dy_image_check_digest(img, &digest_err) == 0)
+		return;
+	snprintf(symptom, sizeof(symptom), "%s", err->msg);
+	dy_errf(err, "%s (first symptom: %s)", digest_err.msg, symptom);
+}
+
 int
 dy_payload_walk(struct dy_image *img, const struct dy_walk_ops *ops, void *ctx,
 		uint64_t *bytes_read, struct dy_err *err)
@@ -181,6 +200,7 @@ dy_payload_walk(struct dy_image *img, const struct dy_walk_ops *ops, void *ctx,
 	int rc;
 
 	memset(&r, 0, sizeof(r));
+	r.path = img->path;
 	if (dy_stream_begin(img, &r.stream, ops ? ops->progress : NULL,
 			    ops ? ops->progress_ctx : NULL, err) < 0)
 		return -1;
@@ -197,6 +217,8 @@ dy_payload_walk(struct dy_image *img, const struct dy_walk_ops *ops, void *ctx,
 	archive_read_free(a);
 	if (rc == 0)
 		rc = dy_stream_finish(r.stream, err);
+	else
+		explain_failure(img, err);
 	if (bytes_read)
 		*bytes_read = dy_stream_bytes_read(r.stream);
 	dy_stream_free(r.stream);

@@ -120,6 +120,8 @@ expect_success 'bytes appended after the trailer are refused' '
 expect_success 'messages say what is wrong' '
 	cp "$I" "$BAD" && flip $((TRAILER + 240)) &&
 	must_fail "$BAD" check 2>err && grep -q "installer is corrupt: SHA-256" err &&
+	cp "$I" "$BAD" && flip "$PAYLOAD_OFF" &&
+	must_fail "$BAD" check 2>err && grep -q "installer is corrupt: .*first symptom" err &&
 	head -c $((SIZE - 10)) "$I" >"$BAD" &&
 	must_fail "$I" --image "$BAD" check 2>err && grep -q "no dockyard trailer" err
 '
