@@ -14,8 +14,7 @@
 #include "../common/log.h"
 #include "../common/opts.h"
 #include "../common/version.h"
-#include "manifest.h"
-#include "pack.h"
+#include "build.h"
 
 enum { EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -116,7 +115,7 @@ static void
 progress(void *ctx, uint64_t done, uint64_t total)
 {
 	(void)ctx;
-	dy_progress("packing", done << 20, total << 20);
+	dy_progress("packing entries", done, total, 0);
 }
 
 static int
@@ -174,48 +173,43 @@ parse_args(int argc, char **argv, const char **manifest, struct dy_pack_opts *o)
 int
 main(int argc, char **argv)
 {
-	struct dy_pack_opts o = {
-		.out_path = "dist/dockyard-installer",
-		.level = DY_DEFAULT_LEVEL,
-		.window_log = DY_DEFAULT_WINDOW_LOG,
-		.progress = progress,
+	struct dy_build_opts b = {
+		.pack = {
+			.out_path = "dist/dockyard-installer",
+			.level = DY_DEFAULT_LEVEL,
+			.window_log = DY_DEFAULT_WINDOW_LOG,
+			.progress = progress,
+		},
 	};
+	struct dy_pack_opts *o = &b.pack;
 	struct dy_pack_result res;
-	struct dy_manifest m;
-	const char *manifest = NULL;
 	char hex[DY_SHA256_HEX];
 	struct dy_err err;
 
 	dy_log_init(argv[0]);
-	if (parse_args(argc, argv, &manifest, &o) < 0)
+	if (parse_args(argc, argv, &b.manifest_path, o) < 0)
 		return EXIT_USAGE;
-	if (manifest == NULL) {
+	if (b.manifest_path == NULL) {
 		dy_error("--manifest FILE is required (see --help)");
 		return EXIT_USAGE;
 	}
-	if (o.stub_path == NULL && (o.stub_path = default_stub()) == NULL) {
+	if (o->stub_path == NULL && (o->stub_path = default_stub()) == NULL) {
 		dy_error("cannot locate the installer stub; pass --stub FILE");
 		return EXIT_USAGE;
 	}
-	if (build_epoch(&o.epoch) < 0)
+	if (build_epoch(&o->epoch) < 0)
 		return EXIT_USAGE;
-	if (dy_manifest_load(manifest, &m, &err) < 0) {
-		dy_error("%s", err.msg);
-		return EXIT_FAIL;
-	}
-	dy_say(DY_VERBOSE, "packing %s with stub %s (zstd level %d, window 2^%d)", manifest,
-	       o.stub_path, o.level, o.window_log);
-	if (dy_pack(&m, &o, &res, &err) < 0) {
+	dy_say(DY_VERBOSE, "building %s with stub %s (zstd level %d, window 2^%d)", b.manifest_path,
+	       o->stub_path, o->level, o->window_log);
+	if (dy_build(&b, &res, &err) < 0) {
 		dy_progress_end();
 		dy_error("%s", err.msg);
-		dy_manifest_free(&m);
 		return EXIT_FAIL;
 	}
 	dy_progress_end();
-	dy_manifest_free(&m);
 	dy_hex_encode(res.digest, DY_SHA256_LEN, hex);
 	dy_say(DY_NORMAL, "wrote %s: %llu bytes (stub %llu, payload %llu from %llu tar bytes)",
-	       o.out_path, (unsigned long long)res.size, (unsigned long long)res.stub_len,
+	       o->out_path, (unsigned long long)res.size, (unsigned long long)res.stub_len,
 	       (unsigned long long)res.payload_len, (unsigned long long)res.tar_len);
 	dy_say(DY_VERBOSE, "trailer sha256 %s", hex);
 	return 0;

@@ -20,8 +20,7 @@
 #define CHUNK (256u << 10)
 
 struct source {
-	const char *dest;
-	const char *src;
+	const struct dy_pack_file *file;
 	int fd;
 };
 
@@ -39,7 +38,7 @@ struct writer {
 };
 
 struct job {
-	const struct dy_manifest *m;
+	const struct dy_pack_input *in;
 	const struct dy_pack_opts *o;
 	struct source *src;
 	size_t nsrc;
@@ -134,98 +133,87 @@ zstd_setup(struct job *j, struct dy_err *err)
 }
 
 static int
-open_sources(struct job *j, struct dy_err *err)
+add_components(struct job *j, struct dy_err *err)
 {
-	const struct dy_manifest *m = j->m;
-	struct dy_entry e;
-	struct stat st;
+	const struct dy_pack_input *in = j->in;
 	size_t i, k;
-	int dirfd;
 
-	dirfd = open(m->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return dy_errnof(err, "cannot open manifest directory %s", m->dir);
-	for (i = 0; i < m->ncomponents; i++) {
-		const struct dy_mcomponent *c = &m->components[i];
+	for (i = 0; i < in->ncomponents; i++) {
+		const struct dy_component *c = &in->components[i];
 		if (dy_meta_add_component(&j->meta, c->name, c->version, err) < 0)
-			goto fail;
-		for (k = 0; k < c->nfiles; k++) {
-			const struct dy_mfile *f = &c->files[k];
-			struct source *s = &j->src[j->nsrc];
-			s->dest = f->dest;
-			s->src = f->src;
-			s->fd = openat(dirfd, f->src, O_RDONLY | O_CLOEXEC);
-			if (s->fd < 0) {
-				dy_errnof(err, "%s:%zu: cannot open source %s", m->path, f->line,
-					  f->src);
-				goto fail;
-			}
-			j->nsrc++;
-			if (fstat(s->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-				dy_errf(err, "%s:%zu: source %s is not a regular file", m->path,
-					f->line, f->src);
-				goto fail;
-			}
-			memset(&e, 0, sizeof(e));
-			snprintf(e.path, sizeof(e.path), "%s", f->dest);
-			e.mode = f->mode;
-			e.size = (uint64_t)st.st_size;
-			e.component = i;
-			if (dy_meta_add_entry(&j->meta, &e, err) < 0)
-				goto fail;
-		}
+			return -1;
+		for (k = 0; k < c->nattrs; k++)
+			if (dy_meta_add_attr(&j->meta, c->attrs[k].key, c->attrs[k].value, err) < 0)
+				return -1;
 	}
-	close(dirfd);
-	return dy_meta_finish(&j->meta, err);
-fail:
-	close(dirfd);
-	return -1;
+	return 0;
 }
 
 static int
-source_fd(const struct job *j, const char *dest)
+open_sources(struct job *j, struct dy_err *err)
 {
+	const struct dy_pack_input *in = j->in;
+	struct dy_entry e;
+	struct stat st;
 	size_t i;
 
-	for (i = 0; i < j->nsrc; i++)
-		if (strcmp(j->src[i].dest, dest) == 0)
-			return j->src[i].fd;
-	return -1;
+	if (add_components(j, err) < 0)
+		return -1;
+	for (i = 0; i < in->nfiles; i++) {
+		const struct dy_pack_file *f = &in->files[i];
+		struct source *s = &j->src[j->nsrc];
+		s->file = f;
+		s->fd = open(f->src, O_RDONLY | O_CLOEXEC);
+		if (s->fd < 0)
+			return dy_errnof(err, "%s: cannot open", f->label);
+		j->nsrc++;
+		if (fstat(s->fd, &st) < 0 || !S_ISREG(st.st_mode))
+			return dy_errf(err, "%s: not a regular file", f->label);
+		memset(&e, 0, sizeof(e));
+		if (snprintf(e.path, sizeof(e.path), "%s", f->dest) >= (int)sizeof(e.path))
+			return dy_errf(err, "%s: destination is too long", f->label);
+		e.mode = f->mode;
+		e.size = (uint64_t)st.st_size;
+		e.component = f->component;
+		if (dy_meta_add_entry(&j->meta, &e, err) < 0)
+			return dy_err_wrap(err, "%s", f->label);
+	}
+	return dy_meta_finish(&j->meta, err);
 }
 
-static const char *
-source_name(const struct job *j, const char *dest)
+static const struct source *
+source_for(const struct job *j, const char *dest)
 {
 	size_t i;
 
 	for (i = 0; i < j->nsrc; i++)
-		if (strcmp(j->src[i].dest, dest) == 0)
-			return j->src[i].src;
-	return dest;
+		if (strcmp(j->src[i].file->dest, dest) == 0)
+			return &j->src[i];
+	return NULL;
 }
 
 /* Stream one source into the tar, hashing what goes in. */
 static int
 write_file_data(struct job *j, struct archive *a, struct dy_entry *e, struct dy_err *err)
 {
-	int fd = source_fd(j, e->path);
+	const struct source *s = source_for(j, e->path);
+	const char *label = s->file->label;
 	struct dy_sha256 h;
 	uint64_t done = 0;
 	ssize_t n;
 
 	dy_sha256_init(&h);
 	for (;;) {
-		n = dy_read_some(fd, j->buf, CHUNK);
+		n = dy_read_some(s->fd, j->buf, CHUNK);
 		if (n < 0) {
 			dy_sha256_final(&h, e->sha256);
-			return dy_errnof(err, "cannot read source %s", source_name(j, e->path));
+			return dy_errnof(err, "%s: cannot read", label);
 		}
 		if (n == 0)
 			break;
 		if ((uint64_t)n > e->size - done) {
 			dy_sha256_final(&h, e->sha256);
-			return dy_errf(err, "source %s grew while being packed",
-				       source_name(j, e->path));
+			return dy_errf(err, "%s: grew while being packed", label);
 		}
 		dy_sha256_update(&h, j->buf, (size_t)n);
 		if (archive_write_data(a, j->buf, (size_t)n) != n) {
@@ -236,7 +224,7 @@ write_file_data(struct job *j, struct archive *a, struct dy_entry *e, struct dy_
 	}
 	dy_sha256_final(&h, e->sha256);
 	if (done != e->size)
-		return dy_errf(err, "source %s shrank while being packed", source_name(j, e->path));
+		return dy_errf(err, "%s: shrank while being packed", label);
 	return 0;
 }
 
@@ -425,18 +413,8 @@ build(struct job *j, struct dy_pack_result *res, struct dy_err *err)
 	return 0;
 }
 
-static int
-count_files(const struct dy_manifest *m)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < m->ncomponents; i++)
-		n += m->components[i].nfiles;
-	return (int)n;
-}
-
 int
-dy_pack(const struct dy_manifest *m, const struct dy_pack_opts *o, struct dy_pack_result *res,
+dy_pack(const struct dy_pack_input *in, const struct dy_pack_opts *o, struct dy_pack_result *res,
 	struct dy_err *err)
 {
 	struct job j;
@@ -445,11 +423,11 @@ dy_pack(const struct dy_manifest *m, const struct dy_pack_opts *o, struct dy_pac
 
 	memset(&j, 0, sizeof(j));
 	memset(res, 0, sizeof(*res));
-	j.m = m;
+	j.in = in;
 	j.o = o;
 	j.w.fd = -1;
 	dy_meta_init(&j.meta);
-	j.src = calloc((size_t)count_files(m) + 1, sizeof(*j.src));
+	j.src = calloc(in->nfiles + 1, sizeof(*j.src));
 	j.buf = malloc(CHUNK);
 	if (j.src == NULL || j.buf == NULL)
 		rc = dy_errf(err, "out of memory");

@@ -12,14 +12,32 @@
 
 #include <stdint.h>
 
+#include <stddef.h>
+
 #include "../common/err.h"
 #include "../verify/image.h"
+#include "../verify/meta.h"
 #include "../verify/sha256.h"
-#include "manifest.h"
 
 #define DY_DEFAULT_EPOCH 1704067200ull /* 2024-01-01T00:00:00Z */
 #define DY_DEFAULT_LEVEL 19
 #define DY_DEFAULT_WINDOW_LOG 25
+
+/* One file to pack: read from src, stored at dest with mode. */
+struct dy_pack_file {
+	const char *src;
+	const char *label; /* names the file in messages (e.g. "FILE:LINE: SRC") */
+	const char *dest;
+	unsigned mode;
+	size_t component; /* index into dy_pack_input.components */
+};
+
+struct dy_pack_input {
+	const struct dy_component *components; /* name, version, attributes */
+	size_t ncomponents;
+	const struct dy_pack_file *files;
+	size_t nfiles;
+};
 
 struct dy_pack_opts {
 	const char *stub_path;
@@ -40,7 +58,7 @@ struct dy_pack_result {
 	uint8_t digest[DY_SHA256_LEN];
 };
 
-int dy_pack(const struct dy_manifest *m, const struct dy_pack_opts *o, struct dy_pack_result *res,
-	    struct dy_err *err);
+int dy_pack(const struct dy_pack_input *in, const struct dy_pack_opts *o,
+	    struct dy_pack_result *res, struct dy_err *err);
 
 #endif

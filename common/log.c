@@ -82,15 +82,18 @@ dy_progress_enabled(void)
 }
 
 void
-dy_progress(const char *label, unsigned long long done, unsigned long long total)
+dy_progress(const char *label, unsigned long long done, unsigned long long total, int bytes)
 {
 	unsigned pct;
 
 	if (!dy_progress_enabled())
 		return;
 	pct = total ? (unsigned)(done * 100 / total) : 100;
-	fprintf(stderr, "\r%s: %s %3u%% (%llu/%llu MiB)", dy_progname, label, pct, done >> 20,
-		total >> 20);
+	if (bytes)
+		fprintf(stderr, "\r%s: %s %3u%% (%llu/%llu MiB)", dy_progname, label, pct,
+			done >> 20, total >> 20);
+	else
+		fprintf(stderr, "\r%s: %s %3u%% (%llu/%llu)", dy_progname, label, pct, done, total);
 	progress_drawn = 1;
 }
 

@@ -25,7 +25,8 @@ __attribute__((noreturn)) void dy_die(int status, const char *fmt, ...)
 
 /* True when progress lines may be drawn (stderr is a tty, level normal+). */
 int dy_progress_enabled(void);
-void dy_progress(const char *label, unsigned long long done, unsigned long long total);
+/* One redrawn status line; bytes selects MiB units, else plain counts. */
+void dy_progress(const char *label, unsigned long long done, unsigned long long total, int bytes);
 void dy_progress_end(void);
 
 #endif

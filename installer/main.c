@@ -125,7 +125,7 @@ static void
 progress(void *ctx, uint64_t done, uint64_t total)
 {
 	(void)ctx;
-	dy_progress("verifying", done, total);
+	dy_progress("verifying", done, total, 1);
 }
 
 static int

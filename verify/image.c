@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "../common/xio.h"
 
@@ -213,6 +214,12 @@ dy_stream_read(struct dy_stream *s, const void **buf, struct dy_err *err)
 				return -1;
 		}
 		ret = ZSTD_decompressStream(s->dctx, &out, &s->in);
+		if (ZSTD_isError(ret) &&
+		    ZSTD_getErrorCode(ret) == ZSTD_error_frameParameter_windowTooLarge)
+			return dy_errf(err,
+				       "%s: payload is not valid zstd data: it needs more memory "
+				       "than the 2^%u-byte window the trailer declares",
+				       s->img->path, t->window_log);
 		if (ZSTD_isError(ret))
 			return dy_errf(err, "%s: payload is not valid zstd data (corrupt): %s",
 				       s->img->path, ZSTD_getErrorName(ret));

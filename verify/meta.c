@@ -45,11 +45,61 @@ dy_meta_add_component(struct dy_meta *m, const char *name, const char *version, 
 			return dy_errf(err, "component '%s' is declared twice", name);
 	if (grow((void **)&m->components, m->ncomponents, sizeof(*m->components), err) < 0)
 		return -1;
+	memset(&m->components[m->ncomponents], 0, sizeof(*m->components));
 	snprintf(m->components[m->ncomponents].name, sizeof(m->components->name), "%s", name);
 	snprintf(m->components[m->ncomponents].version, sizeof(m->components->version), "%s",
 		 version);
 	m->ncomponents++;
 	return 0;
+}
+
+static const struct {
+	const char *key;
+	const char *values[3];
+} known_attrs[] = {
+	{ "role", { "image", NULL } },
+	{ "sysbox-run-dir", { "args", "env", NULL } },
+};
+
+int
+dy_meta_add_attr(struct dy_meta *m, const char *key, const char *value, struct dy_err *err)
+{
+	struct dy_component *c;
+	size_t i, k;
+
+	if (m->ncomponents == 0)
+		return dy_errf(err, "attribute %s=%s before any component", key, value);
+	c = &m->components[m->ncomponents - 1];
+	for (i = 0; i < sizeof(known_attrs) / sizeof(known_attrs[0]); i++) {
+		if (strcmp(known_attrs[i].key, key) != 0)
+			continue;
+		for (k = 0; known_attrs[i].values[k]; k++)
+			if (strcmp(known_attrs[i].values[k], value) == 0)
+				break;
+		if (known_attrs[i].values[k] == NULL)
+			return dy_errf(err, "component %s: %s=%s is not an allowed value", c->name,
+				       key, value);
+		if (dy_meta_attr(c, key) != NULL)
+			return dy_errf(err, "component %s: attribute %s given twice", c->name, key);
+		if (c->nattrs == DY_META_MAX_ATTRS)
+			return dy_errf(err, "component %s: too many attributes", c->name);
+		snprintf(c->attrs[c->nattrs].key, sizeof(c->attrs->key), "%s", key);
+		snprintf(c->attrs[c->nattrs].value, sizeof(c->attrs->value), "%s", value);
+		c->nattrs++;
+		return 0;
+	}
+	return dy_errf(err, "component %s: unknown attribute '%.32s'", c->name, key);
+}
+
+const char *
+dy_meta_attr(const struct dy_component *c, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < c->nattrs; i++)
+		if (strcmp(c->attrs[i].key, key) == 0)
+			return c->attrs[i].value;
+	return NULL;
 }
 
 static int
@@ -189,8 +239,14 @@ dy_meta_format(const struct dy_meta *m, char **out, size_t *len, struct dy_err *
 		return dy_errnof(err, "cannot format metadata");
 	fprintf(f, "dockyard-payload %d\nbuilt %llu\n", DY_META_FORMAT,
 		(unsigned long long)m->built);
-	for (i = 0; i < m->ncomponents; i++)
-		fprintf(f, "component %s %s\n", m->components[i].name, m->components[i].version);
+	for (i = 0; i < m->ncomponents; i++) {
+		const struct dy_component *c = &m->components[i];
+		size_t k;
+		fprintf(f, "component %s %s", c->name, c->version);
+		for (k = 0; k < c->nattrs; k++)
+			fprintf(f, " %s=%s", c->attrs[k].key, c->attrs[k].value);
+		fputc('\n', f);
+	}
 	for (i = 0; i < m->nentries; i++) {
 		const struct dy_entry *e = &m->entries[i];
 		if (e->is_dir) {
@@ -320,6 +376,23 @@ parse_entry(struct dy_meta *m, struct line *l, struct dy_err *err)
 }
 
 static int
+parse_attrs(struct dy_meta *m, struct line *l, struct dy_err *err)
+{
+	int i;
+
+	for (i = 3; i < l->nfields; i++) {
+		char *eq = strchr(l->field[i], '=');
+		if (eq == NULL)
+			return dy_errf(err, "metadata line %zu: attribute '%.32s' is not key=value",
+				       l->lineno, l->field[i]);
+		*eq = '\0';
+		if (dy_meta_add_attr(m, l->field[i], eq + 1, err) < 0)
+			return dy_err_wrap(err, "metadata line %zu", l->lineno);
+	}
+	return 0;
+}
+
+static int
 parse_line(struct dy_meta *m, struct line *l, int *stage, struct dy_err *err)
 {
 	const char *kind = l->field[0];
@@ -347,12 +420,14 @@ parse_line(struct dy_meta *m, struct line *l, int *stage, struct dy_err *err)
 		if (*stage != 2)
 			return dy_errf(err, "metadata line %zu: components must precede entries",
 				       l->lineno);
-		if (l->nfields != 3)
-			return dy_errf(err, "metadata line %zu: 'component' takes 2 fields",
+		if (l->nfields < 3)
+			return dy_errf(err,
+				       "metadata line %zu: 'component' takes a name, a "
+				       "version and key=value attributes",
 				       l->lineno);
 		if (dy_meta_add_component(m, l->field[1], l->field[2], err) < 0)
 			return dy_err_wrap(err, "metadata line %zu", l->lineno);
-		return 0;
+		return parse_attrs(m, l, err);
 	}
 	if (strcmp(kind, "dir") == 0 || strcmp(kind, "file") == 0) {
 		*stage = 3;

@@ -5,6 +5,7 @@
  *   dockyard-payload 1
  *   built 1700000000
  *   component demo 0.1.0
+ *   component sysbox 0.6.7.9-tc sysbox-run-dir=args
  *   dir 0755 bin
  *   file demo 0755 1234 <64 hex digits> bin/hello
  *
@@ -28,9 +29,24 @@
 #define DY_META_MAX_ENTRIES 100000
 #define DY_META_MAX_FILE_SIZE (1ull << 36) /* 64 GiB: far beyond any engine binary */
 
+/*
+ * Component attributes travel as "key=value" fields after the version:
+ *   role=image             a docker-save/OCI tarball to load after first start
+ *   sysbox-run-dir=args    sysbox-runc takes --run-dir in runtimeArgs (0.6.7.9-tc on)
+ *   sysbox-run-dir=env     older forks: a wrapper exports SYSBOX_RUN_DIR
+ */
+#define DY_META_MAX_ATTRS 4
+
+struct dy_attr {
+	char key[33];
+	char value[65];
+};
+
 struct dy_component {
 	char name[65];
 	char version[65];
+	struct dy_attr attrs[DY_META_MAX_ATTRS];
+	size_t nattrs;
 };
 
 struct dy_entry {
@@ -55,6 +71,11 @@ void dy_meta_free(struct dy_meta *m);
 
 int dy_meta_add_component(struct dy_meta *m, const char *name, const char *version,
 			  struct dy_err *err);
+/* Add a known attribute (see above) to the last component added. */
+int dy_meta_add_attr(struct dy_meta *m, const char *key, const char *value, struct dy_err *err);
+/* The value of key for component c, or NULL. */
+const char *dy_meta_attr(const struct dy_component *c, const char *key);
+
 /* Adds an entry; call dy_meta_finish() after the last one. */
 int dy_meta_add_entry(struct dy_meta *m, const struct dy_entry *e, struct dy_err *err);
 /* Sort entries, add missing parent directories (0755), check the rules. */

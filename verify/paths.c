@@ -48,7 +48,7 @@ dy_member_path_valid(const char *path, struct dy_err *err)
 
 static int
 name_like_valid(const char *what, const char *s, const char *extra, int lower_only,
-		struct dy_err *err)
+		const char *rule, struct dy_err *err)
 {
 	size_t i, len = strlen(s);
 
@@ -62,7 +62,8 @@ name_like_valid(const char *what, const char *s, const char *extra, int lower_on
 			 (!lower_only && c >= 'A' && c <= 'Z') ||
 			 (i > 0 && strchr(extra, c) != NULL);
 		if (!ok)
-			return dy_errf(err, "%s '%s': character '%c' not allowed here", what, s, c);
+			return dy_errf(err, "%s '%s': character '%c' not allowed (rule: %s)", what,
+				       s, c, rule);
 	}
 	return 0;
 }
@@ -70,11 +71,11 @@ name_like_valid(const char *what, const char *s, const char *extra, int lower_on
 int
 dy_component_name_valid(const char *name, struct dy_err *err)
 {
-	return name_like_valid("component name", name, "._-", 1, err);
+	return name_like_valid("component name", name, "._-", 1, "[a-z0-9][a-z0-9._-]*", err);
 }
 
 int
 dy_version_valid(const char *version, struct dy_err *err)
 {
-	return name_like_valid("version", version, "._+~-", 0, err);
+	return name_like_valid("version", version, "._+~-", 0, "[A-Za-z0-9][A-Za-z0-9._+~-]*", err);
 }

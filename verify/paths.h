@@ -17,7 +17,7 @@ int dy_member_path_valid(const char *path, struct dy_err *err);
 /* Component names: [a-z0-9][a-z0-9._-]*, at most 64 bytes. */
 int dy_component_name_valid(const char *name, struct dy_err *err);
 
-/* Versions: [A-Za-z0-9._+~-]+, at most 64 bytes. */
+/* Versions: [A-Za-z0-9][A-Za-z0-9._+~-]*, at most 64 bytes. */
 int dy_version_valid(const char *version, struct dy_err *err);
 
 #endif

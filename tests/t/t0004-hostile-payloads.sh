@@ -11,13 +11,14 @@ FORGE="$DY_TOOLS/dy-forge"
 ESC="$TRASH/escape"
 mkdir -p "$ESC" "$TRASH/work" "$TRASH/site"
 
-# forge CASE [TAR_LEN]: build an installer around hostile.py's CASE.
+# forge CASE [TAR_LEN [WINDOW_LOG]]: build an installer around hostile.py's
+# CASE; the trailer declares TAR_LEN (default: the real one) and WINDOW_LOG.
 forge() {
 	python3 "$SRC_DIR/tests/tools/hostile.py" "$1" "$TRASH/work" "$ESC" &&
 	zstd -q -f -3 "$TRASH/work/$1.tar" -o "$TRASH/work/$1.tar.zst" &&
 	len=${2:-$(stat -c %s "$TRASH/work/$1.tar")} &&
 	"$FORGE" "$STUB" "$TRASH/work/$1.tar.zst" "$TRASH/work/$1.meta" "$len" \
-		"$TRASH/work/$1.inst"
+		"$TRASH/work/$1.inst" "${3:-25}"
 }
 
 # refuses CASE REASON: check and extract fail naming REASON, write nothing.
@@ -95,6 +96,11 @@ expect_success 'metadata naming ../ is refused before any extraction' '
 
 expect_success 'a payload that inflates past the declared tar length is refused' '
 	forge unlisted 512 && refuses unlisted "decompresses to more than"
+'
+
+expect_success 'a payload needing a larger zstd window than declared is refused' '
+	forge big "" 25 && "$TRASH/work/big.inst" -q check &&
+	forge big "" 20 && refuses big "needs more memory than the 2^20-byte window"
 '
 
 test_done

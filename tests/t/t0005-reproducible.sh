@@ -52,7 +52,7 @@ expect_success 'a failed build leaves the previous output intact and no temp fil
 	cp "$TRASH/a" "$TRASH/keep" &&
 	rm "$TRASH/fx/src/notes.txt" &&
 	must_fail build_installer "$TRASH/fx" "$TRASH/a" 2>err &&
-	grep -q "cannot open source src/notes.txt" err &&
+	grep -q "source src/notes.txt: cannot open" err &&
 	cmp "$TRASH/a" "$TRASH/keep" &&
 	! ls "$TRASH" | grep -q "\.tmp-"
 '

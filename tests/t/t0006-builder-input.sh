@@ -54,12 +54,12 @@ expect_success 'the same destination twice is refused' '
 '
 
 expect_success 'a missing source names the file and line' '
-	rejects "${OK}file nope -> bin/x 0755\n" "bad.manifest:3: cannot open source nope"
+	rejects "${OK}file nope -> bin/x 0755\n" "bad.manifest:3: source nope: cannot open"
 '
 
 expect_success 'a directory as source is refused' '
 	mkdir -p "$TRASH/m/d" &&
-	rejects "${OK}file d -> bin/x 0755\n" "source d is not a regular file"
+	rejects "${OK}file d -> bin/x 0755\n" "bad.manifest:3: source d: not a regular file"
 '
 
 expect_success 'CRLF line endings are refused' '

@@ -10,6 +10,7 @@ escaping member would land if it were not refused.
 """
 import hashlib
 import io
+import os
 import sys
 import tarfile
 
@@ -49,6 +50,7 @@ def add(tar, name, kind="file", data=b"", target="", mode=0o644):
 
 
 BENIGN = [("dir", "bin"), ("file", "bin/x", BODY)]
+BIG = os.urandom(3_000_000)
 
 
 def case(name, esc):
@@ -68,6 +70,9 @@ def case(name, esc):
         "tampered": ([("bin", "dir"), ("bin/x", "file", BODY.upper())], BENIGN),
         "oversized": ([("bin", "dir"), ("bin/x", "file", BODY * 1000)], BENIGN),
         "metadotdot": ([("bin", "dir"), ("bin/x", "file", BODY)], None),
+        # Benign, but needs a 2^22 zstd window once compressed.
+        "big": ([("bin", "dir"), ("bin/x", "file", BIG)],
+                [("dir", "bin"), ("file", "bin/x", BIG)]),
     }
     return cases[name]
 
