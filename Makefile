@@ -1,13 +1,19 @@
 # dockyard — build, test and package.
 #
-#   make            builder, static installer stub, demo installer (dist/)
+#   make            builder, static installer stub, and dist/dockyard-installer
+#                   built from Debian's packages (payload/debian.manifest)
 #   make check      everything, then unit + CLI tests, also under ASan/UBSan
 #   make deps       install the Debian packages the build and tests need
-#   make demo       build the demo installer and show list + check
+#   make demo       build the installer and show --version, list and check
+#   make dist       the same installer at the release compression level
+#   make debs       download the pinned .deb files into build/debs/
 #   make format     clang-format the C sources
 
 PKG_CONFIG ?= pkg-config
-LEVEL ?= 19
+# Development builds compress fast; `make dist` uses the release level.
+LEVEL ?= 3
+RELEASE_LEVEL ?= 19
+CACHE ?= build/cache
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 	-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla -Wundef
@@ -24,14 +30,15 @@ LDFLAGS_STATIC := -static -Wl,--gc-sections
 COMMON := common/err.c common/log.c common/opts.c common/xio.c
 VERIFY := verify/sha256.c verify/paths.c verify/trailer.c verify/meta.c verify/image.c \
 	verify/payload.c
-BUILDER_LIB := builder/manifest.c builder/pack.c builder/build.c
+BUILDER_LIB := builder/manifest.c builder/pack.c builder/build.c builder/lock.c \
+	builder/scripts.c builder/sbom.c
 INSTALLER_LIB := installer/extract.c installer/list.c
 UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 LIB_SRC := $(COMMON) $(VERIFY) $(BUILDER_LIB) $(INSTALLER_LIB)
 
-.PHONY: all check test unit demo deps format format-check lint clean asan
+.PHONY: all check test unit demo deps debs dist format format-check lint clean asan
 all: dist/dockyard-build dist/dockyard-installer-stub dist/dockyard-installer
 
 # V=1 shows full compiler command lines.
@@ -61,8 +68,20 @@ dist/dockyard-installer-stub: build/rel/dockyard-installer-stub.full
 	@file $@ | grep -q 'statically linked' || { echo "error: $@ is not statically linked" >&2; rm -f $@; exit 1; }
 	@echo "installer stub: $$(stat -c %s $@) bytes, static, stripped"
 
-dist/dockyard-installer: dist/dockyard-build dist/dockyard-installer-stub payload/demo.manifest $(wildcard payload/demo/*)
-	dist/dockyard-build -q --level $(LEVEL) --manifest payload/demo.manifest --out $@
+build/debs/.complete: payload/debian.manifest tools/fetch-debs.sh
+	tools/fetch-debs.sh payload/debian.manifest
+	@touch $@
+
+debs: build/debs/.complete
+
+dist/dockyard-installer: dist/dockyard-build dist/dockyard-installer-stub payload/debian.manifest \
+		payload/debian.lock build/debs/.complete
+	dist/dockyard-build -q --level $(LEVEL) --cache $(CACHE) \
+		--manifest payload/debian.manifest --out $@
+
+dist: dist/dockyard-build dist/dockyard-installer-stub build/debs/.complete
+	dist/dockyard-build --level $(RELEASE_LEVEL) --cache $(CACHE) \
+		--manifest payload/debian.manifest --out dist/dockyard-installer
 
 # ---- sanitizer binaries (dynamic: ASan cannot run static executables) ----
 build/asan/dockyard-build: $(call objs,asan,builder/main.c $(BUILDER_LIB) $(VERIFY) $(COMMON))
@@ -110,7 +129,7 @@ format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
 lint:
-	shellcheck -x $$(git ls-files '*.sh' .ci/run tools/install-deps.sh)
+	shellcheck -x $$(git ls-files '*.sh') .ci/run
 
 clean:
 	rm -rf build dist

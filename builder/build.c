@@ -1,31 +1,45 @@
 #include "build.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
+#include "../common/log.h"
+#include "../common/xio.h"
+#include "fetch.h"
+#include "lock.h"
 #include "manifest.h"
+#include "sbom.h"
+#include "scripts.h"
+#include "unpack.h"
 
+#define MAX_MEMBER_SIZE (4ull << 30) /* decompression-bomb guard for artifacts */
+
+/* Everything one build allocates, freed in one place. */
 struct plan {
+	const struct dy_build_opts *o;
+	struct dy_manifest m;
+	struct dy_lock lock;
+	char *lock_path;
+	char cache[4096];
+	char stage[4096];
+	enum dy_arch arch;
+	const struct dy_mcomponent **sel; /* selected components */
+	size_t nsel;
+	struct dy_fetch_item *items; /* per selected component; url NULL if none */
+	const char **sources;	     /* per selected component: the lock's source field */
 	struct dy_component *components;
 	struct dy_pack_file *files;
-	char **strings; /* owned paths and labels */
-	size_t nfiles, nstrings;
+	size_t nfiles;
+	char **strings;
+	size_t nstrings, capstrings;
 };
-
-static void
-plan_free(struct plan *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->nstrings; i++)
-		free(p->strings[i]);
-	free(p->strings);
-	free(p->files);
-	free(p->components);
-	memset(p, 0, sizeof(*p));
-}
 
 static const char *plan_str(struct plan *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -34,10 +48,17 @@ static const char *plan_str(struct plan *p, const char *fmt, ...)
 static const char *
 plan_str(struct plan *p, const char *fmt, ...)
 {
-	char *s = NULL;
+	char *s = NULL, **grown;
 	va_list ap;
 	int n;
 
+	if (p->nstrings == p->capstrings) {
+		grown = realloc(p->strings, (p->capstrings * 2 + 16) * sizeof(*grown));
+		if (grown == NULL)
+			return NULL;
+		p->strings = grown;
+		p->capstrings = p->capstrings * 2 + 16;
+	}
 	va_start(ap, fmt);
 	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
@@ -47,66 +68,658 @@ plan_str(struct plan *p, const char *fmt, ...)
 	return s;
 }
 
-static int
-count_files(const struct dy_manifest *m)
+static void
+plan_free(struct plan *p)
 {
-	size_t i, n = 0;
+	struct dy_err ignored;
+	size_t i;
 
-	for (i = 0; i < m->ncomponents; i++)
-		n += m->components[i].nfiles;
-	return (int)n;
+	if (p->stage[0] != '\0')
+		dy_remove_tree_at(AT_FDCWD, p->stage, &ignored);
+	for (i = 0; i < p->nstrings; i++)
+		free(p->strings[i]);
+	free(p->strings);
+	free(p->files);
+	free(p->components);
+	free(p->items);
+	free(p->sources);
+	free(p->sel);
+	free(p->lock_path);
+	dy_lock_free(&p->lock);
+	dy_manifest_free(&p->m);
 }
 
 static int
-plan_local_files(struct plan *p, const struct dy_manifest *m, struct dy_err *err)
+host_arch(const char *given, enum dy_arch *arch, struct dy_err *err)
 {
-	size_t i, k, n = (size_t)count_files(m);
+	struct utsname u;
+	const char *name = given;
 
-	p->components = calloc(m->ncomponents + 1, sizeof(*p->components));
-	p->files = calloc(n + 1, sizeof(*p->files));
-	p->strings = calloc(2 * n + 1, sizeof(*p->strings));
-	if (p->components == NULL || p->files == NULL || p->strings == NULL)
+	if (name == NULL) {
+		if (uname(&u) < 0)
+			return dy_errnof(err, "cannot tell this machine's architecture");
+		name = strcmp(u.machine, "arm64") == 0 ? "aarch64" : u.machine;
+		if (dy_arch_parse(name, arch) < 0)
+			return dy_errf(err, "this machine is %s; pass --arch x86_64 or aarch64",
+				       u.machine);
+		return 0;
+	}
+	if (dy_arch_parse(name, arch) < 0)
+		return dy_errf(err, "--arch '%s' is not x86_64 or aarch64", name);
+	return 0;
+}
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096], *s;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -1;
+	for (s = buf + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int
+cache_dir(struct plan *p, struct dy_err *err)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (p->o->cache_dir)
+		snprintf(p->cache, sizeof(p->cache), "%s", p->o->cache_dir);
+	else if (xdg && *xdg == '/')
+		snprintf(p->cache, sizeof(p->cache), "%s/dockyard", xdg);
+	else if (home && *home == '/')
+		snprintf(p->cache, sizeof(p->cache), "%s/.cache/dockyard", home);
+	else
+		return dy_errf(err, "no cache directory: set HOME or pass --cache DIR");
+	if (mkdir_p(p->cache, 0755) < 0)
+		return dy_errnof(err, "cannot create cache directory %s", p->cache);
+	return 0;
+}
+
+static int
+load_inputs(struct plan *p, struct dy_err *err)
+{
+	if (dy_manifest_load(p->o->manifest_path, &p->m, err) < 0)
+		return -1;
+	p->lock_path =
+		p->o->lock_path ? strdup(p->o->lock_path) : dy_lock_path_for(p->o->manifest_path);
+	if (p->lock_path == NULL)
 		return dy_errf(err, "out of memory");
-	for (i = 0; i < m->ncomponents; i++) {
-		const struct dy_mcomponent *c = &m->components[i];
-		snprintf(p->components[i].name, sizeof(p->components[i].name), "%s", c->name);
-		snprintf(p->components[i].version, sizeof(p->components[i].version), "%s",
-			 c->version);
-		for (k = 0; k < c->nfiles; k++) {
-			const struct dy_mfile *f = &c->files[k];
-			struct dy_pack_file *pf = &p->files[p->nfiles++];
-			pf->src = f->src[0] == '/' ? f->src : plan_str(p, "%s/%s", m->dir, f->src);
-			pf->label = plan_str(p, "%s:%zu: source %s", m->path, f->line, f->src);
-			if (pf->src == NULL || pf->label == NULL)
-				return dy_errf(err, "out of memory");
-			pf->dest = f->dest;
-			pf->mode = f->mode;
-			pf->component = i;
+	return dy_lock_load(p->lock_path, 1, &p->lock, err);
+}
+
+/* ---- selection ---- */
+
+static const char *
+select_for(const struct dy_build_opts *o, const char *name)
+{
+	size_t i, len = strlen(name);
+
+	for (i = 0; i < o->nselects; i++)
+		if (strncmp(o->selects[i], name, len) == 0 && o->selects[i][len] == '=')
+			return o->selects[i] + len + 1;
+	return NULL;
+}
+
+static int
+wanted_optional(const struct dy_build_opts *o, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < o->nwiths; i++)
+		if (strcmp(o->withs[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+check_selects(const struct plan *p, struct dy_err *err)
+{
+	const struct dy_build_opts *o = p->o;
+	char versions[512];
+	size_t i, k, len;
+	int found;
+
+	for (i = 0; i < o->nselects; i++) {
+		const char *eq = strchr(o->selects[i], '=');
+		if (eq == NULL || eq == o->selects[i])
+			return dy_errf(err, "--select '%s' must be NAME=VERSION", o->selects[i]);
+		len = (size_t)(eq - o->selects[i]);
+		versions[0] = '\0';
+		found = 0;
+		for (k = 0; k < p->m.ncomponents; k++) {
+			const struct dy_mcomponent *c = &p->m.components[k];
+			if (strlen(c->name) != len || strncmp(c->name, o->selects[i], len) != 0)
+				continue;
+			found |= strcmp(c->version, eq + 1) == 0;
+			snprintf(versions + strlen(versions), sizeof(versions) - strlen(versions),
+				 "%s%s", versions[0] ? ", " : "", c->version);
 		}
+		if (!found)
+			return dy_errf(err, "--select %s: the manifest declares %s%s",
+				       o->selects[i], versions[0] ? "only " : "no such component",
+				       versions);
+	}
+	for (i = 0; i < o->nwiths; i++) {
+		for (found = 0, k = 0; k < p->m.ncomponents; k++)
+			found |= strcmp(p->m.components[k].name, o->withs[i]) == 0;
+		if (!found)
+			return dy_errf(err, "--with %s: the manifest declares no such component",
+				       o->withs[i]);
 	}
 	return 0;
+}
+
+static int
+select_components(struct plan *p, struct dy_err *err)
+{
+	size_t i;
+
+	if (check_selects(p, err) < 0)
+		return -1;
+	p->sel = calloc(p->m.ncomponents + 1, sizeof(*p->sel));
+	if (p->sel == NULL)
+		return dy_errf(err, "out of memory");
+	for (i = 0; i < p->m.ncomponents; i++) {
+		const struct dy_mcomponent *c = &p->m.components[i];
+		const char *want = select_for(p->o, c->name);
+		if (want ? strcmp(want, c->version) != 0 : !c->is_default)
+			continue;
+		if (c->optional && !wanted_optional(p->o, c->name))
+			continue;
+		p->sel[p->nsel++] = c;
+	}
+	return 0;
+}
+
+/* ---- artifacts ---- */
+
+/* Local artifacts are named relative to the manifest; the fetcher wants
+ * an absolute path. */
+static const char *
+artifact_location(struct plan *p, const char *src, int is_path)
+{
+	char cwd[4096];
+
+	if (!is_path || src[0] == '/')
+		return src;
+	if (p->m.dir[0] == '/')
+		return plan_str(p, "%s/%s", p->m.dir, src);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return NULL;
+	return plan_str(p, "%s/%s/%s", cwd, p->m.dir, src);
+}
+
+static const char *
+lock_source(struct plan *p, const char *src, int is_path)
+{
+	return is_path ? plan_str(p, "path:%s", src) : src;
+}
+
+static int
+pin_error(struct plan *p, const struct dy_mcomponent *c, const char *arch,
+	  const struct dy_lock_entry *e, const char *source, struct dy_err *err)
+{
+	const char *how = "run `dockyard-build lock --manifest MANIFEST` on a machine that can "
+			  "reach it, review the new line in the lock, and build again";
+
+	if (e == NULL)
+		return dy_errf(err, "%s %s (%s): no entry in %s; %s", c->name, c->version, arch,
+			       p->lock_path, how);
+	if (strcmp(e->source, source) != 0)
+		return dy_errf(err, "%s %s (%s): %s:%zu pins %s, but the manifest now names %s; %s",
+			       c->name, c->version, arch, p->lock_path, e->line, e->source, source,
+			       how);
+	return dy_errf(err,
+		       "%s %s (%s): its sha256 is still pending in %s:%zu (it could not be "
+		       "downloaded when the lock was written); %s%s",
+		       c->name, c->version, arch, p->lock_path, e->line, how,
+		       c->is_default
+			       ? " -- or build a pinned alternative with --select NAME=VERSION"
+			       : "");
+}
+
+static int
+plan_fetch(struct plan *p, struct dy_err *err)
+{
+	size_t i;
+
+	p->items = calloc(p->nsel + 1, sizeof(*p->items));
+	p->sources = calloc(p->nsel + 1, sizeof(*p->sources));
+	if (p->items == NULL || p->sources == NULL)
+		return dy_errf(err, "out of memory");
+	for (i = 0; i < p->nsel; i++) {
+		const struct dy_mcomponent *c = p->sel[i];
+		const struct dy_lock_entry *e;
+		const char *src, *arch_key, *source;
+		int is_path;
+
+		if (c->kind[0] == '\0')
+			continue;
+		src = dy_mcomponent_artifact(c, p->arch, &is_path, &arch_key);
+		if (src == NULL)
+			return dy_errf(err, "%s:%zu: component %s %s has no url or path for %s",
+				       p->m.path, c->line, c->name, c->version,
+				       dy_arch_names[p->arch]);
+		source = lock_source(p, src, is_path);
+		e = dy_lock_find(&p->lock, c->name, c->version, arch_key);
+		if (source == NULL)
+			return dy_errf(err, "out of memory");
+		if (e == NULL || e->pending || strcmp(e->source, source) != 0)
+			return pin_error(p, c, arch_key, e, source, err);
+		p->sources[i] = source;
+		p->items[i].name = plan_str(p, "%s %s (%s)", c->name, c->version, arch_key);
+		p->items[i].url = artifact_location(p, src, is_path);
+		if (p->items[i].name == NULL || p->items[i].url == NULL)
+			return dy_errf(err, "out of memory or working directory unknown");
+		p->items[i].pinned = 1;
+		memcpy(p->items[i].sha256, e->sha256, DY_SHA256_LEN);
+	}
+	return 0;
+}
+
+static int
+fetch_selected(struct plan *p, struct dy_err *err)
+{
+	struct dy_fetch_item *batch;
+	struct dy_fetch_opts fo;
+	size_t i, n = 0;
+	int rc;
+
+	batch = calloc(p->nsel + 1, sizeof(*batch));
+	if (batch == NULL)
+		return dy_errf(err, "out of memory");
+	for (i = 0; i < p->nsel; i++)
+		if (p->items[i].url)
+			batch[n++] = p->items[i];
+	memset(&fo, 0, sizeof(fo));
+	fo.cache_dir = p->cache;
+	fo.mirrors = p->o->mirrors;
+	fo.nmirrors = p->o->nmirrors;
+	fo.offline = p->o->offline;
+	rc = n ? dy_fetch_all(batch, n, &fo, err) : 0;
+	for (i = 0, n = 0; rc == 0 && i < p->nsel; i++)
+		if (p->items[i].url)
+			p->items[i] = batch[n++];
+	free(batch);
+	return rc;
+}
+
+/* ---- staging: members out of artifacts, scripts concatenated ---- */
+
+static int
+make_stage(struct plan *p, struct dy_err *err)
+{
+	if (snprintf(p->stage, sizeof(p->stage), "%.4000s/stage-XXXXXX", p->cache) < 0 ||
+	    mkdtemp(p->stage) == NULL) {
+		dy_errnof(err, "cannot create a staging directory in %s", p->cache);
+		p->stage[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+static int
+add_file(struct plan *p, size_t comp, const struct dy_mline *l, const char *src)
+{
+	struct dy_pack_file *f = &p->files[p->nfiles++];
+
+	f->src = src;
+	f->label = plan_str(p, "%s:%zu: %s %s", p->m.path, l->line,
+			    l->kind == DY_LINE_MEMBER	 ? "member"
+			    : l->kind == DY_LINE_INSTALL ? "artifact for"
+			    : l->kind == DY_LINE_CONCAT	 ? "scripts for"
+							 : "source",
+			    l->src ? l->src : l->dest);
+	f->dest = l->dest;
+	f->mode = l->mode;
+	f->component = comp;
+	return f->src && f->label ? 0 : -1;
+}
+
+static int
+stage_artifact(struct plan *p, size_t i, struct dy_err *err)
+{
+	const struct dy_mcomponent *c = p->sel[i];
+	enum dy_artifact_kind kind;
+	struct dy_want *wants;
+	size_t k;
+	int rc;
+
+	if (dy_artifact_kind_parse(c->kind, &kind) < 0)
+		return dy_errf(err, "component %s: unknown kind %s", c->name, c->kind);
+	wants = calloc(c->nlines + 1, sizeof(*wants));
+	if (wants == NULL)
+		return dy_errf(err, "out of memory");
+	for (k = 0; k < c->nlines; k++) {
+		const char *out = plan_str(p, "%s/%zu-%zu", p->stage, i, k);
+		if (out == NULL || add_file(p, i, &c->lines[k], out) < 0) {
+			free(wants);
+			return dy_errf(err, "out of memory");
+		}
+		wants[k].member = c->lines[k].src;
+		wants[k].out_path = out;
+	}
+	rc = dy_unpack(p->items[i].path, kind, wants, c->nlines, MAX_MEMBER_SIZE, err);
+	free(wants);
+	if (rc < 0)
+		return dy_err_wrap(err, "%s:%zu: %s", p->m.path, c->line, p->items[i].name);
+	return 0;
+}
+
+static int
+stage_local(struct plan *p, size_t i, struct dy_err *err)
+{
+	const struct dy_mcomponent *c = p->sel[i];
+	size_t k;
+
+	for (k = 0; k < c->nlines; k++) {
+		const struct dy_mline *l = &c->lines[k];
+		const char *src =
+			l->src[0] == '/' ? l->src : plan_str(p, "%s/%s", p->m.dir, l->src);
+		const char *out = src;
+		if (src == NULL)
+			return dy_errf(err, "out of memory");
+		if (l->kind == DY_LINE_CONCAT) {
+			out = plan_str(p, "%s/%zu-%zu", p->stage, i, k);
+			if (out == NULL)
+				return dy_errf(err, "out of memory");
+			if (dy_scripts_concat(src, out, err) < 0)
+				return dy_err_wrap(err, "%s:%zu", p->m.path, l->line);
+		}
+		if (add_file(p, i, l, out) < 0)
+			return dy_errf(err, "out of memory");
+	}
+	return 0;
+}
+
+static int
+plan_components(struct plan *p, struct dy_err *err)
+{
+	size_t i, nlines = 0;
+
+	p->components = calloc(p->nsel + 1, sizeof(*p->components));
+	for (i = 0; i < p->nsel; i++)
+		nlines += p->sel[i]->nlines;
+	p->files = calloc(nlines + 1, sizeof(*p->files));
+	if (p->components == NULL || p->files == NULL)
+		return dy_errf(err, "out of memory");
+	for (i = 0; i < p->nsel; i++) {
+		const struct dy_mcomponent *c = p->sel[i];
+		struct dy_component *pc = &p->components[i];
+		snprintf(pc->name, sizeof(pc->name), "%s", c->name);
+		snprintf(pc->version, sizeof(pc->version), "%s", c->version);
+		if (c->role[0]) {
+			snprintf(pc->attrs[pc->nattrs].key, sizeof(pc->attrs->key), "role");
+			snprintf(pc->attrs[pc->nattrs++].value, sizeof(pc->attrs->value), "%s",
+				 c->role);
+		}
+		if (c->sysbox_run_dir[0]) {
+			snprintf(pc->attrs[pc->nattrs].key, sizeof(pc->attrs->key),
+				 "sysbox-run-dir");
+			snprintf(pc->attrs[pc->nattrs++].value, sizeof(pc->attrs->value), "%s",
+				 c->sysbox_run_dir);
+		}
+		if ((c->kind[0] ? stage_artifact(p, i, err) : stage_local(p, i, err)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- outputs ---- */
+
+static int
+dist_files(struct plan *p, struct dy_err *err)
+{
+	struct dy_sbom_component *sc;
+	struct dy_sbom_info info;
+	size_t i;
+	int rc;
+
+	sc = calloc(p->nsel + 1, sizeof(*sc));
+	if (sc == NULL)
+		return dy_errf(err, "out of memory");
+	for (i = 0; i < p->nsel; i++) {
+		sc[i].name = p->sel[i]->name;
+		sc[i].version = p->sel[i]->version;
+		sc[i].role = p->sel[i]->role;
+		/* The lock's spelling: the same on every machine, unlike the
+		 * absolute path a local artifact was read from. */
+		sc[i].source = p->sources[i];
+		sc[i].has_sha256 = p->items[i].url != NULL;
+		memcpy(sc[i].sha256, p->items[i].sha256, DY_SHA256_LEN);
+	}
+	memset(&info, 0, sizeof(info));
+	info.installer_path = p->o->pack.out_path;
+	info.epoch = p->o->pack.epoch;
+	info.arch = dy_arch_names[p->arch];
+	info.level = p->o->pack.level;
+	info.window_log = p->o->pack.window_log;
+	info.manifest_path = p->m.path;
+	info.lock_path = access(p->lock_path, F_OK) == 0 ? p->lock_path : NULL;
+	info.sig_path = NULL;
+	info.components = sc;
+	info.ncomponents = p->nsel;
+	rc = dy_write_dist_files(&info, err);
+	free(sc);
+	return rc;
+}
+
+static void
+note_runtime(const struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nsel; i++)
+		if (p->sel[i]->sysbox_run_dir[0])
+			return;
+	dy_say(DY_NORMAL, "note: this payload carries no sysbox: instances will use runc as "
+			  "the default runtime, and Docker-in-Docker needs sysbox");
 }
 
 int
 dy_build(const struct dy_build_opts *o, struct dy_pack_result *res, struct dy_err *err)
 {
 	struct dy_pack_input in;
-	struct dy_manifest m;
 	struct plan p;
 	int rc;
 
 	memset(&p, 0, sizeof(p));
-	if (dy_manifest_load(o->manifest_path, &m, err) < 0)
-		return -1;
-	rc = plan_local_files(&p, &m, err);
+	p.o = o;
+	rc = host_arch(o->arch, &p.arch, err);
+	if (rc == 0)
+		rc = load_inputs(&p, err);
+	if (rc == 0)
+		rc = select_components(&p, err);
+	if (rc == 0)
+		rc = plan_fetch(&p, err);
+	if (rc == 0)
+		rc = cache_dir(&p, err);
+	if (rc == 0)
+		rc = fetch_selected(&p, err);
+	if (rc == 0)
+		rc = make_stage(&p, err);
+	if (rc == 0)
+		rc = plan_components(&p, err);
 	if (rc == 0) {
 		in.components = p.components;
-		in.ncomponents = m.ncomponents;
+		in.ncomponents = p.nsel;
 		in.files = p.files;
 		in.nfiles = p.nfiles;
 		rc = dy_pack(&in, &o->pack, res, err);
 	}
+	if (rc == 0 && !o->no_dist_files)
+		rc = dist_files(&p, err);
+	if (rc == 0)
+		note_runtime(&p);
 	plan_free(&p);
-	dy_manifest_free(&m);
+	return rc;
+}
+
+/* ---- lock ---- */
+
+struct lock_job {
+	struct dy_fetch_item item;
+	const struct dy_mcomponent *c;
+	const char *arch_key;
+	const char *source;
+};
+
+static int
+collect_lock_jobs(struct plan *p, struct lock_job **out, size_t *n, struct dy_err *err)
+{
+	struct lock_job *jobs = calloc(2 * p->m.ncomponents + 1, sizeof(*jobs));
+	size_t i, k;
+	int a;
+
+	if (jobs == NULL)
+		return dy_errf(err, "out of memory");
+	*n = 0;
+	for (i = 0; i < p->m.ncomponents; i++) {
+		const struct dy_mcomponent *c = &p->m.components[i];
+		for (a = 0; a < DY_NARCH; a++) {
+			const char *src, *key;
+			int is_path, dup = 0;
+			if (p->o->arch && a != (int)p->arch)
+				continue;
+			src = dy_mcomponent_artifact(c, (enum dy_arch)a, &is_path, &key);
+			if (src == NULL)
+				continue;
+			for (k = 0; k < *n; k++)
+				dup |= jobs[k].c == c && strcmp(jobs[k].arch_key, key) == 0;
+			if (dup)
+				continue;
+			jobs[*n].c = c;
+			jobs[*n].arch_key = key;
+			jobs[*n].source = lock_source(p, src, is_path);
+			jobs[*n].item.name = plan_str(p, "%s %s (%s)", c->name, c->version, key);
+			jobs[*n].item.url = artifact_location(p, src, is_path);
+			(*n)++;
+		}
+	}
+	*out = jobs;
+	return 0;
+}
+
+/* The new lock keeps old entries only for what the manifest still names. */
+static int
+prune_lock(struct plan *p, const struct lock_job *jobs, size_t n, struct dy_lock *fresh,
+	   struct dy_err *err)
+{
+	size_t i, k;
+
+	memset(fresh, 0, sizeof(*fresh));
+	for (i = 0; i < p->lock.n; i++) {
+		const struct dy_lock_entry *e = &p->lock.entries[i];
+		int keep = p->o->arch != NULL && strcmp(e->arch, dy_arch_names[p->arch]) != 0;
+		for (k = 0; k < p->m.ncomponents && !keep; k++)
+			keep = strcmp(p->m.components[k].name, e->component) == 0 &&
+			       strcmp(p->m.components[k].version, e->version) == 0;
+		for (k = 0; k < n && keep; k++)
+			if (jobs[k].c && strcmp(jobs[k].c->name, e->component) == 0 &&
+			    strcmp(jobs[k].c->version, e->version) == 0 &&
+			    strcmp(jobs[k].arch_key, e->arch) == 0)
+				keep = 0; /* re-pinned below */
+		if (keep && dy_lock_set(fresh, e->component, e->version, e->arch, e->source,
+					e->pending ? NULL : e->sha256, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+record_pins(struct plan *p, struct lock_job *jobs, size_t n, struct dy_lock *fresh, size_t *failed,
+	    struct dy_err *err)
+{
+	size_t i;
+
+	*failed = 0;
+	for (i = 0; i < n; i++) {
+		const struct lock_job *j = &jobs[i];
+		const struct dy_lock_entry *old =
+			dy_lock_find(&p->lock, j->c->name, j->c->version, j->arch_key);
+		const uint8_t *sha = j->item.path[0] ? j->item.sha256 : NULL;
+		if (sha == NULL) {
+			(*failed)++;
+			/* Keep a pin that still describes the same source. */
+			if (old && !old->pending && strcmp(old->source, j->source) == 0)
+				sha = old->sha256;
+			dy_warn("%s: could not fetch; %s", j->item.name,
+				sha ? "kept the existing pin" : "marked pending");
+		} else if (old && !old->pending && strcmp(old->source, j->source) == 0 &&
+			   memcmp(old->sha256, sha, DY_SHA256_LEN) != 0) {
+			dy_warn("%s: the artifact changed since it was pinned (%s:%zu)",
+				j->item.name, p->lock_path, old->line);
+		}
+		if (dy_lock_set(fresh, j->c->name, j->c->version, j->arch_key, j->source, sha,
+				err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+dy_lock_update(const struct dy_build_opts *o, struct dy_err *err)
+{
+	struct dy_fetch_item *batch = NULL;
+	struct lock_job *jobs = NULL;
+	struct dy_lock fresh;
+	struct dy_fetch_opts fo;
+	struct dy_err fetch_err;
+	size_t n = 0, i, failed = 0;
+	struct plan p;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	memset(&fresh, 0, sizeof(fresh));
+	p.o = o;
+	rc = o->arch ? host_arch(o->arch, &p.arch, err) : 0;
+	if (rc == 0)
+		rc = load_inputs(&p, err);
+	if (rc == 0)
+		rc = cache_dir(&p, err);
+	if (rc == 0)
+		rc = collect_lock_jobs(&p, &jobs, &n, err);
+	if (rc == 0 && (batch = calloc(n + 1, sizeof(*batch))) == NULL)
+		rc = dy_errf(err, "out of memory");
+	if (rc == 0) {
+		for (i = 0; i < n; i++)
+			batch[i] = jobs[i].item;
+		memset(&fo, 0, sizeof(fo));
+		fo.cache_dir = p.cache;
+		fo.mirrors = o->mirrors;
+		fo.nmirrors = o->nmirrors;
+		fo.offline = o->offline;
+		if (n && dy_fetch_all(batch, n, &fo, &fetch_err) < 0)
+			dy_error("%s", fetch_err.msg);
+		for (i = 0; i < n; i++)
+			jobs[i].item = batch[i];
+		rc = prune_lock(&p, jobs, n, &fresh, err);
+	}
+	if (rc == 0)
+		rc = record_pins(&p, jobs, n, &fresh, &failed, err);
+	if (rc == 0)
+		rc = dy_lock_write(&fresh, p.lock_path, err);
+	if (rc == 0)
+		dy_say(DY_NORMAL, "wrote %s: %zu artifacts pinned, %zu not fetched", p.lock_path,
+		       n - failed, failed);
+	if (rc == 0 && failed)
+		rc = dy_errf(err,
+			     "%zu of %zu artifacts could not be fetched; their lines keep "
+			     "the old pin or say pending",
+			     failed, n);
+	free(batch);
+	free(jobs);
+	dy_lock_free(&fresh);
+	plan_free(&p);
 	return rc;
 }

@@ -20,8 +20,16 @@ enum { EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 enum {
 	OPT_MANIFEST = 1,
+	OPT_LOCK,
 	OPT_OUT,
 	OPT_STUB,
+	OPT_ARCH,
+	OPT_CACHE,
+	OPT_MIRROR,
+	OPT_OFFLINE,
+	OPT_SELECT,
+	OPT_WITH,
+	OPT_NO_DIST,
 	OPT_LEVEL,
 	OPT_WINDOW,
 	OPT_THREADS,
@@ -30,10 +38,19 @@ enum {
 };
 
 static const struct dy_opt options[] = {
-	{ OPT_MANIFEST, 'm', "manifest", "FILE", "payload manifest to build from (required)" },
+	{ OPT_MANIFEST, 'm', "manifest", "FILE", "payload manifest (required)" },
+	{ OPT_LOCK, 0, "lock", "FILE", "lock file (default: FILE.lock beside FILE.manifest)" },
 	{ OPT_OUT, 'o', "out", "PATH", "installer to write (default: dist/dockyard-installer)" },
 	{ OPT_STUB, 0, "stub", "FILE",
 	  "installer stub (default: dockyard-installer-stub beside this program)" },
+	{ OPT_ARCH, 0, "arch", "ARCH", "x86_64 or aarch64 (default: this machine's)" },
+	{ OPT_CACHE, 0, "cache", "DIR",
+	  "artifact cache (default: $XDG_CACHE_HOME/dockyard or ~/.cache/dockyard)" },
+	{ OPT_MIRROR, 0, "mirror", "URL|DIR", "try this mirror first (repeatable, in order)" },
+	{ OPT_OFFLINE, 0, "offline", NULL, "use only the cache and on-disk mirrors; no network" },
+	{ OPT_SELECT, 0, "select", "NAME=VER", "build another declared version of a component" },
+	{ OPT_WITH, 0, "with", "NAME", "include an optional component (repeatable)" },
+	{ OPT_NO_DIST, 0, "no-dist-files", NULL, "skip SHA256SUMS, SBOM and build info" },
 	{ OPT_LEVEL, 'l', "level", "N", "zstd level 1..19 (default 19; tests use 3)" },
 	{ OPT_WINDOW, 0, "window-log", "N",
 	  "zstd window, 2^N bytes, 10..27 (default 25; bounds installer memory)" },
@@ -48,17 +65,20 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-		"usage: dockyard-build [build] --manifest FILE [--out PATH] [options]\n"
+		"usage: dockyard-build [build|lock] --manifest FILE [options]\n"
 		"\n"
-		"Packs the files a manifest names into one self-verifying installer:\n"
-		"the installer stub, a deterministic tar.zst payload, metadata and a\n"
-		"trailer whose SHA-256 covers the whole file.  SOURCE_DATE_EPOCH sets the\n"
-		"timestamp of every member (default %llu).\n"
+		"build  fetch the artifacts the manifest names, verify each against the\n"
+		"       lock, take out the wanted members and pack them with the installer\n"
+		"       stub into one self-verifying installer; SHA256SUMS, an SPDX SBOM\n"
+		"       and build info are written beside it.  SOURCE_DATE_EPOCH sets every\n"
+		"       timestamp (default %llu): the same inputs give the same bytes.\n"
+		"lock   fetch every artifact of every component and architecture and\n"
+		"       rewrite the lock file with their sha256 (review it like code).\n"
 		"\n"
 		"options:\n",
 		DY_DEFAULT_EPOCH);
 	dy_opts_help(out, options);
-	fprintf(out, "\nexit status: 0 built, 1 build failed, 2 usage error\n");
+	fprintf(out, "\nexit status: 0 done, 1 build or lock failed, 2 usage error\n");
 }
 
 static int
@@ -118,9 +138,38 @@ progress(void *ctx, uint64_t done, uint64_t total)
 	dy_progress("packing entries", done, total, 0);
 }
 
+struct cli {
+	const char *command;
+	struct dy_build_opts b;
+	const char **mirrors, **selects, **withs;
+};
+
 static int
-parse_args(int argc, char **argv, const char **manifest, struct dy_pack_opts *o)
+parse_number(int id, const char *arg, struct dy_pack_opts *o)
 {
+	if (id == OPT_LEVEL)
+		return parse_int("--level", arg, 1, 19, &o->level);
+	if (id == OPT_WINDOW)
+		return parse_int("--window-log", arg, DY_WINDOW_LOG_MIN, DY_WINDOW_LOG_MAX,
+				 &o->window_log);
+	return parse_int("--threads", arg, 1, 64, &o->threads);
+}
+
+static int
+parse_word(struct cli *c, const char *word)
+{
+	if (c->command == NULL && (strcmp(word, "build") == 0 || strcmp(word, "lock") == 0)) {
+		c->command = word;
+		return 0;
+	}
+	dy_error("unexpected argument '%s' (see --help)", word);
+	return -1;
+}
+
+static int
+parse_args(int argc, char **argv, struct cli *c)
+{
+	struct dy_build_opts *b = &c->b;
 	struct dy_opts_state st;
 	struct dy_err err;
 	int id;
@@ -132,31 +181,46 @@ parse_args(int argc, char **argv, const char **manifest, struct dy_pack_opts *o)
 			dy_error("%s", err.msg);
 			return -1;
 		case DY_OPT_WORD:
-			if (strcmp(st.optarg, "build") != 0) {
-				dy_error("unknown command '%s' (see --help)", st.optarg);
+			if (parse_word(c, st.optarg) < 0)
 				return -1;
-			}
 			break;
 		case OPT_MANIFEST:
-			*manifest = st.optarg;
+			b->manifest_path = st.optarg;
+			break;
+		case OPT_LOCK:
+			b->lock_path = st.optarg;
 			break;
 		case OPT_OUT:
-			o->out_path = st.optarg;
+			b->pack.out_path = st.optarg;
 			break;
 		case OPT_STUB:
-			o->stub_path = st.optarg;
+			b->pack.stub_path = st.optarg;
+			break;
+		case OPT_ARCH:
+			b->arch = st.optarg;
+			break;
+		case OPT_CACHE:
+			b->cache_dir = st.optarg;
+			break;
+		case OPT_MIRROR:
+			c->mirrors[b->nmirrors++] = st.optarg;
+			break;
+		case OPT_OFFLINE:
+			b->offline = 1;
+			break;
+		case OPT_SELECT:
+			c->selects[b->nselects++] = st.optarg;
+			break;
+		case OPT_WITH:
+			c->withs[b->nwiths++] = st.optarg;
+			break;
+		case OPT_NO_DIST:
+			b->no_dist_files = 1;
 			break;
 		case OPT_LEVEL:
-			if (parse_int("--level", st.optarg, 1, 19, &o->level) < 0)
-				return -1;
-			break;
 		case OPT_WINDOW:
-			if (parse_int("--window-log", st.optarg, DY_WINDOW_LOG_MIN,
-				      DY_WINDOW_LOG_MAX, &o->window_log) < 0)
-				return -1;
-			break;
 		case OPT_THREADS:
-			if (parse_int("--threads", st.optarg, 1, 64, &o->threads) < 0)
+			if (parse_number(id, st.optarg, &b->pack) < 0)
 				return -1;
 			break;
 		case OPT_HELP:
@@ -170,38 +234,23 @@ parse_args(int argc, char **argv, const char **manifest, struct dy_pack_opts *o)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+static int
+run_build(struct dy_build_opts *b)
 {
-	struct dy_build_opts b = {
-		.pack = {
-			.out_path = "dist/dockyard-installer",
-			.level = DY_DEFAULT_LEVEL,
-			.window_log = DY_DEFAULT_WINDOW_LOG,
-			.progress = progress,
-		},
-	};
-	struct dy_pack_opts *o = &b.pack;
+	struct dy_pack_opts *o = &b->pack;
 	struct dy_pack_result res;
 	char hex[DY_SHA256_HEX];
 	struct dy_err err;
 
-	dy_log_init(argv[0]);
-	if (parse_args(argc, argv, &b.manifest_path, o) < 0)
-		return EXIT_USAGE;
-	if (b.manifest_path == NULL) {
-		dy_error("--manifest FILE is required (see --help)");
-		return EXIT_USAGE;
-	}
 	if (o->stub_path == NULL && (o->stub_path = default_stub()) == NULL) {
 		dy_error("cannot locate the installer stub; pass --stub FILE");
 		return EXIT_USAGE;
 	}
 	if (build_epoch(&o->epoch) < 0)
 		return EXIT_USAGE;
-	dy_say(DY_VERBOSE, "building %s with stub %s (zstd level %d, window 2^%d)", b.manifest_path,
-	       o->stub_path, o->level, o->window_log);
-	if (dy_build(&b, &res, &err) < 0) {
+	dy_say(DY_VERBOSE, "building %s with stub %s (zstd level %d, window 2^%d)",
+	       b->manifest_path, o->stub_path, o->level, o->window_log);
+	if (dy_build(b, &res, &err) < 0) {
 		dy_progress_end();
 		dy_error("%s", err.msg);
 		return EXIT_FAIL;
@@ -213,4 +262,45 @@ main(int argc, char **argv)
 	       (unsigned long long)res.payload_len, (unsigned long long)res.tar_len);
 	dy_say(DY_VERBOSE, "trailer sha256 %s", hex);
 	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli c;
+	struct dy_err err;
+	int rc;
+
+	dy_log_init(argv[0]);
+	memset(&c, 0, sizeof(c));
+	c.b.pack.out_path = "dist/dockyard-installer";
+	c.b.pack.level = DY_DEFAULT_LEVEL;
+	c.b.pack.window_log = DY_DEFAULT_WINDOW_LOG;
+	c.b.pack.progress = progress;
+	/* Repeatable options: never more of them than arguments. */
+	c.mirrors = calloc((size_t)argc + 1, sizeof(char *));
+	c.selects = calloc((size_t)argc + 1, sizeof(char *));
+	c.withs = calloc((size_t)argc + 1, sizeof(char *));
+	if (c.mirrors == NULL || c.selects == NULL || c.withs == NULL)
+		dy_die(EXIT_FAIL, "out of memory");
+	c.b.mirrors = c.mirrors;
+	c.b.selects = c.selects;
+	c.b.withs = c.withs;
+	if (parse_args(argc, argv, &c) < 0)
+		rc = EXIT_USAGE;
+	else if (c.b.manifest_path == NULL) {
+		dy_error("--manifest FILE is required (see --help)");
+		rc = EXIT_USAGE;
+	} else if (c.command && strcmp(c.command, "lock") == 0) {
+		rc = 0;
+		if (dy_lock_update(&c.b, &err) < 0) {
+			dy_error("%s", err.msg);
+			rc = EXIT_FAIL;
+		}
+	} else
+		rc = run_build(&c.b);
+	free(c.mirrors);
+	free(c.selects);
+	free(c.withs);
+	return rc;
 }

@@ -12,6 +12,8 @@
 
 #include "../common/xio.h"
 
+const char *const dy_arch_names[DY_NARCH + 1] = { "x86_64", "aarch64", "any" };
+
 struct parser {
 	struct dy_manifest *m;
 	const char *name;
@@ -19,16 +21,27 @@ struct parser {
 	struct dy_err *err;
 };
 
+static void
+component_free(struct dy_mcomponent *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nlines; i++)
+		free(c->lines[i].src);
+	for (i = 0; i <= DY_NARCH; i++) {
+		free(c->url[i]);
+		free(c->path[i]);
+	}
+	free(c->lines);
+}
+
 void
 dy_manifest_free(struct dy_manifest *m)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < m->ncomponents; i++) {
-		for (j = 0; j < m->components[i].nfiles; j++)
-			free(m->components[i].files[j].src);
-		free(m->components[i].files);
-	}
+	for (i = 0; i < m->ncomponents; i++)
+		component_free(&m->components[i]);
 	free(m->components);
 	free(m->path);
 	free(m->dir);
@@ -47,6 +60,35 @@ perr(struct parser *p, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	return dy_errf(p->err, "%s:%zu: %s", p->name, p->line, what);
+}
+
+int
+dy_arch_parse(const char *s, enum dy_arch *arch)
+{
+	int i;
+
+	for (i = 0; i < DY_NARCH; i++)
+		if (strcmp(s, dy_arch_names[i]) == 0) {
+			*arch = (enum dy_arch)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+dy_mcomponent_artifact(const struct dy_mcomponent *c, enum dy_arch arch, int *is_path,
+		       const char **arch_key)
+{
+	const int tries[2] = { (int)arch, DY_ARCH_ANY };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		*arch_key = dy_arch_names[tries[i]];
+		*is_path = c->path[tries[i]] != NULL;
+		if (c->url[tries[i]] || c->path[tries[i]])
+			return c->url[tries[i]] ? c->url[tries[i]] : c->path[tries[i]];
+	}
+	return NULL;
 }
 
 static char *
@@ -75,6 +117,7 @@ section(struct parser *p, char *s)
 	struct dy_err sub;
 	size_t len = strlen(s), i;
 	char *name;
+	int is_default = 1;
 
 	if (len < 2 || s[len - 1] != ']')
 		return perr(p, "section header must look like [component NAME]");
@@ -86,9 +129,7 @@ section(struct parser *p, char *s)
 		return perr(p, "%s", sub.msg);
 	for (i = 0; i < p->m->ncomponents; i++)
 		if (strcmp(p->m->components[i].name, name) == 0)
-			return dy_errf(p->err,
-				       "%s:%zu: component '%s' is already declared at line %zu",
-				       p->name, p->line, name, p->m->components[i].line);
+			is_default = 0;
 	c = realloc(p->m->components, (p->m->ncomponents + 1) * sizeof(*c));
 	if (c == NULL)
 		return dy_errf(p->err, "out of memory");
@@ -97,6 +138,7 @@ section(struct parser *p, char *s)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->line = p->line;
+	c->is_default = is_default;
 	return 0;
 }
 
@@ -119,84 +161,179 @@ parse_mode(const char *s, unsigned *mode)
 	return 0;
 }
 
+/* Destinations are unique within a component; across components the
+ * check needs the selection and happens when the build is planned. */
 static int
-dest_taken(const struct dy_manifest *m, const char *dest, size_t *line)
+dest_taken(const struct dy_mcomponent *c, const char *dest, size_t *line)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < m->ncomponents; i++)
-		for (j = 0; j < m->components[i].nfiles; j++)
-			if (strcmp(m->components[i].files[j].dest, dest) == 0) {
-				*line = m->components[i].files[j].line;
-				return 1;
-			}
+	for (i = 0; i < c->nlines; i++)
+		if (strcmp(c->lines[i].dest, dest) == 0) {
+			*line = c->lines[i].line;
+			return 1;
+		}
 	return 0;
 }
 
-/* file SRC -> DEST MODE */
 static int
-file_line(struct parser *p, struct dy_mcomponent *c, char *rest)
+add_line(struct parser *p, struct dy_mcomponent *c, enum dy_mline_kind kind, const char *src,
+	 const char *dest, const char *mode)
 {
-	char *src, *arrow, *dest, *mode, *extra, *save = NULL;
-	struct dy_mfile *f;
+	struct dy_mline *l;
 	struct dy_err sub;
 	size_t other;
 	unsigned m;
 
-	src = strtok_r(rest, " \t", &save);
-	arrow = strtok_r(NULL, " \t", &save);
-	dest = strtok_r(NULL, " \t", &save);
-	mode = strtok_r(NULL, " \t", &save);
-	extra = strtok_r(NULL, " \t", &save);
-	if (!src || !arrow || strcmp(arrow, "->") != 0 || !dest || !mode || extra)
-		return perr(p, "expected 'file SRC -> DEST MODE'");
 	if (dy_member_path_valid(dest, &sub) < 0)
 		return perr(p, "destination: %s", sub.msg);
 	if (parse_mode(mode, &m) < 0)
 		return perr(p, "mode '%s' must be 3 or 4 octal digits, at most 0777", mode);
-	if (dest_taken(p->m, dest, &other))
-		return dy_errf(p->err, "%s:%zu: destination %s is already used at line %zu",
-			       p->name, p->line, dest, other);
-	f = realloc(c->files, (c->nfiles + 1) * sizeof(*f));
-	if (f == NULL)
+	if (dest_taken(c, dest, &other))
+		return perr(p, "destination %s is already used at line %zu", dest, other);
+	l = realloc(c->lines, (c->nlines + 1) * sizeof(*l));
+	if (l == NULL)
 		return dy_errf(p->err, "out of memory");
-	c->files = f;
-	f = &f[c->nfiles];
-	memset(f, 0, sizeof(*f));
-	f->src = strdup(src);
-	if (f->src == NULL)
+	c->lines = l;
+	l = &l[c->nlines];
+	memset(l, 0, sizeof(*l));
+	if (src != NULL && (l->src = strdup(src)) == NULL)
 		return dy_errf(p->err, "out of memory");
-	snprintf(f->dest, sizeof(f->dest), "%s", dest);
-	f->mode = m;
-	f->line = p->line;
-	c->nfiles++;
+	snprintf(l->dest, sizeof(l->dest), "%s", dest);
+	l->kind = kind;
+	l->mode = m;
+	l->line = p->line;
+	c->nlines++;
+	return 0;
+}
+
+/* WORD SRC -> DEST MODE, or `install DEST MODE`. */
+static int
+content_line(struct parser *p, struct dy_mcomponent *c, const char *word, char *rest)
+{
+	char *f[5], *tok, *save = NULL;
+	int n = 0;
+
+	for (tok = strtok_r(rest, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		if (n == 5)
+			break;
+		f[n++] = tok;
+	}
+	if (strcmp(word, "install") == 0) {
+		if (n != 2)
+			return perr(p, "expected 'install DEST MODE'");
+		return add_line(p, c, DY_LINE_INSTALL, NULL, f[0], f[1]);
+	}
+	if (n != 4 || strcmp(f[1], "->") != 0)
+		return perr(p, "expected '%s SRC -> DEST MODE'", word);
+	if (strcmp(word, "file") == 0)
+		return add_line(p, c, DY_LINE_FILE, f[0], f[2], f[3]);
+	if (strcmp(word, "member") == 0)
+		return add_line(p, c, DY_LINE_MEMBER, f[0], f[2], f[3]);
+	return add_line(p, c, DY_LINE_CONCAT, f[0], f[2], f[3]);
+}
+
+static int
+set_once(struct parser *p, char *slot, size_t size, const char *key, const char *value,
+	 const char *const *allowed)
+{
+	size_t i;
+
+	if (slot[0] != '\0')
+		return perr(p, "%s is set twice in this component", key);
+	for (i = 0; allowed[i]; i++)
+		if (strcmp(value, allowed[i]) == 0) {
+			snprintf(slot, size, "%s", value);
+			return 0;
+		}
+	return perr(p, "%s '%s' is not one of the allowed values", key, value);
+}
+
+/* url / url.ARCH / path / path.ARCH */
+static int
+artifact_key(struct parser *p, struct dy_mcomponent *c, const char *key, const char *value)
+{
+	int is_url = strncmp(key, "url", 3) == 0;
+	const char *suffix = key + (is_url ? 3 : 4);
+	char **slot;
+	enum dy_arch arch = DY_ARCH_ANY;
+
+	if (*suffix == '.' && dy_arch_parse(suffix + 1, &arch) < 0)
+		return perr(p, "unknown architecture in '%s' (known: x86_64, aarch64)", key);
+	if (*value == '\0' || strpbrk(value, " \t") != NULL)
+		return perr(p, "%s must be one word without spaces", key);
+	if (is_url && strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0 &&
+	    strncmp(value, "file://", 7) != 0)
+		return perr(p, "%s '%.60s' must start with https://, http:// or file://", key,
+			    value);
+	slot = is_url ? &c->url[arch] : &c->path[arch];
+	if (*slot != NULL)
+		return perr(p, "%s is set twice in this component", key);
+	if ((*slot = strdup(value)) == NULL)
+		return dy_errf(p->err, "out of memory");
+	if (c->artifact_line == 0)
+		c->artifact_line = p->line;
 	return 0;
 }
 
 static int
 key_value(struct parser *p, struct dy_mcomponent *c, char *s, char *eq)
 {
-	char *key, *value;
+	static const char *const kinds[] = { "file", "tar", "tgz", "deb", NULL };
+	static const char *const roles[] = { "image", NULL };
+	static const char *const rundirs[] = { "args", "env", NULL };
+	static const char *const yes[] = { "yes", NULL };
+	char *key, *value, flag[4] = "";
 	struct dy_err sub;
 
 	*eq = '\0';
 	key = trim(s);
 	value = trim(eq + 1);
-	if (strcmp(key, "version") != 0)
-		return perr(p, "unknown key '%s' (known: version)", key);
-	if (c->version[0] != '\0')
-		return perr(p, "version is set twice in component %s", c->name);
-	if (dy_version_valid(value, &sub) < 0)
-		return perr(p, "%s", sub.msg);
-	snprintf(c->version, sizeof(c->version), "%s", value);
-	return 0;
+	if (strcmp(key, "version") == 0) {
+		if (c->version[0] != '\0')
+			return perr(p, "version is set twice in component %s", c->name);
+		if (dy_version_valid(value, &sub) < 0)
+			return perr(p, "%s", sub.msg);
+		snprintf(c->version, sizeof(c->version), "%s", value);
+		return 0;
+	}
+	if (strcmp(key, "kind") == 0)
+		return set_once(p, c->kind, sizeof(c->kind), key, value, kinds);
+	if (strcmp(key, "role") == 0)
+		return set_once(p, c->role, sizeof(c->role), key, value, roles);
+	if (strcmp(key, "sysbox-run-dir") == 0)
+		return set_once(p, c->sysbox_run_dir, sizeof(c->sysbox_run_dir), key, value,
+				rundirs);
+	if (strcmp(key, "optional") == 0) {
+		if (set_once(p, flag, sizeof(flag), key, value, yes) < 0)
+			return -1;
+		c->optional = 1;
+		return 0;
+	}
+	if (strncmp(key, "url", 3) == 0 || strncmp(key, "path", 4) == 0)
+		if (key[key[0] == 'u' ? 3 : 4] == '\0' || key[key[0] == 'u' ? 3 : 4] == '.')
+			return artifact_key(p, c, key, value);
+	return perr(p,
+		    "unknown key '%s' (known: version, url, url.ARCH, path, path.ARCH, kind, "
+		    "role, sysbox-run-dir, optional)",
+		    key);
+}
+
+static int
+starts_word(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+
+	return strncmp(s, word, n) == 0 && (s[n] == ' ' || s[n] == '\t');
 }
 
 static int
 parse_line(struct parser *p, char *s)
 {
+	static const char *const words[] = { "file", "member", "install", "concat", NULL };
 	struct dy_mcomponent *c;
 	char *eq;
+	int i;
 
 	s = trim(s);
 	if (*s == '\0' || *s == '#')
@@ -206,18 +343,83 @@ parse_line(struct parser *p, char *s)
 	c = current(p);
 	if (c == NULL)
 		return perr(p, "'%.40s' appears before any [component NAME] section", s);
-	if (strncmp(s, "file", 4) == 0 && (s[4] == ' ' || s[4] == '\t'))
-		return file_line(p, c, s + 5);
+	for (i = 0; words[i]; i++)
+		if (starts_word(s, words[i]))
+			return content_line(p, c, words[i], s + strlen(words[i]) + 1);
 	eq = strchr(s, '=');
 	if (eq == NULL)
-		return perr(p, "expected 'key = value' or 'file SRC -> DEST MODE', got '%.40s'", s);
+		return perr(p,
+			    "expected 'key = value' or a file/member/install/concat line, got "
+			    "'%.40s'",
+			    s);
 	return key_value(p, c, s, eq);
+}
+
+static int
+has_artifact(const struct dy_mcomponent *c)
+{
+	int i;
+
+	for (i = 0; i <= DY_NARCH; i++)
+		if (c->url[i] || c->path[i])
+			return 1;
+	return 0;
+}
+
+static int
+count_lines(const struct dy_mcomponent *c, enum dy_mline_kind kind)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < c->nlines; i++)
+		n += c->lines[i].kind == kind;
+	return n;
+}
+
+static int
+cerr(struct parser *p, const struct dy_mcomponent *c, const char *what)
+{
+	return dy_errf(p->err, "%s:%zu: component %s %s: %s", p->name, c->line, c->name, c->version,
+		       what);
+}
+
+/* The lines a component may hold follow from where its content comes from. */
+static int
+check_component(struct parser *p, const struct dy_mcomponent *c)
+{
+	int url = 0, path = 0, i;
+	int members = count_lines(c, DY_LINE_MEMBER), installs = count_lines(c, DY_LINE_INSTALL);
+	int locals = count_lines(c, DY_LINE_FILE) + count_lines(c, DY_LINE_CONCAT);
+
+	for (i = 0; i <= DY_NARCH; i++) {
+		url |= c->url[i] != NULL;
+		path |= c->path[i] != NULL;
+	}
+	if (url && path)
+		return cerr(p, c, "has both url and path; an artifact comes from one place");
+	if (!has_artifact(c)) {
+		if (c->kind[0] || members || installs)
+			return cerr(p, c, "kind, member and install need a url or path");
+		if (locals == 0)
+			return cerr(p, c, "lists no 'file' or 'concat' lines");
+		return 0;
+	}
+	if (locals)
+		return cerr(p, c, "file and concat lines cannot be mixed with a url or path");
+	if (c->kind[0] == '\0')
+		return cerr(p, c, "has a url or path but no 'kind = file|tar|tgz|deb'");
+	if (strcmp(c->kind, "file") == 0 && (installs != 1 || members))
+		return cerr(p, c, "kind = file takes exactly one 'install DEST MODE' line");
+	if (strcmp(c->kind, "file") != 0 && (members == 0 || installs))
+		return cerr(p, c, "an archive kind takes 'member PATH -> DEST MODE' lines");
+	return 0;
 }
 
 static int
 finish(struct parser *p)
 {
-	size_t i;
+	size_t i, k;
 
 	if (p->m->ncomponents == 0)
 		return dy_errf(p->err, "%s: declares no [component NAME] section", p->name);
@@ -226,9 +428,16 @@ finish(struct parser *p)
 		if (c->version[0] == '\0')
 			return dy_errf(p->err, "%s:%zu: component %s has no 'version = ...'",
 				       p->name, c->line, c->name);
-		if (c->nfiles == 0)
-			return dy_errf(p->err, "%s:%zu: component %s lists no 'file' lines",
-				       p->name, c->line, c->name);
+		for (k = 0; k < i; k++)
+			if (strcmp(p->m->components[k].name, c->name) == 0 &&
+			    strcmp(p->m->components[k].version, c->version) == 0)
+				return dy_errf(p->err,
+					       "%s:%zu: component %s %s is already declared at "
+					       "line %zu",
+					       p->name, c->line, c->name, c->version,
+					       p->m->components[k].line);
+		if (check_component(p, c) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -247,7 +456,7 @@ dy_manifest_parse(const char *name, const char *dir, const char *buf, size_t len
 	m->dir = strdup(dir);
 	if (m->path == NULL || m->dir == NULL)
 		rc = dy_errf(err, "out of memory");
-	if (rc == 0 && memchr(buf, '\0', len) != NULL)
+	if (rc == 0 && len > 0 && memchr(buf, '\0', len) != NULL)
 		rc = dy_errf(err, "%s: contains a NUL byte; manifests are text", name);
 	while (rc == 0 && start < len) {
 		const char *nl = memchr(buf + start, '\n', len - start);
@@ -260,8 +469,9 @@ dy_manifest_parse(const char *name, const char *dir, const char *buf, size_t len
 		}
 		memcpy(line, buf + start, end - start);
 		line[end - start] = '\0';
-		if (end > start && line[end - start - 1] == '\r') {
-			rc = dy_errf(err, "%s:%zu: CRLF line ending; use LF", name, p.line);
+		if (strchr(line, '\r') != NULL) {
+			rc = dy_errf(err, "%s:%zu: carriage return (CRLF line ending?); use LF",
+				     name, p.line);
 			break;
 		}
 		rc = parse_line(&p, line);

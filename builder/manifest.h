@@ -3,14 +3,30 @@
  * format meant to be reviewed in diffs:
  *
  *   # comment
- *   [component demo]
- *   version = 0.1.0
- *   file demo/hello.sh -> bin/dockyard-demo 0755
+ *   [component docker]
+ *   version = 29.2.1
+ *   url.x86_64 = https://download.docker.com/linux/static/stable/x86_64/docker-29.2.1.tgz
+ *   url.aarch64 = https://download.docker.com/linux/static/stable/aarch64/docker-29.2.1.tgz
+ *   kind = tgz
+ *   member docker/dockerd -> bin/dockerd 0755
  *
- * `file SRC -> DEST MODE`: SRC is relative to the manifest's directory,
- * DEST is the path inside the instance root, MODE is octal (<= 0777).
- * Parsing is strict: unknown keys, duplicates and stray lines are errors
- * reported as FILE:LINE: what and the rule.
+ * Keys: version (required); url / url.ARCH or path / path.ARCH (an artifact
+ * to fetch, or a local one relative to the manifest; ARCH is x86_64 or
+ * aarch64); kind = file | tar | tgz | deb (how to read the artifact);
+ * role = image (a docker-save tarball loaded after first start);
+ * sysbox-run-dir = args | env (SPEC fact 2); optional = yes (built only
+ * with --with NAME).
+ *
+ * Lines: `member PATH -> DEST MODE` takes PATH out of a tar/deb artifact;
+ * `install DEST MODE` places a kind=file artifact itself; `file SRC -> DEST
+ * MODE` packs a local file (relative to the manifest); `concat DIR -> DEST
+ * MODE` packs the DIR/NN-name.sh scripts concatenated into one script.  DEST is a path inside
+ * the instance root, MODE octal (<= 0777).
+ *
+ * A component name may appear in several sections with different versions:
+ * the first is the default, the others are alternatives a build selects
+ * with --select NAME=VERSION.  Parsing is strict: unknown keys, duplicates
+ * and stray lines are FILE:LINE errors naming the rule.
  */
 #ifndef DY_MANIFEST_H
 #define DY_MANIFEST_H
@@ -23,8 +39,16 @@
 #define DY_MANIFEST_MAX (1u << 20)
 #define DY_MANIFEST_LINE_MAX 4096
 
-struct dy_mfile {
-	char *src;
+enum dy_arch { DY_ARCH_X86_64, DY_ARCH_AARCH64, DY_NARCH };
+#define DY_ARCH_ANY DY_NARCH /* index of the arch-independent url/path */
+
+extern const char *const dy_arch_names[DY_NARCH + 1]; /* ..., "any" */
+
+enum dy_mline_kind { DY_LINE_FILE, DY_LINE_MEMBER, DY_LINE_INSTALL, DY_LINE_CONCAT };
+
+struct dy_mline {
+	enum dy_mline_kind kind;
+	char *src; /* member path, local file or script dir; NULL for install */
 	char dest[DY_MEMBER_PATH_MAX + 1];
 	unsigned mode;
 	size_t line;
@@ -34,8 +58,16 @@ struct dy_mcomponent {
 	char name[65];
 	char version[65];
 	size_t line;
-	struct dy_mfile *files;
-	size_t nfiles;
+	char *url[DY_NARCH + 1];  /* by arch; [DY_ARCH_ANY] for `url =` */
+	char *path[DY_NARCH + 1]; /* same for local artifacts */
+	size_t artifact_line;
+	char kind[8];		/* "", file, tar, tgz, deb */
+	char role[16];		/* "" or image */
+	char sysbox_run_dir[8]; /* "", args, env */
+	int optional;
+	int is_default; /* first section with this name */
+	struct dy_mline *lines;
+	size_t nlines;
 };
 
 struct dy_manifest {
@@ -50,5 +82,12 @@ int dy_manifest_load(const char *path, struct dy_manifest *m, struct dy_err *err
 int dy_manifest_parse(const char *name, const char *dir, const char *buf, size_t len,
 		      struct dy_manifest *m, struct dy_err *err);
 void dy_manifest_free(struct dy_manifest *m);
+
+/* The artifact of c for arch (arch-specific first, then arch-independent).
+ * Returns the URL or path, sets *is_path and *arch_key (the lock's arch
+ * column); NULL when c has no artifact for arch. */
+const char *dy_mcomponent_artifact(const struct dy_mcomponent *c, enum dy_arch arch, int *is_path,
+				   const char **arch_key);
+int dy_arch_parse(const char *s, enum dy_arch *arch);
 
 #endif

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -73,6 +75,28 @@ dy_write_full(int fd, const void *buf, size_t len)
 		done += (size_t)n;
 	}
 	return 0;
+}
+
+int
+dy_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		     struct dy_err *err)
+{
+	char tmp[4096];
+	int fd, rc = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp))
+		return dy_errf(err, "path %s is too long", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return dy_errnof(err, "cannot create a temporary file beside %s", path);
+	if (dy_write_full(fd, data, len) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0)
+		rc = dy_errnof(err, "cannot write %s", tmp);
+	close(fd);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = dy_errnof(err, "cannot rename %s to %s", tmp, path);
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
 }
 
 static int remove_entries(int dfd, dev_t dev, const char *where, struct dy_err *err);

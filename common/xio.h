@@ -14,6 +14,12 @@ ssize_t dy_read_some(int fd, void *buf, size_t len);
 int dy_pread_full(int fd, void *buf, size_t len, off_t off);
 int dy_write_full(int fd, const void *buf, size_t len);
 
+/* Write data to a new temporary file beside path (mode given, umask
+ * ignored), fsync it and rename it over path: readers see the old file
+ * or the new one, never a half-written one. */
+int dy_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			 struct dy_err *err);
+
 /* Remove a directory tree below dirfd/name without following symlinks and
  * without crossing into other mounts.  Missing entries are not an error. */
 int dy_remove_tree_at(int dirfd, const char *name, struct dy_err *err);

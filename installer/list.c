@@ -2,22 +2,36 @@
 
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
+
+static int
+width(const char *s, int w)
+{
+	int len = (int)strlen(s);
+
+	return len > w ? len : w;
+}
 
 void
 dy_list_text(FILE *out, const struct dy_meta *m)
 {
 	char hex[DY_SHA256_HEX];
+	int wn = 9, wv = 7;
 	size_t i;
 
-	fprintf(out, "%-16s %-14s %12s  %-64s  %s\n", "COMPONENT", "VERSION", "SIZE", "SHA256",
-		"PATH");
+	for (i = 0; i < m->ncomponents; i++) {
+		wn = width(m->components[i].name, wn);
+		wv = width(m->components[i].version, wv);
+	}
+	fprintf(out, "%-*s  %-*s  %12s  %-64s  %s\n", wn, "COMPONENT", wv, "VERSION", "SIZE",
+		"SHA256", "PATH");
 	for (i = 0; i < m->nentries; i++) {
 		const struct dy_entry *e = &m->entries[i];
 		const struct dy_component *c = &m->components[e->component];
 		if (e->is_dir)
 			continue;
 		dy_hex_encode(e->sha256, DY_SHA256_LEN, hex);
-		fprintf(out, "%-16s %-14s %12llu  %s  %s\n", c->name, c->version,
+		fprintf(out, "%-*s  %-*s  %12llu  %s  %s\n", wn, c->name, wv, c->version,
 			(unsigned long long)e->size, hex, e->path);
 	}
 }

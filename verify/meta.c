@@ -148,26 +148,34 @@ dy_meta_find(const struct dy_meta *m, const char *path)
 	return bsearch(&key, m->entries, m->nentries, sizeof(key), cmp_entry);
 }
 
-/* The parent of every entry must be a listed directory. */
+/* Entry i's parent, if it has one, must be a listed directory. */
 static int
-check_parents(const struct dy_meta *m, struct dy_err *err)
+check_parent(const struct dy_meta *m, size_t i, struct dy_err *err)
 {
 	char parent[DY_MEMBER_PATH_MAX + 1];
 	const struct dy_entry *p;
-	size_t i;
 	char *slash;
 
-	for (i = 0; i < m->nentries; i++) {
-		snprintf(parent, sizeof(parent), "%s", m->entries[i].path);
-		slash = strrchr(parent, '/');
-		if (slash == NULL)
-			continue;
-		*slash = '\0';
-		p = dy_meta_find(m, parent);
-		if (p == NULL || !p->is_dir)
-			return dy_errf(err, "%s: parent directory %s is not listed",
-				       m->entries[i].path, parent);
-	}
+	snprintf(parent, sizeof(parent), "%s", m->entries[i].path);
+	slash = strrchr(parent, '/');
+	if (slash == NULL)
+		return 0;
+	*slash = '\0';
+	p = dy_meta_find(m, parent);
+	if (p == NULL || !p->is_dir)
+		return dy_errf(err, "%s: parent directory %s is not listed", m->entries[i].path,
+			       parent);
+	return 0;
+}
+
+static int
+check_parents(const struct dy_meta *m, struct dy_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < m->nentries; i++)
+		if (check_parent(m, i, err) < 0)
+			return -1;
 	return 0;
 }
 
@@ -370,7 +378,9 @@ parse_entry(struct dy_meta *m, struct line *l, struct dy_err *err)
 	if (m->nentries > 0 && strcmp(m->entries[m->nentries - 1].path, e.path) >= 0)
 		return dy_errf(err, "metadata line %zu: %s is out of order or a duplicate",
 			       l->lineno, e.path);
-	if (dy_meta_add_entry(m, &e, err) < 0)
+	/* Entries arrive sorted, so a parent is already listed (and findable)
+	 * when its child is read: check it now, while the line is known. */
+	if (dy_meta_add_entry(m, &e, err) < 0 || check_parent(m, m->nentries - 1, err) < 0)
 		return dy_err_wrap(err, "metadata line %zu", l->lineno);
 	return 0;
 }
@@ -403,8 +413,9 @@ parse_line(struct dy_meta *m, struct line *l, int *stage, struct dy_err *err)
 			return dy_errf(err, "metadata line 1: expected 'dockyard-payload %d'",
 				       DY_META_FORMAT);
 		if (strcmp(l->field[1], "1") != 0)
-			return dy_errf(err, "metadata format %s is not supported (this is %d)",
-				       l->field[1], DY_META_FORMAT);
+			return dy_errf(
+				err, "metadata line 1: format %.16s is not supported (this is %d)",
+				l->field[1], DY_META_FORMAT);
 		*stage = 1;
 		return 0;
 	}
@@ -460,6 +471,11 @@ dy_meta_parse(const char *buf, size_t len, struct dy_meta *m, struct dy_err *err
 		nl = strchr(p, '\n');
 		*nl = '\0';
 		l.lineno++;
+		if (strchr(p, '\r') != NULL) {
+			rc = dy_errf(err, "metadata line %zu: carriage return (CRLF line ending?)",
+				     l.lineno);
+			break;
+		}
 		rc = split(p, &l, err);
 		if (rc == 0)
 			rc = parse_line(m, &l, &stage, err);
@@ -467,8 +483,6 @@ dy_meta_parse(const char *buf, size_t len, struct dy_meta *m, struct dy_err *err
 	free(copy);
 	if (rc == 0 && stage < 3)
 		rc = dy_errf(err, "metadata lists no payload entries");
-	if (rc == 0)
-		rc = check_parents(m, err);
 	if (rc < 0)
 		dy_meta_free(m);
 	return rc;
