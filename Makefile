@@ -83,7 +83,10 @@ build/asan/unit/%: $(call objs,asan,tests/unit/%.c) $(call objs,asan,$(LIB_SRC))
 build/rel/dy-forge: build/rel/tests/tools/dy-forge.o $(call objs,rel,$(VERIFY) $(COMMON))
 	$(CC) -o $@ $^ $(LIBS_DYN)
 
-TEST_BINS := $(addprefix build/rel/unit/,$(UNIT_TESTS)) build/rel/dy-forge
+build/rel/dy-fetch: build/rel/tests/tools/dy-fetch.o $(call objs,rel,builder/fetch.c $(VERIFY) $(COMMON))
+	$(CC) -o $@ $^ $(LIBS_DYN)
+
+TEST_BINS := $(addprefix build/rel/unit/,$(UNIT_TESTS)) build/rel/dy-forge build/rel/dy-fetch
 ASAN_BINS := $(addprefix build/asan/unit/,$(UNIT_TESTS)) build/asan/dockyard-build \
 	build/asan/dockyard-installer-stub
 
