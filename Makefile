@@ -31,7 +31,7 @@ COMMON := common/err.c common/log.c common/opts.c common/xio.c
 VERIFY := verify/sha256.c verify/paths.c verify/trailer.c verify/meta.c verify/image.c \
 	verify/payload.c
 BUILDER_LIB := builder/manifest.c builder/pack.c builder/build.c builder/lock.c \
-	builder/scripts.c builder/sbom.c
+	builder/scripts.c builder/sbom.c builder/fetch.c
 INSTALLER_LIB := installer/extract.c installer/list.c
 UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 
@@ -102,7 +102,10 @@ build/asan/unit/%: $(call objs,asan,tests/unit/%.c) $(call objs,asan,$(LIB_SRC))
 build/rel/dy-forge: build/rel/tests/tools/dy-forge.o $(call objs,rel,$(VERIFY) $(COMMON))
 	$(CC) -o $@ $^ $(LIBS_DYN)
 
-TEST_BINS := $(addprefix build/rel/unit/,$(UNIT_TESTS)) build/rel/dy-forge
+build/rel/dy-fetch: build/rel/tests/tools/dy-fetch.o $(call objs,rel,builder/fetch.c $(VERIFY) $(COMMON))
+	$(CC) -o $@ $^ $(LIBS_DYN)
+
+TEST_BINS := $(addprefix build/rel/unit/,$(UNIT_TESTS)) build/rel/dy-forge build/rel/dy-fetch
 ASAN_BINS := $(addprefix build/asan/unit/,$(UNIT_TESTS)) build/asan/dockyard-build \
 	build/asan/dockyard-installer-stub
 
