@@ -99,15 +99,17 @@ build/asan/unit/%: $(call objs,asan,tests/unit/%.c) $(call objs,asan,$(LIB_SRC))
 	@mkdir -p $(@D)
 	$(CC) -fsanitize=address,undefined -o $@ $^ $(LIBS_DYN)
 
-build/rel/dy-forge: build/rel/tests/tools/dy-forge.o $(call objs,rel,$(VERIFY) $(COMMON))
+# Test-only drivers (tests/tools/), in both flavours.
+build/rel/dy-%: build/rel/tests/tools/dy-%.o $(call objs,rel,$(LIB_SRC))
 	$(CC) -o $@ $^ $(LIBS_DYN)
 
-build/rel/dy-fetch: build/rel/tests/tools/dy-fetch.o $(call objs,rel,builder/fetch.c $(VERIFY) $(COMMON))
-	$(CC) -o $@ $^ $(LIBS_DYN)
+build/asan/dy-%: build/asan/tests/tools/dy-%.o $(call objs,asan,$(LIB_SRC))
+	$(CC) -fsanitize=address,undefined -o $@ $^ $(LIBS_DYN)
 
-TEST_BINS := $(addprefix build/rel/unit/,$(UNIT_TESTS)) build/rel/dy-forge build/rel/dy-fetch
-ASAN_BINS := $(addprefix build/asan/unit/,$(UNIT_TESTS)) build/asan/dockyard-build \
-	build/asan/dockyard-installer-stub
+TOOLS := dy-forge dy-fetch
+TEST_BINS := $(addprefix build/rel/unit/,$(UNIT_TESTS)) $(addprefix build/rel/,$(TOOLS))
+ASAN_BINS := $(addprefix build/asan/unit/,$(UNIT_TESTS)) $(addprefix build/asan/,$(TOOLS)) \
+	build/asan/dockyard-build build/asan/dockyard-installer-stub
 
 asan: $(ASAN_BINS)
 

@@ -64,18 +64,19 @@ run_units() {
 run_scripts() {
 	flavor=$1
 	bin=$2
+	tools=$3
 	for t in tests/t/t[0-9]*.sh; do
 		case $t in *"$filter"*) ;; *) continue ;; esac
 		echo "# $t ($flavor)"
-		run_one "$t ($flavor)" env DY_BIN="$bin" DY_FLAVOR="$flavor" sh "$t"
+		run_one "$t ($flavor)" env DY_BIN="$bin" DY_TOOLS="$tools" DY_FLAVOR="$flavor" sh "$t"
 	done
 }
 
 run_units rel
 if [ "$unit_only" = 0 ]; then
 	run_units asan
-	run_scripts release "$SRC_DIR/dist"
-	run_scripts asan "$SRC_DIR/build/asan"
+	run_scripts release "$SRC_DIR/dist" "$SRC_DIR/build/rel"
+	run_scripts asan "$SRC_DIR/build/asan" "$SRC_DIR/build/asan"
 fi
 
 echo "$passed passed, $failed failed"

@@ -71,7 +71,8 @@ fail() {
 	return 1
 }
 
-# must_fail CMD...: CMD must exit non-zero, and not by a signal.
+# must_fail CMD...: CMD must exit non-zero, and not by a signal or a
+# sanitizer report (tests/run.sh makes those exit 86).
 must_fail() {
 	"$@"
 	rc=$?
@@ -79,8 +80,8 @@ must_fail() {
 		echo "expected failure, got success: $*" >&2
 		return 1
 	fi
-	if [ "$rc" -gt 128 ]; then
-		echo "died from a signal ($rc): $*" >&2
+	if [ "$rc" -gt 128 ] || [ "$rc" = 86 ]; then
+		echo "died from a signal or a sanitizer report ($rc): $*" >&2
 		return 1
 	fi
 	return 0

@@ -149,6 +149,12 @@ expect_success 'a changed input changes the digest in SHA256SUMS and the SBOM' '
 	! cmp -s "$TRASH/out/inst.spdx.json" "$TRASH/out2/inst.spdx.json"
 '
 
+expect_success '--offline with a warm cache builds inside a network namespace with no interfaces' '
+	unshare -n "$BUILD" -q --level 3 --stub "$STUB" --cache "$TRASH/cache" --manifest "$M" \
+		--arch x86_64 --offline --out "$TRASH/out2/offline" &&
+	cmp "$OUT" "$TRASH/out2/offline"
+'
+
 expect_success '--select builds an alternative, --with adds an optional component' '
 	build --arch x86_64 --select plugin=3.0 --with extra --out "$TRASH/alt" &&
 	"$TRASH/alt" list >l && grep -q "^plugin  *3.0 " l && grep -q "share/extra" l
