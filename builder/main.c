@@ -25,6 +25,7 @@ enum {
 	OPT_LEVEL,
 	OPT_WINDOW,
 	OPT_THREADS,
+	OPT_SIGN,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -38,6 +39,8 @@ static const struct dy_opt options[] = {
 	{ OPT_WINDOW, 0, "window-log", "N",
 	  "zstd window, 2^N bytes, 10..27 (default 25; bounds installer memory)" },
 	{ OPT_THREADS, 'T', "threads", "N", "compression workers (default: one per CPU)" },
+	{ OPT_SIGN, 0, "sign", "KEY.pem",
+	  "sign with this EC P-256 private key; also writes OUT.sig" },
 	DY_OPTS_DISPLAY,
 	{ OPT_HELP, 'h', "help", NULL, "show this help" },
 	{ OPT_VERSION, 'V', "version", NULL, "show the version" },
@@ -158,6 +161,9 @@ parse_args(int argc, char **argv, const char **manifest, struct dy_pack_opts *o)
 		case OPT_THREADS:
 			if (parse_int("--threads", st.optarg, 1, 64, &o->threads) < 0)
 				return -1;
+			break;
+		case OPT_SIGN:
+			o->sign_key = st.optarg;
 			break;
 		case OPT_HELP:
 			usage(stdout);
