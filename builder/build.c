@@ -506,7 +506,7 @@ dist_files(struct plan *p, struct dy_err *err)
 	info.window_log = p->o->pack.window_log;
 	info.manifest_path = p->m.path;
 	info.lock_path = access(p->lock_path, F_OK) == 0 ? p->lock_path : NULL;
-	info.sig_path = NULL;
+	info.sig_path = p->o->pack.sign_key ? plan_str(p, "%s.sig", p->o->pack.out_path) : NULL;
 	info.components = sc;
 	info.ncomponents = p->nsel;
 	rc = dy_write_dist_files(&info, err);

@@ -33,6 +33,7 @@ enum {
 	OPT_LEVEL,
 	OPT_WINDOW,
 	OPT_THREADS,
+	OPT_SIGN,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -55,6 +56,8 @@ static const struct dy_opt options[] = {
 	{ OPT_WINDOW, 0, "window-log", "N",
 	  "zstd window, 2^N bytes, 10..27 (default 25; bounds installer memory)" },
 	{ OPT_THREADS, 'T', "threads", "N", "compression workers (default: one per CPU)" },
+	{ OPT_SIGN, 0, "sign", "KEY.pem",
+	  "sign with this EC P-256 private key; also writes OUT.sig" },
 	DY_OPTS_DISPLAY,
 	{ OPT_HELP, 'h', "help", NULL, "show this help" },
 	{ OPT_VERSION, 'V', "version", NULL, "show the version" },
@@ -222,6 +225,9 @@ parse_args(int argc, char **argv, struct cli *c)
 		case OPT_THREADS:
 			if (parse_number(id, st.optarg, &b->pack) < 0)
 				return -1;
+			break;
+		case OPT_SIGN:
+			b->pack.sign_key = st.optarg;
 			break;
 		case OPT_HELP:
 			usage(stdout);

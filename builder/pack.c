@@ -15,6 +15,7 @@
 #include "../common/xio.h"
 #include "../verify/meta.h"
 #include "../verify/payload.h"
+#include "../verify/sig.h"
 #include "../verify/trailer.h"
 
 #define CHUNK (256u << 10)
@@ -46,6 +47,11 @@ struct job {
 	struct writer w;
 	unsigned char *buf;
 	char tmp[4096];
+	struct dy_sig_key *key;		    /* signing key, or NULL */
+	struct dy_sig_key *pub;		    /* its public half, for the self-check */
+	uint8_t file_digest[DY_SHA256_LEN]; /* of the whole file, for OUT.sig */
+	char sig_path[4096];
+	char sig_tmp[4096];
 };
 
 static int
@@ -312,6 +318,40 @@ copy_stub(struct job *j, struct dy_err *err)
 	return 0;
 }
 
+/*
+ * Sign the SHA-256 of every byte so far: stub, payload, metadata and the
+ * trailer up to its signature area, flags and sig_len included.  The raw
+ * form has a fixed length, so sig_len could be hashed before signing.
+ */
+static int
+sign_trailer(struct job *j, struct dy_trailer *t, struct dy_err *err)
+{
+	uint8_t digest[DY_SHA256_LEN];
+	struct dy_sha256 upto_sig;
+	size_t len;
+
+	dy_sha256_clone(&upto_sig, &j->w.hash);
+	dy_sha256_final(&upto_sig, digest);
+	if (dy_sig_key_sign(j->key, digest, DY_SIG_RAW, t->sig, sizeof(t->sig), &len, err) < 0)
+		return -1;
+	if (len != t->sig_len)
+		return dy_errf(err, "signature is %zu bytes, the trailer says %u", len, t->sig_len);
+	return 0;
+}
+
+/* The trailer's digest, and the whole file's (that digest appended), which
+ * OUT.sig signs. */
+static void
+finish_digests(struct job *j, struct dy_trailer *t)
+{
+	struct dy_sha256 whole;
+
+	dy_sha256_clone(&whole, &j->w.hash);
+	dy_sha256_final(&j->w.hash, t->digest);
+	dy_sha256_update(&whole, t->digest, DY_SHA256_LEN);
+	dy_sha256_final(&whole, j->file_digest);
+}
+
 static int
 write_tail(struct job *j, struct dy_trailer *t, struct dy_err *err)
 {
@@ -334,9 +374,18 @@ write_tail(struct job *j, struct dy_trailer *t, struct dy_err *err)
 	t->version = DY_TRAILER_VERSION;
 	t->window_log = (uint8_t)j->o->window_log;
 	t->file_len = j->w.written + DY_TRAILER_SIZE;
+	if (j->key != NULL) {
+		t->flags = DY_TRAILER_SIGNED;
+		t->sig_len = DY_SIG_RAW_LEN;
+	}
 	dy_trailer_encode(t, raw);
-	dy_sha256_update(&j->w.hash, raw, DY_TRAILER_DIGEST_OFF);
-	dy_sha256_final(&j->w.hash, t->digest);
+	dy_sha256_update(&j->w.hash, raw, DY_TRAILER_SIG_OFF);
+	if (j->key != NULL && sign_trailer(j, t, err) < 0)
+		return -1;
+	dy_trailer_encode(t, raw);
+	dy_sha256_update(&j->w.hash, raw + DY_TRAILER_SIG_OFF,
+			 DY_TRAILER_DIGEST_OFF - DY_TRAILER_SIG_OFF);
+	finish_digests(j, t);
 	dy_trailer_encode(t, raw);
 	if (dy_write_full(j->w.fd, raw, sizeof(raw)) < 0)
 		return dy_errnof(err, "cannot write %s", j->tmp);
@@ -353,9 +402,61 @@ verify_output(struct job *j, struct dy_err *err)
 	if (dy_image_open(&img, j->tmp, NULL, 0, err) < 0)
 		return dy_err_wrap(err, "self-check of the new installer failed");
 	rc = dy_payload_walk(&img, NULL, NULL, NULL, err);
+	if (rc == 0 && j->pub != NULL)
+		rc = dy_sig_check_image(&img, j->pub, err);
 	dy_image_close(&img);
 	if (rc < 0)
 		return dy_err_wrap(err, "self-check of the new installer failed");
+	return 0;
+}
+
+/* Before anything is written: a key that cannot sign fails the build. */
+static int
+load_key(struct job *j, struct dy_err *err)
+{
+	const char *out = j->o->out_path;
+
+	if (snprintf(j->sig_path, sizeof(j->sig_path), "%s.sig", out) >= (int)sizeof(j->sig_path))
+		return dy_errf(err, "output path %.64s... is too long", out);
+	if (dy_sig_key_load(j->o->sign_key, 1, &j->key, err) < 0)
+		return -1;
+	return dy_sig_key_public(j->key, &j->pub, err);
+}
+
+/*
+ * OUT.sig: DER ECDSA over the SHA-256 of the whole installer, for
+ * `openssl dgst -sha256 -verify PUB -signature OUT.sig OUT`.  The
+ * self-check matched the file on disk against the digest this extends,
+ * so file_digest is the digest of that file.  Written to a temporary
+ * file; renamed together with the installer.
+ */
+static int
+write_detached_sig(struct job *j, struct dy_err *err)
+{
+	uint8_t sig[DY_SIG_DER_MAX];
+	size_t len;
+	int fd;
+
+	if (dy_sig_key_sign(j->key, j->file_digest, DY_SIG_DER, sig, sizeof(sig), &len, err) < 0 ||
+	    dy_sig_key_verify(j->pub, j->file_digest, DY_SIG_DER, sig, len, err) < 0)
+		return dy_err_wrap(err, "detached signature %s", j->sig_path);
+	if (snprintf(j->sig_tmp, sizeof(j->sig_tmp), "%s.tmp-XXXXXX", j->sig_path) >=
+	    (int)sizeof(j->sig_tmp)) {
+		j->sig_tmp[0] = '\0';
+		return dy_errf(err, "output path %.64s... is too long", j->sig_path);
+	}
+	fd = mkostemp(j->sig_tmp, O_CLOEXEC);
+	if (fd < 0) {
+		j->sig_tmp[0] = '\0';
+		return dy_errnof(err, "cannot create temporary file beside %s", j->sig_path);
+	}
+	if (dy_write_full(fd, sig, len) < 0 || fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
+		dy_errnof(err, "cannot write %s", j->sig_tmp);
+		close(fd);
+		return -1;
+	}
+	if (close(fd) < 0)
+		return dy_errnof(err, "cannot write %s", j->sig_tmp);
 	return 0;
 }
 
@@ -382,6 +483,8 @@ build(struct job *j, struct dy_pack_result *res, struct dy_err *err)
 	struct dy_trailer t;
 
 	memset(&t, 0, sizeof(t));
+	if (j->o->sign_key != NULL && load_key(j, err) < 0)
+		return -1;
 	if (open_sources(j, err) < 0 || zstd_setup(j, err) < 0)
 		return -1;
 	snprintf(j->tmp, sizeof(j->tmp), "%s.tmp-XXXXXX", j->o->out_path);
@@ -401,9 +504,14 @@ build(struct job *j, struct dy_pack_result *res, struct dy_err *err)
 		return -1;
 	if (fchmod(j->w.fd, 0755) < 0)
 		return dy_errnof(err, "cannot set mode of %s", j->tmp);
+	if (j->key != NULL && write_detached_sig(j, err) < 0)
+		return -1;
 	if (rename(j->tmp, j->o->out_path) < 0)
 		return dy_errnof(err, "cannot rename %s to %s", j->tmp, j->o->out_path);
 	j->tmp[0] = '\0';
+	if (j->key != NULL && rename(j->sig_tmp, j->sig_path) < 0)
+		return dy_errnof(err, "cannot rename %s to %s", j->sig_tmp, j->sig_path);
+	j->sig_tmp[0] = '\0';
 	sync_parent(j->o->out_path);
 	res->size = t.file_len;
 	res->stub_len = t.payload_off;
@@ -437,6 +545,10 @@ dy_pack(const struct dy_pack_input *in, const struct dy_pack_opts *o, struct dy_
 		close(j.w.fd);
 	if (rc < 0 && j.tmp[0] != '\0' && j.w.fd >= 0)
 		unlink(j.tmp);
+	if (rc < 0 && j.sig_tmp[0] != '\0')
+		unlink(j.sig_tmp);
+	dy_sig_key_free(j.key);
+	dy_sig_key_free(j.pub);
 	for (i = 0; i < j.nsrc; i++)
 		if (j.src[i].fd >= 0)
 			close(j.src[i].fd);

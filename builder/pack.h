@@ -5,7 +5,9 @@
  * a fixed window and >= 1 worker (zstd's multithreaded output does not
  * depend on the worker count).  The image is written to a temporary file
  * beside the output, verified with the installer's own reader, and only
- * then renamed into place.
+ * then renamed into place.  With a signing key the trailer carries an
+ * ECDSA P-256 signature and OUT.sig a detached one over the whole file;
+ * signing is deterministic, so signed builds are reproducible too.
  */
 #ifndef DY_PACK_H
 #define DY_PACK_H
@@ -46,6 +48,7 @@ struct dy_pack_opts {
 	int window_log;
 	int threads; /* 0: one per online CPU */
 	uint64_t epoch;
+	const char *sign_key; /* EC P-256 private key file, or NULL: unsigned */
 	dy_progress_fn progress;
 	void *progress_ctx;
 };

@@ -15,16 +15,19 @@
 #include "../common/version.h"
 #include "../verify/image.h"
 #include "../verify/payload.h"
+#include "../verify/sig.h"
 #include "extract.h"
 #include "list.h"
 
 enum { EXIT_BAD = 1, EXIT_USAGE = 2 };
 
-enum { OPT_JSON = 1, OPT_IMAGE, OPT_HELP, OPT_VERSION };
+enum { OPT_JSON = 1, OPT_IMAGE, OPT_KEY, OPT_HELP, OPT_VERSION };
 
 static const struct dy_opt options[] = {
 	{ OPT_JSON, 0, "json", NULL, "list: print JSON" },
 	{ OPT_IMAGE, 0, "image", "FILE", "read the payload of FILE instead of this program" },
+	{ OPT_KEY, 0, "key", "PUB.pem",
+	  "check: require a valid signature by this EC P-256 public key" },
 	DY_OPTS_DISPLAY,
 	{ OPT_HELP, 'h', "help", NULL, "show this help" },
 	{ OPT_VERSION, 'V', "version", NULL, "show this program's and the payload's versions" },
@@ -36,7 +39,8 @@ static const struct {
 	const char *args;
 	const char *help;
 } commands[] = {
-	{ "check", "", "verify the whole file and every payload member; write nothing" },
+	{ "check", "[--key PUB.pem]",
+	  "verify everything (with --key, the signature too); write nothing" },
 	{ "list", "[--json]", "list the payload: component, version, size, sha256, path" },
 	{ "extract", "DIR", "verify and extract the payload into DIR (new or empty)" },
 	{ NULL, NULL, NULL },
@@ -46,6 +50,7 @@ struct cli {
 	const char *command;
 	const char *arg;
 	const char *image;
+	const char *key;
 	int json;
 	int want_version;
 };
@@ -65,6 +70,8 @@ usage(FILE *out)
 	dy_opts_help(out, options);
 	fprintf(out, "\nThe installer checks the SHA-256 of its whole file (stub, payload,\n"
 		     "metadata, trailer) and of every member before anything is committed.\n"
+		     "check --key PUB.pem also requires the trailer's ECDSA P-256 signature\n"
+		     "to verify with PUB.pem (see docs/payload-format.md).\n"
 		     "\nexit status: 0 success, 1 verification or operation failed, "
 		     "2 usage error\n");
 }
@@ -109,6 +116,9 @@ parse_args(int argc, char **argv, struct cli *c)
 			break;
 		case OPT_IMAGE:
 			c->image = st.optarg;
+			break;
+		case OPT_KEY:
+			c->key = st.optarg;
 			break;
 		case OPT_HELP:
 			usage(stdout);
@@ -170,24 +180,50 @@ cmd_version(const struct cli *c)
 	return 0;
 }
 
+static void
+say_signature_state(const struct dy_image *img, const struct dy_sig_key *pub)
+{
+	if (pub != NULL)
+		dy_say(DY_NORMAL, "signature OK (%s)", dy_sig_key_name(pub));
+	else if (img->trailer.flags & DY_TRAILER_SIGNED)
+		dy_say(DY_NORMAL, "%s: signed; signature not verified (give --key PUB.pem)",
+		       img->path);
+}
+
 static int
-cmd_check(struct dy_image *img)
+cmd_check(const struct cli *c, struct dy_image *img)
 {
 	struct dy_walk_ops ops = { NULL, NULL, NULL, progress, NULL };
+	struct dy_sig_key *pub = NULL;
 	struct dy_err err;
 	uint64_t read_bytes = 0;
+	int rc = EXIT_BAD;
 
-	if (dy_payload_walk(img, &ops, NULL, &read_bytes, &err) < 0) {
-		dy_progress_end();
+	/* A bad key is reported before the long pass, not after it. */
+	if (c->key != NULL && dy_sig_key_load(c->key, 0, &pub, &err) < 0) {
 		dy_error("%s", err.msg);
 		return EXIT_BAD;
 	}
+	if (dy_payload_walk(img, &ops, NULL, &read_bytes, &err) < 0) {
+		dy_progress_end();
+		dy_error("%s", err.msg);
+		goto out;
+	}
 	dy_progress_end();
+	/* Only now does the signed digest describe this file. */
+	if (pub != NULL && dy_sig_check_image(img, pub, &err) < 0) {
+		dy_error("%s", err.msg);
+		goto out;
+	}
 	dy_say(DY_VERBOSE, "read %llu of %llu bytes once", (unsigned long long)read_bytes,
 	       (unsigned long long)img->size);
 	dy_say(DY_NORMAL, "%s: OK (%zu components, %zu entries, %llu bytes verified)", img->path,
 	       img->meta.ncomponents, img->meta.nentries, (unsigned long long)img->size);
-	return 0;
+	say_signature_state(img, pub);
+	rc = 0;
+out:
+	dy_sig_key_free(pub);
+	return rc;
 }
 
 static int
@@ -237,7 +273,7 @@ cmd_extract(const struct cli *c, struct dy_image *img)
 int
 main(int argc, char **argv)
 {
-	struct cli c = { NULL, NULL, NULL, 0, 0 };
+	struct cli c = { NULL, NULL, NULL, NULL, 0, 0 };
 	struct dy_image img;
 	int rc;
 
@@ -255,10 +291,14 @@ main(int argc, char **argv)
 		dy_error("--json applies to list only");
 		return EXIT_USAGE;
 	}
+	if (c.key && strcmp(c.command, "check") != 0) {
+		dy_error("--key applies to check only (run check --key before extract)");
+		return EXIT_USAGE;
+	}
 	if (open_image(&c, &img) < 0)
 		return EXIT_BAD;
 	if (strcmp(c.command, "check") == 0)
-		rc = cmd_check(&img);
+		rc = cmd_check(&c, &img);
 	else if (strcmp(c.command, "list") == 0)
 		rc = cmd_list(&c, &img);
 	else

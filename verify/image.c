@@ -152,6 +152,7 @@ dy_stream_begin(struct dy_image *img, struct dy_stream **out, dy_progress_fn pro
 	struct dy_stream *s;
 
 	*out = NULL;
+	img->digest_ok = 0; /* until this pass says otherwise */
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return dy_errf(err, "out of memory");
@@ -237,17 +238,29 @@ dy_stream_read(struct dy_stream *s, const void **buf, struct dy_err *err)
 	}
 }
 
+/*
+ * Finish both digests of one pass: the signed digest stops where the
+ * signature area starts, the whole-file digest goes on to the digest field.
+ */
 static int
 compare_digest(struct dy_image *img, struct dy_sha256 *h, struct dy_err *err)
 {
 	uint8_t got[DY_SHA256_LEN];
 	char want_hex[DY_SHA256_HEX], got_hex[DY_SHA256_HEX];
+	struct dy_sha256 upto_sig;
 
+	img->digest_ok = 0;
 	dy_sha256_update(h, img->meta_raw, img->trailer.meta_len);
-	dy_sha256_update(h, img->trailer_raw, DY_TRAILER_DIGEST_OFF);
+	dy_sha256_update(h, img->trailer_raw, DY_TRAILER_SIG_OFF);
+	dy_sha256_clone(&upto_sig, h);
+	dy_sha256_final(&upto_sig, img->signed_digest);
+	dy_sha256_update(h, img->trailer_raw + DY_TRAILER_SIG_OFF,
+			 DY_TRAILER_DIGEST_OFF - DY_TRAILER_SIG_OFF);
 	dy_sha256_final(h, got);
-	if (dy_digest_equal(got, img->trailer.digest, DY_SHA256_LEN))
+	if (dy_digest_equal(got, img->trailer.digest, DY_SHA256_LEN)) {
+		img->digest_ok = 1;
 		return 0;
+	}
 	dy_hex_encode(img->trailer.digest, DY_SHA256_LEN, want_hex);
 	dy_hex_encode(got, DY_SHA256_LEN, got_hex);
 	return dy_errf(err, "%s: installer is corrupt: SHA-256 is %s, trailer expects %s",
@@ -280,6 +293,7 @@ dy_image_check_digest(struct dy_image *img, struct dy_err *err)
 	unsigned char *buf;
 	uint64_t pos = 0, end = img->trailer.meta_off;
 
+	img->digest_ok = 0;
 	buf = malloc(READ_CHUNK);
 	if (buf == NULL)
 		return dy_errf(err, "out of memory");

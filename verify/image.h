@@ -23,6 +23,11 @@ struct dy_image {
 	uint8_t trailer_raw[DY_TRAILER_SIZE];
 	char *meta_raw; /* the bytes parsed are the bytes hashed */
 	struct dy_meta meta;
+	/* Set by a digest pass: SHA-256 of every byte before the trailer's
+	 * signature area (what a signature signs), and whether the whole-file
+	 * digest matched, i.e. whether signed_digest describes this file. */
+	uint8_t signed_digest[DY_SHA256_LEN];
+	int digest_ok;
 	char path[4096];
 };
 
@@ -41,14 +46,15 @@ int dy_stream_begin(struct dy_image *img, struct dy_stream **out, dy_progress_fn
 		    void *progress_ctx, struct dy_err *err);
 /* Next chunk of the decompressed tar: >0 bytes, 0 at its end, -1 on error. */
 ssize_t dy_stream_read(struct dy_stream *s, const void **buf, struct dy_err *err);
-/* Drain what is left, then check lengths and the whole-file digest. */
+/* Drain what is left, then check lengths and the whole-file digest;
+ * fills img->signed_digest and img->digest_ok on the way. */
 int dy_stream_finish(struct dy_stream *s, struct dy_err *err);
 /* Bytes of the image file read, open included: equal to its size when
  * every byte was read exactly once. */
 uint64_t dy_stream_bytes_read(const struct dy_stream *s);
 void dy_stream_free(struct dy_stream *s);
 
-/* One pass, digest only (no decompression). */
+/* One pass, digest only (no decompression); also fills signed_digest. */
 int dy_image_check_digest(struct dy_image *img, struct dy_err *err);
 
 #endif

@@ -73,6 +73,32 @@ check_layout(const struct dy_trailer *t, uint64_t actual, struct dy_err *err)
 	return 0;
 }
 
+/*
+ * Unsigned: no length, an all-zero area.  Signed: a plausible length and
+ * zeros after it, so no byte of the area is left unchecked.
+ */
+static int
+check_sig_area(const struct dy_trailer *t, struct dy_err *err)
+{
+	if (!(t->flags & DY_TRAILER_SIGNED)) {
+		if (t->sig_len != 0 || !all_zero(t->sig, DY_TRAILER_SIG_ROOM))
+			return dy_errf(err, "trailer signature area is not empty, but the "
+					    "signed flag is not set");
+		return 0;
+	}
+	if (t->sig_len < DY_TRAILER_SIG_MIN || t->sig_len > DY_TRAILER_SIG_ROOM)
+		return dy_errf(err,
+			       "trailer flags say signed, but the signature length %u "
+			       "is outside %d..%d",
+			       t->sig_len, DY_TRAILER_SIG_MIN, DY_TRAILER_SIG_ROOM);
+	if (!all_zero(t->sig + t->sig_len, DY_TRAILER_SIG_ROOM - t->sig_len))
+		return dy_errf(err,
+			       "trailer signature area holds bytes after the %u-byte "
+			       "signature",
+			       t->sig_len);
+	return 0;
+}
+
 int
 dy_trailer_decode(const uint8_t in[DY_TRAILER_SIZE], uint64_t actual, struct dy_trailer *t,
 		  struct dy_err *err)
@@ -96,8 +122,9 @@ dy_trailer_decode(const uint8_t in[DY_TRAILER_SIZE], uint64_t actual, struct dy_
 	if (t->version != DY_TRAILER_VERSION)
 		return dy_errf(err, "trailer format version %u is not supported (this is %u)",
 			       t->version, DY_TRAILER_VERSION);
-	if (t->flags != 0)
-		return dy_errf(err, "trailer has unknown flags 0x%x", t->flags);
+	if (t->flags & ~DY_TRAILER_SIGNED)
+		return dy_errf(err, "trailer has unknown flags 0x%x",
+			       t->flags & ~DY_TRAILER_SIGNED);
 	if (check_layout(t, actual, err) < 0)
 		return -1;
 	if (t->window_log < DY_WINDOW_LOG_MIN || t->window_log > DY_WINDOW_LOG_MAX)
@@ -108,8 +135,5 @@ dy_trailer_decode(const uint8_t in[DY_TRAILER_SIZE], uint64_t actual, struct dy_
 			       (unsigned long long)t->tar_len);
 	if (!all_zero(in + 67, 5) || !all_zero(in + 176, 48))
 		return dy_errf(err, "trailer reserved bytes are not zero");
-	if (t->sig_len != 0 || !all_zero(t->sig, DY_TRAILER_SIG_ROOM))
-		return dy_errf(err, "trailer signature area is not empty, but format version 1 "
-				    "defines no signature");
-	return 0;
+	return check_sig_area(t, err);
 }

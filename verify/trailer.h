@@ -7,22 +7,24 @@
  *   off  len  field
  *     0    8  magic "DYKTRAIL"
  *     8    4  format version (1)
- *    12    4  flags (no bits defined in version 1; must be 0)
+ *    12    4  flags (bit 0: DY_TRAILER_SIGNED; every other bit must be 0)
  *    16    8  file length (the whole installer, trailer included)
  *    24    8  payload offset (= length of the stub before it)
  *    32    8  payload length (the zstd frame(s) holding the tar stream)
  *    40    8  metadata offset (= payload offset + payload length)
  *    48    8  metadata length (text, see meta.h)
  *    56    8  tar length (decompressed payload size; a bomb guard)
- *    64    2  signature length (0 = unsigned)
+ *    64    2  signature length (0 unsigned, else 8..104)
  *    66    1  zstd window log the payload was compressed with
  *    67    5  reserved, zero
- *    72  104  signature area (reserved room; zero when unsigned)
+ *    72  104  signature area: sig_len bytes of signature, then zero
  *   176   48  reserved, zero
  *   224   32  SHA-256 of every byte of the file before this field
  *
  * The digest covers stub, payload, metadata and every trailer field except
- * itself, so one flipped byte anywhere is caught.
+ * itself, so one flipped byte anywhere is caught.  A signature (verify/sig.h)
+ * signs the SHA-256 of every byte before the signature area: it covers the
+ * flags and sig_len, so neither can be changed without breaking it.
  */
 #ifndef DY_TRAILER_H
 #define DY_TRAILER_H
@@ -39,6 +41,8 @@
 #define DY_TRAILER_DIGEST_OFF 224
 #define DY_TRAILER_SIG_OFF 72
 #define DY_TRAILER_SIG_ROOM 104
+#define DY_TRAILER_SIG_MIN 8
+#define DY_TRAILER_SIGNED 0x1u /* flags: sig_len bytes of signature follow */
 #define DY_WINDOW_LOG_MIN 10
 #define DY_WINDOW_LOG_MAX 27 /* what libarchive, zstd -d and tar accept by default */
 
@@ -63,7 +67,9 @@ void dy_trailer_encode(const struct dy_trailer *t, uint8_t out[DY_TRAILER_SIZE])
 /*
  * Parse and check every structural rule against the real file size: magic,
  * version, flags, offsets that tile the file exactly, limits, zeroed
- * reserved bytes.  Does not check the digest (that needs the whole file).
+ * reserved bytes, a signature area that matches the signed flag and
+ * sig_len exactly.  Checks neither the digest nor the signature (those
+ * need the whole file).
  */
 int dy_trailer_decode(const uint8_t in[DY_TRAILER_SIZE], uint64_t actual_file_len,
 		      struct dy_trailer *t, struct dy_err *err);
