@@ -24,7 +24,7 @@ LDFLAGS_STATIC := -static -Wl,--gc-sections
 COMMON := common/err.c common/log.c common/opts.c common/xio.c
 VERIFY := verify/sha256.c verify/paths.c verify/trailer.c verify/meta.c verify/image.c \
 	verify/payload.c
-BUILDER_LIB := builder/manifest.c builder/pack.c builder/build.c
+BUILDER_LIB := builder/manifest.c builder/pack.c builder/build.c builder/unpack.c
 INSTALLER_LIB := installer/extract.c installer/list.c
 UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 
