@@ -43,6 +43,10 @@ struct unpack {
 	struct entry *ents;
 	size_t nents, cap;
 	unsigned char *buf;
+	/* .deb: the ar archive the nested data.tar reader pulls from */
+	struct archive *outer;
+	struct dy_err outer_err;
+	int outer_failed;
 };
 
 int
@@ -192,9 +196,13 @@ why(struct archive *a)
 	return s ? s : "unknown error";
 }
 
+/* The archive's own error, unless the ar archive underneath failed
+ * first: then its message says what really happened. */
 static int
 read_fail(struct unpack *u, struct archive *a, const char *what, struct dy_err *err)
 {
+	if (u->outer_failed)
+		return dy_errf(err, "%s", u->outer_err.msg);
 	return dy_errf(err, "%s: cannot read %s: %s", u->label, what, why(a));
 }
 
@@ -400,6 +408,111 @@ scan_tar(struct unpack *u, struct dy_err *err)
 	return rc;
 }
 
+/* The nested tar reader's input: the data of the current ar member. */
+static la_ssize_t
+nested_read(struct archive *inner, void *client, const void **buf)
+{
+	struct unpack *u = client;
+	la_ssize_t n = archive_read_data(u->outer, u->buf, CHUNK);
+
+	if (n < 0) {
+		u->outer_failed = 1;
+		dy_errf(&u->outer_err, "%s: cannot read archive: %s", u->label, why(u->outer));
+		archive_set_error(inner, EIO, "%s", u->outer_err.msg);
+		return -1;
+	}
+	*buf = u->buf;
+	return n;
+}
+
+static int
+scan_nested(struct unpack *u, struct archive *outer, struct dy_err *err)
+{
+	struct archive *in = tar_reader();
+	int rc;
+
+	if (in == NULL)
+		return dy_errf(err, "cannot set up a tar reader for %s", u->label);
+	u->outer = outer;
+	u->outer_failed = 0;
+	if (archive_read_open(in, u, NULL, nested_read, NULL) != ARCHIVE_OK)
+		rc = read_fail(u, in, "archive", err);
+	else
+		rc = walk_tar(u, in, err);
+	archive_read_free(in);
+	u->outer = NULL;
+	return rc;
+}
+
+static int
+is_data_member(const char *name)
+{
+	return strcmp(name, "data.tar") == 0 || strncmp(name, "data.tar.", 9) == 0;
+}
+
+/*
+ * A .deb is an ar archive: debian-binary first (as dpkg insists), then
+ * control.tar.*, then data.tar.* holding the files.  The data member is
+ * read in place as a nested archive; the outer one is still read to its
+ * end, so a second data member or a damaged tail is not missed.
+ */
+static int
+walk_deb(struct unpack *u, struct archive *outer, struct dy_err *err)
+{
+	struct archive_entry *ae;
+	char data[64] = "";
+	const char *name;
+	size_t idx;
+	int rc;
+
+	for (idx = 0;; idx++) {
+		rc = archive_read_next_header(outer, &ae);
+		if (rc == ARCHIVE_EOF)
+			break;
+		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
+			return dy_errf(err, "%s: cannot read archive: %s", u->artifact, why(outer));
+		name = archive_entry_pathname(ae);
+		if (name == NULL)
+			name = "";
+		if (idx == 0 && strcmp(name, "debian-binary") != 0)
+			return dy_errf(err,
+				       "%s is not a Debian package: its first member is '%.60s', "
+				       "not debian-binary",
+				       u->artifact, name);
+		if (!is_data_member(name))
+			continue;
+		if (data[0] != '\0')
+			return dy_errf(err, "%s holds two data members, %s and %.60s", u->artifact,
+				       data, name);
+		snprintf(data, sizeof(data), "%s", name);
+		snprintf(u->label, sizeof(u->label), "%s (%s)", u->artifact, data);
+		if (scan_nested(u, outer, err) < 0)
+			return -1;
+	}
+	if (data[0] == '\0')
+		return dy_errf(err, "%s is not a Debian package: it has no data.tar member",
+			       u->artifact);
+	return 0;
+}
+
+static int
+scan_deb(struct unpack *u, struct dy_err *err)
+{
+	struct archive *a = archive_read_new();
+	int rc;
+
+	if (a == NULL || archive_read_support_format_ar(a) != ARCHIVE_OK) {
+		archive_read_free(a);
+		return dy_errf(err, "cannot set up an ar reader for %s", u->artifact);
+	}
+	if (archive_read_open_fd(a, u->fd, CHUNK) != ARCHIVE_OK)
+		rc = dy_errf(err, "%s: cannot read archive: %s", u->artifact, why(a));
+	else
+		rc = walk_deb(u, a, err);
+	archive_read_free(a);
+	return rc;
+}
+
 static int
 missing(struct unpack *u, const struct slot *s, struct dy_err *err)
 {
@@ -555,7 +668,7 @@ run(struct unpack *u, enum dy_artifact_kind kind, struct dy_err *err)
 		return dy_errnof(err, "cannot open %s", u->artifact);
 	if (kind == DY_KIND_FILE)
 		return copy_file(u, err);
-	if (scan_tar(u, err) < 0)
+	if ((kind == DY_KIND_DEB ? scan_deb(u, err) : scan_tar(u, err)) < 0)
 		return -1;
 	return check_found(u, err);
 }

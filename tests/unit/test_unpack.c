@@ -83,6 +83,82 @@ write_tar(const char *path, int filter, const struct fx *fx)
 	archive_write_free(a);
 }
 
+/* A whole archive in memory, to be nested in a .deb; free() it. */
+static void *
+tar_bytes(int filter, const struct fx *fx, size_t *len)
+{
+	size_t cap = 4u << 20;
+	void *buf = malloc(cap);
+	struct archive *a = tar_writer(filter);
+
+	*len = 0;
+	CHECK(buf != NULL);
+	CHECK(archive_write_open_memory(a, buf, cap, len) == ARCHIVE_OK);
+	add_entries(a, fx);
+	CHECK(archive_write_close(a) == ARCHIVE_OK);
+	archive_write_free(a);
+	return buf;
+}
+
+struct member {
+	const char *name;
+	const void *data;
+	size_t len;
+};
+
+static void
+write_ar(const char *path, const struct member *m, size_t n)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *ae;
+	size_t i;
+
+	CHECK(archive_write_set_format_ar_svr4(a) == ARCHIVE_OK);
+	/* No padding after the last member: dpkg reads the file as is. */
+	CHECK(archive_write_set_bytes_per_block(a, 0) == ARCHIVE_OK);
+	CHECK(archive_write_open_filename(a, path) == ARCHIVE_OK);
+	for (i = 0; i < n; i++) {
+		ae = archive_entry_new();
+		archive_entry_set_pathname(ae, m[i].name);
+		archive_entry_set_filetype(ae, AE_IFREG);
+		archive_entry_set_perm(ae, 0644);
+		archive_entry_set_mtime(ae, 1700000000, 0);
+		archive_entry_set_size(ae, (la_int64_t)m[i].len);
+		CHECK(archive_write_header(a, ae) == ARCHIVE_OK);
+		CHECK(archive_write_data(a, m[i].data, m[i].len) == (la_ssize_t)m[i].len);
+		archive_entry_free(ae);
+	}
+	CHECK(archive_write_close(a) == ARCHIVE_OK);
+	archive_write_free(a);
+}
+
+static const struct fx deb_control[] = {
+	{ .name = "./", .type = AE_IFDIR },
+	{ .name = "./control",
+	  .data = "Package: dy-test\nVersion: 1.0\nArchitecture: all\n"
+		  "Maintainer: Dockyard <dockyard@example.org>\nDescription: test\n" },
+	{ NULL },
+};
+
+/* debian-binary, control.tar.xz, then data as data_name compressed with
+ * filter: the layout dpkg-deb --build writes. */
+static void
+write_deb(const char *path, const char *data_name, int filter, const struct fx *fx)
+{
+	size_t clen, dlen;
+	void *c = tar_bytes(ARCHIVE_FILTER_XZ, deb_control, &clen);
+	void *d = tar_bytes(filter, fx, &dlen);
+	const struct member m[] = {
+		{ "debian-binary", "2.0\n", 4 },
+		{ "control.tar.xz", c, clen },
+		{ data_name, d, dlen },
+	};
+
+	write_ar(path, m, 3);
+	free(c);
+	free(d);
+}
+
 static void
 write_file(const char *path, const char *data, size_t len)
 {
@@ -478,6 +554,108 @@ test_bad_wants(void)
 	unpack_fails("docker.tgz", DY_KIND_TAR, &noout, 0, NOLIMIT, "no member wanted", NULL);
 }
 
+static const struct fx deb_tree[] = {
+	{ .name = "./", .type = AE_IFDIR },
+	{ .name = "./usr/", .type = AE_IFDIR },
+	{ .name = "./usr/bin/", .type = AE_IFDIR },
+	{ .name = "./usr/bin/docker", .data = "docker cli\n" },
+	{ .name = "./usr/sbin/", .type = AE_IFDIR },
+	{ .name = "./usr/sbin/dockerd", .data = DOCKERD },
+	{ .name = "./usr/share/doc/docker.io/README", .data = "read me\n" },
+	{ NULL },
+};
+
+/* data.tar.xz, .zst, .gz and a plain data.tar, each read in place. */
+static void
+test_deb_members(void)
+{
+	static const struct {
+		const char *name;
+		int filter;
+	} data[] = {
+		{ "data.tar.xz", ARCHIVE_FILTER_XZ },
+		{ "data.tar.zst", ARCHIVE_FILTER_ZSTD },
+		{ "data.tar.gz", ARCHIVE_FILTER_GZIP },
+		{ "data.tar", ARCHIVE_FILTER_NONE },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++) {
+		struct dy_want w[] = {
+			{ .member = "usr/sbin/dockerd", .out_path = "out/dockerd" },
+			{ .member = "/usr/bin/docker", .out_path = "out/docker" },
+		};
+		printf("#   %s\n", data[i].name);
+		fresh();
+		write_deb("docker.io.deb", data[i].name, data[i].filter, deb_tree);
+		CHECK(unpack_ok("docker.io.deb", DY_KIND_DEB, w, 2));
+		CHECK(w[0].found && w[0].size == sizeof(DOCKERD) - 1);
+		CHECK(file_is("out/dockerd", DOCKERD));
+		CHECK(file_is("out/docker", "docker cli\n"));
+		CHECK(outputs_left() == 2);
+	}
+}
+
+/* Messages name the package and its data member; control.tar is not
+ * searched. */
+static void
+test_deb_missing(void)
+{
+	struct dy_want w = { .member = "sbin/dockerd", .out_path = "out/dockerd" };
+	struct dy_want ctl = { .member = "control", .out_path = "out/control" };
+
+	fresh();
+	write_deb("docker.io.deb", "data.tar.xz", ARCHIVE_FILTER_XZ, deb_tree);
+	unpack_fails("docker.io.deb", DY_KIND_DEB, &w, 1, NOLIMIT,
+		     "member sbin/dockerd not found in docker.io.deb (data.tar.xz)",
+		     "did you mean usr/sbin/dockerd?");
+	unpack_fails("docker.io.deb", DY_KIND_DEB, &ctl, 1, NOLIMIT, "control not found", NULL);
+}
+
+static void
+test_deb_malformed(void)
+{
+	struct dy_want w = { .member = "usr/sbin/dockerd", .out_path = "out/dockerd" };
+	size_t dlen, len = 0;
+	void *d;
+	char *whole;
+
+	fresh();
+	d = tar_bytes(ARCHIVE_FILTER_XZ, deb_tree, &dlen);
+	{
+		const struct member nodata[] = { { "debian-binary", "2.0\n", 4 } };
+		const struct member twodata[] = {
+			{ "debian-binary", "2.0\n", 4 },
+			{ "data.tar.xz", d, dlen },
+			{ "data.tar.gz", "x", 1 },
+		};
+		const struct member nomagic[] = { { "data.tar.xz", d, dlen } };
+		write_ar("nodata.deb", nodata, 1);
+		write_ar("twodata.deb", twodata, 3);
+		write_ar("nomagic.deb", nomagic, 1);
+	}
+	free(d);
+	unpack_fails("nodata.deb", DY_KIND_DEB, &w, 1, NOLIMIT, "nodata.deb", "no data.tar member");
+	/* The first data member was read and written: removed again. */
+	unpack_fails("twodata.deb", DY_KIND_DEB, &w, 1, NOLIMIT, "twodata.deb",
+		     "two data members, data.tar.xz and data.tar.gz");
+	unpack_fails("nomagic.deb", DY_KIND_DEB, &w, 1, NOLIMIT, "nomagic.deb",
+		     "first member is 'data.tar.xz', not debian-binary");
+
+	write_tar("docker.tgz", ARCHIVE_FILTER_GZIP, docker_tree);
+	unpack_fails("docker.tgz", DY_KIND_DEB, &w, 1, NOLIMIT, "docker.tgz", "cannot read");
+
+	/* Cut inside data.tar.xz: the nested reader sees the damage. */
+	write_deb("docker.io.deb", "data.tar.xz", ARCHIVE_FILTER_XZ, deb_tree);
+	whole = slurp("docker.io.deb", &len);
+	CHECK(whole != NULL);
+	if (whole == NULL)
+		return;
+	write_file("cut.deb", whole, len - 40);
+	free(whole);
+	unpack_fails("cut.deb", DY_KIND_DEB, &w, 1, NOLIMIT, "cut.deb", "cannot read");
+}
+
 static void
 test_kind_parse(void)
 {
@@ -521,6 +699,9 @@ main(void)
 	RUN(test_not_an_archive);
 	RUN(test_file_copy);
 	RUN(test_bad_wants);
+	RUN(test_deb_members);
+	RUN(test_deb_missing);
+	RUN(test_deb_malformed);
 	RUN(test_kind_parse);
 	if (chdir("/") < 0 || dy_remove_tree_at(AT_FDCWD, tmp, &err) < 0)
 		printf("# cleanup: %s\n", err.msg);
