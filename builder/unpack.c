@@ -17,18 +17,21 @@
 
 enum ent_kind { ENT_FILE, ENT_DIR, ENT_SYMLINK, ENT_HARDLINK, ENT_OTHER };
 
-/* An archive entry seen on the first pass: enough to name it in messages. */
+/* An archive entry seen on the first pass: enough to follow links and to
+ * name it in messages without reading the archive again. */
 struct entry {
 	char *name; /* canonical */
+	char *link; /* symbolic link target as stored; canonical hard link target */
 	enum ent_kind kind;
 	const char *type;
 };
 
 struct slot {
-	char *member; /* canonical */
-	int seen;     /* entries named member on the first pass */
-	int hit;      /* the current entry's data goes to this slot */
-	int created;  /* out_path exists because of this call */
+	char *member;	    /* canonical */
+	const char *target; /* entry holding the data of a linked member */
+	int seen;	    /* entries named member on the first pass */
+	int hit;	    /* the current entry's data goes to this slot */
+	int created;	    /* out_path exists because of this call */
 	int fd;
 };
 
@@ -39,6 +42,7 @@ struct unpack {
 	size_t n;
 	uint64_t max;
 	int fd;
+	int pass;
 	char label[NAME_BUF + 64]; /* names the archive in messages */
 	struct entry *ents;
 	size_t nents, cap;
@@ -207,9 +211,10 @@ read_fail(struct unpack *u, struct archive *a, const char *what, struct dy_err *
 }
 
 static int
-remember(struct unpack *u, const char *name, enum ent_kind kind, const char *type,
-	 struct dy_err *err)
+remember(struct unpack *u, const char *name, struct archive_entry *ae, struct dy_err *err)
 {
+	const char *target = NULL;
+	char hard[NAME_BUF];
 	struct entry *e;
 
 	if (u->nents == u->cap) {
@@ -221,11 +226,20 @@ remember(struct unpack *u, const char *name, enum ent_kind kind, const char *typ
 		u->cap = cap;
 	}
 	e = &u->ents[u->nents];
+	memset(e, 0, sizeof(*e));
+	e->kind = entry_kind(ae, &e->type);
+	if (e->kind == ENT_SYMLINK)
+		target = archive_entry_symlink(ae);
+	/* An overlong hard link target cannot name an entry: leave it empty. */
+	if (e->kind == ENT_HARDLINK)
+		target = canon(archive_entry_hardlink(ae), hard, sizeof(hard)) == 0 ? hard : "";
 	e->name = strdup(name);
-	if (e->name == NULL)
+	e->link = target ? strdup(target) : NULL;
+	if (e->name == NULL || (target && e->link == NULL)) {
+		free(e->name);
+		free(e->link);
 		return dy_errf(err, "out of memory listing %s", u->label);
-	e->kind = kind;
-	e->type = type;
+	}
 	u->nents++;
 	return 0;
 }
@@ -340,23 +354,38 @@ on_entry(struct unpack *u, struct archive *a, struct archive_entry *ae, struct d
 
 	if (raw == NULL || canon(raw, name, sizeof(name)) < 0)
 		return 0; /* cannot be wanted: wanted names fit */
-	if (remember(u, name, kind, type, err) < 0)
+	if (u->pass == 1 && remember(u, name, ae, err) < 0)
 		return -1;
 	for (i = 0; i < u->n; i++) {
 		s = &u->slots[i];
-		if (strcmp(s->member, name) != 0)
-			continue;
-		if (s->seen++)
-			return dy_errf(err, "member %s appears twice in %s", name, u->label);
-		if (kind != ENT_FILE)
-			return dy_errf(err,
-				       "member %s of %s is a %s; only regular files can be "
-				       "taken",
-				       name, u->label, type);
+		if (u->pass == 2) {
+			if (s->target == NULL || u->wants[i].found || kind != ENT_FILE ||
+			    strcmp(s->target, name) != 0)
+				continue;
+		} else {
+			if (strcmp(s->member, name) != 0)
+				continue;
+			if (s->seen++)
+				return dy_errf(err, "member %s appears twice in %s", name,
+					       u->label);
+			if (kind == ENT_SYMLINK || kind == ENT_HARDLINK)
+				continue; /* followed once every entry is known */
+			if (kind != ENT_FILE)
+				return dy_errf(err,
+					       "member %s of %s is a %s; only regular files can "
+					       "be taken",
+					       name, u->label, type);
+		}
 		s->hit = 1;
 		hits++;
 	}
-	return hits ? extract(u, a, ae, name, err) : 0;
+	if (hits == 0 || extract(u, a, ae, name, err) == 0)
+		return 0;
+	/* On the second pass the data is a link's target: name the link too. */
+	for (i = 0; u->pass == 2 && i < u->n; i++)
+		if (u->slots[i].hit)
+			return dy_err_wrap(err, "member %s links to %s", u->slots[i].member, name);
+	return -1;
 }
 
 static int
@@ -526,6 +555,149 @@ missing(struct unpack *u, const struct slot *s, struct dy_err *err)
 	return dy_errf(err, "member %s not found in %s", s->member, u->label);
 }
 
+/* An entry named name, and how many there are.  A directory is returned
+ * only when nothing else has the name, so a link or file hiding behind a
+ * repeated directory entry is still seen (and refused as a duplicate). */
+static const struct entry *
+lookup(const struct unpack *u, const char *name, size_t *count)
+{
+	const struct entry *found = NULL;
+	size_t i;
+
+	*count = 0;
+	for (i = 0; i < u->nents; i++) {
+		if (strcmp(u->ents[i].name, name) != 0)
+			continue;
+		if (found == NULL || found->kind == ENT_DIR)
+			found = &u->ents[i];
+		(*count)++;
+	}
+	return found;
+}
+
+static void
+drop_last(char *path, size_t *len)
+{
+	while (*len > 0 && path[*len - 1] != '/')
+		(*len)--;
+	if (*len > 0)
+		(*len)--;
+	path[*len] = '\0';
+}
+
+/*
+ * Resolve a wanted name the way a filesystem would, with the archive as
+ * its root: a symbolic link anywhere on the path is replaced by its target
+ * (relative to the link's directory, an absolute one from the root), a
+ * hard link by the entry it names.  ".." may not climb above the root.
+ * *out is the entry reached, NULL when the name was not in the archive.
+ */
+static int
+follow(struct unpack *u, const struct slot *s, const struct entry **out, struct dy_err *err)
+{
+	char cur[NAME_BUF], rest[NAME_BUF], next[NAME_BUF];
+	const struct entry *e, *via = NULL;
+	size_t clen, len = 0, count;
+	const char *p, *c;
+	int hops = 0;
+
+	*out = NULL;
+	cur[0] = '\0';
+	snprintf(rest, sizeof(rest), "%s", s->member);
+	p = rest;
+	while ((c = next_component(&p, &clen)), clen > 0) {
+		if (is_dot(c, clen))
+			continue;
+		if (is_dotdot(c, clen)) {
+			if (len == 0)
+				return dy_errf(err,
+					       "member %s of %s: link %s -> %s climbs above the "
+					       "archive root",
+					       s->member, u->label, via ? via->name : "?",
+					       via ? via->link : "?");
+			drop_last(cur, &len);
+			continue;
+		}
+		if (len + 1 + clen + 1 > sizeof(cur))
+			return dy_errf(err, "member %s of %s: links lead to an overlong path",
+				       s->member, u->label);
+		if (len > 0)
+			cur[len++] = '/';
+		memcpy(cur + len, c, clen);
+		len += clen;
+		cur[len] = '\0';
+		e = lookup(u, cur, &count);
+		if (e == NULL || (e->kind != ENT_SYMLINK && e->kind != ENT_HARDLINK))
+			continue; /* directories need no entry of their own */
+		if (count > 1)
+			return dy_errf(err, "member %s of %s: link %s appears twice", s->member,
+				       u->label, cur);
+		if (++hops > DY_UNPACK_MAX_HOPS)
+			return dy_errf(err,
+				       "member %s of %s: more than %d links to follow (a link "
+				       "loop?)",
+				       s->member, u->label, DY_UNPACK_MAX_HOPS);
+		if (e->link[0] == '\0')
+			return dy_errf(err, "member %s of %s: link %s has no usable target",
+				       s->member, u->label, e->name);
+		if (snprintf(next, sizeof(next), "%s%s", e->link, p) >= (int)sizeof(next))
+			return dy_errf(err, "member %s of %s: links lead to an overlong path",
+				       s->member, u->label);
+		if (e->kind == ENT_SYMLINK && e->link[0] != '/')
+			drop_last(cur, &len);
+		else
+			len = 0;
+		cur[len] = '\0';
+		memcpy(rest, next, strlen(next) + 1);
+		p = rest;
+		via = e;
+	}
+	if (len == 0)
+		return dy_errf(err, "member %s of %s: link %s -> %s leads to the archive root",
+			       s->member, u->label, via ? via->name : "?", via ? via->link : "?");
+	e = lookup(u, cur, &count);
+	if (e == NULL && via != NULL)
+		return dy_errf(err,
+			       "member %s of %s: link %s -> %s leads to %s, which is not in the "
+			       "archive",
+			       s->member, u->label, via->name, via->link, cur);
+	if (e != NULL && count > 1 && e->kind != ENT_DIR)
+		return dy_errf(err, "member %s of %s: its target %s appears twice", s->member,
+			       u->label, cur);
+	*out = e;
+	return 0;
+}
+
+/* After the first pass: find where each member not yet written lives. */
+static int
+resolve(struct unpack *u, size_t *pending, struct dy_err *err)
+{
+	const struct entry *e;
+	struct slot *s;
+	size_t i;
+
+	*pending = 0;
+	for (i = 0; i < u->n; i++) {
+		s = &u->slots[i];
+		if (u->wants[i].found)
+			continue;
+		if (follow(u, s, &e, err) < 0)
+			return -1;
+		if (e == NULL)
+			return missing(u, s, err);
+		if (e->kind != ENT_FILE)
+			return dy_errf(err,
+				       "member %s of %s leads to %s, a %s; only regular files can "
+				       "be taken",
+				       s->member, u->label, e->name, e->type);
+		s->target = e->name;
+		(*pending)++;
+	}
+	return 0;
+}
+
+/* The second pass found every target the first one saw, unless the
+ * file changed in between. */
 static int
 check_found(struct unpack *u, struct dy_err *err)
 {
@@ -533,7 +705,10 @@ check_found(struct unpack *u, struct dy_err *err)
 
 	for (i = 0; i < u->n; i++)
 		if (!u->wants[i].found)
-			return missing(u, &u->slots[i], err);
+			return dy_errf(err,
+				       "member %s of %s: %s was not found again on a second "
+				       "pass; did the file change?",
+				       u->slots[i].member, u->label, u->slots[i].target);
 	return 0;
 }
 
@@ -649,8 +824,10 @@ release(struct unpack *u)
 
 	for (i = 0; i < u->n && u->slots; i++)
 		free(u->slots[i].member);
-	for (i = 0; i < u->nents; i++)
+	for (i = 0; i < u->nents; i++) {
 		free(u->ents[i].name);
+		free(u->ents[i].link);
+	}
 	free(u->ents);
 	free(u->slots);
 	free(u->buf);
@@ -661,6 +838,8 @@ release(struct unpack *u)
 static int
 run(struct unpack *u, enum dy_artifact_kind kind, struct dy_err *err)
 {
+	size_t pending;
+
 	if (setup(u, kind, err) < 0)
 		return -1;
 	u->fd = open(u->artifact, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -668,6 +847,17 @@ run(struct unpack *u, enum dy_artifact_kind kind, struct dy_err *err)
 		return dy_errnof(err, "cannot open %s", u->artifact);
 	if (kind == DY_KIND_FILE)
 		return copy_file(u, err);
+	u->pass = 1;
+	if ((kind == DY_KIND_DEB ? scan_deb(u, err) : scan_tar(u, err)) < 0)
+		return -1;
+	if (resolve(u, &pending, err) < 0)
+		return -1;
+	if (pending == 0)
+		return 0;
+	/* Links to data elsewhere in the archive: read it once more. */
+	if (lseek(u->fd, 0, SEEK_SET) < 0)
+		return dy_errnof(err, "cannot rewind %s", u->artifact);
+	u->pass = 2;
 	if ((kind == DY_KIND_DEB ? scan_deb(u, err) : scan_tar(u, err)) < 0)
 		return -1;
 	return check_found(u, err);

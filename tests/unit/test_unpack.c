@@ -656,6 +656,160 @@ test_deb_malformed(void)
 	unpack_fails("cut.deb", DY_KIND_DEB, &w, 1, NOLIMIT, "cut.deb", "cannot read");
 }
 
+static const struct fx link_tree[] = {
+	{ .name = "bin/docker", .type = AE_IFLNK, .symlink = "../docker/docker" },
+	{ .name = "bin/dockerd", .type = AE_IFLNK, .symlink = "/docker/dockerd" },
+	{ .name = "docker/", .type = AE_IFDIR },
+	{ .name = "docker/docker", .type = AE_IFLNK, .symlink = "./docker-29.2.1" },
+	{ .name = "docker/docker-29.2.1", .data = "docker cli 29\n" },
+	{ .name = "docker/dockerd", .data = DOCKERD },
+	{ .name = "./docker/dockerd-again", .hardlink = "./docker/dockerd" },
+	{ .name = "lib", .type = AE_IFLNK, .symlink = "usr/lib" },
+	{ .name = "usr/lib/plugin", .data = "plugin\n" },
+	{ .name = "docker/dir-link", .type = AE_IFLNK, .symlink = "." },
+	{ NULL },
+};
+
+/* Relative, absolute, chained, hard and directory links all lead to the
+ * data they name, written under the wanted output. */
+static void
+test_links_resolved(void)
+{
+	struct dy_want w[] = {
+		{ .member = "bin/docker", .out_path = "out/docker" },
+		{ .member = "bin/dockerd", .out_path = "out/dockerd" },
+		{ .member = "docker/dockerd-again", .out_path = "out/dockerd-again" },
+		{ .member = "lib/plugin", .out_path = "out/plugin" },
+		{ .member = "docker/dir-link/dir-link/docker", .out_path = "out/docker2" },
+		{ .member = "docker/dockerd", .out_path = "out/dockerd-direct" },
+	};
+
+	fresh();
+	write_tar("links.tgz", ARCHIVE_FILTER_GZIP, link_tree);
+	CHECK(unpack_ok("links.tgz", DY_KIND_TAR, w, 6));
+	CHECK(file_is("out/docker", "docker cli 29\n"));
+	CHECK(w[0].found && w[0].size == 14);
+	CHECK(file_is("out/dockerd", DOCKERD));
+	CHECK(file_is("out/dockerd-again", DOCKERD));
+	CHECK(file_is("out/plugin", "plugin\n"));
+	CHECK(file_is("out/docker2", "docker cli 29\n"));
+	CHECK(file_is("out/dockerd-direct", DOCKERD));
+	CHECK(outputs_left() == 6);
+}
+
+/* Links inside a .deb: the package is read a second time. */
+static void
+test_deb_links(void)
+{
+	static const struct fx tree[] = {
+		{ .name = "./usr/bin/docker", .type = AE_IFLNK, .symlink = "../libexec/docker" },
+		{ .name = "./usr/libexec/docker", .data = "docker cli\n" },
+		{ .name = "./usr/sbin/dockerd", .data = DOCKERD },
+		{ .name = "./usr/sbin/dockerd-hl", .hardlink = "./usr/sbin/dockerd" },
+		{ NULL },
+	};
+	struct dy_want w[] = {
+		{ .member = "usr/bin/docker", .out_path = "out/docker" },
+		{ .member = "usr/sbin/dockerd-hl", .out_path = "out/dockerd" },
+	};
+
+	fresh();
+	write_deb("docker.io.deb", "data.tar.zst", ARCHIVE_FILTER_ZSTD, tree);
+	CHECK(unpack_ok("docker.io.deb", DY_KIND_DEB, w, 2));
+	CHECK(file_is("out/docker", "docker cli\n"));
+	CHECK(file_is("out/dockerd", DOCKERD));
+}
+
+/* DY_UNPACK_MAX_HOPS links are followed; one more is a loop. */
+static void
+test_link_hops(void)
+{
+	char names[DY_UNPACK_MAX_HOPS + 2][16], targets[DY_UNPACK_MAX_HOPS + 2][16];
+	struct fx tree[DY_UNPACK_MAX_HOPS + 4];
+	struct dy_want w = { .member = "l0", .out_path = "out/x" };
+	int i;
+
+	memset(tree, 0, sizeof(tree));
+	for (i = 0; i <= DY_UNPACK_MAX_HOPS; i++) {
+		snprintf(names[i], sizeof(names[i]), "l%d", i);
+		snprintf(targets[i], sizeof(targets[i]), "l%d", i + 1);
+		tree[i] = (struct fx){ .name = names[i], .type = AE_IFLNK, .symlink = targets[i] };
+	}
+	/* l0 -> l1 -> ... -> l8 -> l9 (a file): nine hops. */
+	tree[i] = (struct fx){ .name = "l9", .data = "end" };
+	fresh();
+	write_tar("hops.tar", ARCHIVE_FILTER_NONE, tree);
+	unpack_fails("hops.tar", DY_KIND_TAR, &w, 1, NOLIMIT, "member l0 of hops.tar",
+		     "more than 8 links to follow");
+	w.member = "l1"; /* eight hops */
+	CHECK(unpack_ok("hops.tar", DY_KIND_TAR, &w, 1));
+	CHECK(file_is("out/x", "end"));
+}
+
+static void
+test_link_refused(void)
+{
+	static const struct fx tree[] = {
+		{ .name = "docker/escape", .type = AE_IFLNK, .symlink = "../../etc/passwd" },
+		{ .name = "docker/abs-escape", .type = AE_IFLNK, .symlink = "/../etc/passwd" },
+		{ .name = "docker/hard-escape", .hardlink = "../etc/passwd" },
+		{ .name = "docker/loop-a", .type = AE_IFLNK, .symlink = "loop-b" },
+		{ .name = "docker/loop-b", .type = AE_IFLNK, .symlink = "./loop-a" },
+		{ .name = "docker/self", .type = AE_IFLNK, .symlink = "self" },
+		{ .name = "docker/to-dir", .type = AE_IFLNK, .symlink = "../docker" },
+		{ .name = "docker/to-root", .type = AE_IFLNK, .symlink = ".." },
+		{ .name = "docker/to-dev", .type = AE_IFLNK, .symlink = "/dev/null" },
+		{ .name = "docker/dangling", .type = AE_IFLNK, .symlink = "nowhere" },
+		{ .name = "docker/to-dup", .type = AE_IFLNK, .symlink = "dup" },
+		{ .name = "docker/dup", .data = "one" },
+		{ .name = "docker/dup", .data = "two" },
+		{ .name = "docker/ok", .data = "ok" },
+		{ .name = "dev/null", .type = AE_IFCHR },
+		{ .name = "docker/", .type = AE_IFDIR },
+		{ NULL },
+	};
+	static const struct {
+		const char *member, *needle1, *needle2;
+	} cases[] = {
+		{ "docker/escape", "link docker/escape -> ../../etc/passwd",
+		  "climbs above the archive root" },
+		{ "docker/abs-escape", "/../etc/passwd", "climbs above the archive root" },
+		{ "docker/hard-escape", "docker/hard-escape -> ../etc/passwd",
+		  "climbs above the archive root" },
+		{ "docker/loop-a", "member docker/loop-a of bad.tgz", "link loop" },
+		{ "docker/self", "docker/self", "link loop" },
+		{ "docker/to-dir", "leads to docker, a directory", NULL },
+		{ "docker/to-root", "leads to the archive root", NULL },
+		{ "docker/to-dev", "leads to dev/null, a character device", NULL },
+		{ "docker/dangling", "leads to docker/nowhere, which is not in the archive", NULL },
+		{ "docker/to-dup", "its target docker/dup appears twice", NULL },
+	};
+	struct dy_want w[2];
+	size_t i;
+
+	fresh();
+	write_tar("bad.tgz", ARCHIVE_FILTER_GZIP, tree);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* A good member first, so a refusal must also remove it. */
+		w[0] = (struct dy_want){ .member = "docker/ok", .out_path = "out/ok" };
+		w[1] = (struct dy_want){ .member = cases[i].member, .out_path = "out/x" };
+		unpack_fails("bad.tgz", DY_KIND_TAR, w, 2, NOLIMIT, cases[i].needle1,
+			     cases[i].needle2);
+	}
+}
+
+/* The size limit applies to the data a link leads to. */
+static void
+test_link_oversized(void)
+{
+	struct dy_want w = { .member = "bin/dockerd", .out_path = "out/dockerd" };
+
+	fresh();
+	write_tar("links.tgz", ARCHIVE_FILTER_GZIP, link_tree);
+	unpack_fails("links.tgz", DY_KIND_TAR, &w, 1, 10,
+		     "member bin/dockerd links to docker/dockerd", "more than the limit of 10");
+}
+
 static void
 test_kind_parse(void)
 {
@@ -702,6 +856,11 @@ main(void)
 	RUN(test_deb_members);
 	RUN(test_deb_missing);
 	RUN(test_deb_malformed);
+	RUN(test_links_resolved);
+	RUN(test_deb_links);
+	RUN(test_link_hops);
+	RUN(test_link_refused);
+	RUN(test_link_oversized);
 	RUN(test_kind_parse);
 	if (chdir("/") < 0 || dy_remove_tree_at(AT_FDCWD, tmp, &err) < 0)
 		printf("# cleanup: %s\n", err.msg);
