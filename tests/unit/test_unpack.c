@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../builder/unpack.h"
@@ -810,6 +811,78 @@ test_link_oversized(void)
 		     "member bin/dockerd links to docker/dockerd", "more than the limit of 10");
 }
 
+/* A shell command's exit status, output discarded. */
+static int
+quiet(const char *cmd)
+{
+	char full[512];
+	int rc;
+
+	snprintf(full, sizeof(full), "%s >/dev/null 2>&1", cmd);
+	rc = system(full);
+	return rc == -1 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc);
+}
+
+static void
+make_dirs(const char *const *dirs)
+{
+	for (; *dirs; dirs++) {
+		CHECK(mkdir(*dirs, 0755) == 0);
+		CHECK(chmod(*dirs, 0755) == 0); /* dpkg-deb refuses a 0700 DEBIAN/ */
+	}
+}
+
+/*
+ * The layout assumed here is the one dpkg-deb writes: a package it built
+ * (with each of its compressors, a symlink and a hard link inside) is read
+ * back, and the fixtures made above pass dpkg-deb's own reader.
+ */
+static void
+test_dpkg_deb_layout(void)
+{
+	static const char *const dirs[] = { "pkg",	   "pkg/DEBIAN",   "pkg/usr",
+					    "pkg/usr/bin", "pkg/usr/sbin", NULL };
+	static const char *const compressors[] = { "xz", "zstd", "gzip", "none" };
+	char cmd[256];
+	size_t i;
+
+	if (access("/usr/bin/dpkg-deb", X_OK) != 0) {
+		printf("#   skipped: /usr/bin/dpkg-deb is not installed\n");
+		return;
+	}
+	fresh();
+	make_dirs(dirs);
+	write_file("pkg/DEBIAN/control", deb_control[1].data, strlen(deb_control[1].data));
+	write_file("pkg/usr/sbin/dockerd", DOCKERD, sizeof(DOCKERD) - 1);
+	CHECK(symlink("../sbin/dockerd", "pkg/usr/bin/docker") == 0);
+	CHECK(link("pkg/usr/sbin/dockerd", "pkg/usr/sbin/dockerd-hl") == 0);
+	for (i = 0; i < sizeof(compressors) / sizeof(compressors[0]); i++) {
+		struct dy_want w[] = {
+			{ .member = "usr/sbin/dockerd", .out_path = "out/dockerd" },
+			{ .member = "usr/bin/docker", .out_path = "out/docker" },
+			{ .member = "usr/sbin/dockerd-hl", .out_path = "out/dockerd-hl" },
+		};
+		printf("#   dpkg-deb -Z%s\n", compressors[i]);
+		snprintf(cmd, sizeof(cmd), "dpkg-deb --root-owner-group -Z%s --build pkg real.deb",
+			 compressors[i]);
+		CHECK(quiet(cmd) == 0);
+		CHECK(unpack_ok("real.deb", DY_KIND_DEB, w, 3));
+		CHECK(file_is("out/dockerd", DOCKERD));
+		CHECK(file_is("out/docker", DOCKERD));
+		CHECK(file_is("out/dockerd-hl", DOCKERD));
+		unlink("out/dockerd");
+		unlink("out/docker");
+		unlink("out/dockerd-hl");
+		unlink("real.deb");
+	}
+
+	write_deb("fixture-xz.deb", "data.tar.xz", ARCHIVE_FILTER_XZ, deb_tree);
+	write_deb("fixture-zst.deb", "data.tar.zst", ARCHIVE_FILTER_ZSTD, deb_tree);
+	CHECK(quiet("dpkg-deb --contents fixture-xz.deb") == 0);
+	CHECK(quiet("dpkg-deb --contents fixture-zst.deb") == 0);
+	CHECK(quiet("dpkg-deb --field fixture-xz.deb Package") == 0);
+}
+
 static void
 test_kind_parse(void)
 {
@@ -861,6 +934,7 @@ main(void)
 	RUN(test_link_hops);
 	RUN(test_link_refused);
 	RUN(test_link_oversized);
+	RUN(test_dpkg_deb_layout);
 	RUN(test_kind_parse);
 	if (chdir("/") < 0 || dy_remove_tree_at(AT_FDCWD, tmp, &err) < 0)
 		printf("# cleanup: %s\n", err.msg);
