@@ -45,10 +45,9 @@ struct dy_want {
  * Extract wants[0..n) from artifact.  Every wanted member must appear
  * exactly once and be a regular file, or a link that resolves to one
  * inside the archive; its size may not exceed max_member_size (pass
- * UINT64_MAX for no limit).  DY_KIND_FILE copies the artifact itself and
- * takes exactly one want.  Returns 0, or -1 with err set to the first
- * error; then no out_path created by this call is left and every found
- * is 0.
+ * UINT64_MAX for no limit).  Two wants may name the same member.
+ * DY_KIND_FILE copies the artifact itself and takes exactly one want.  Returns 0, or -1 with err
+ * set to the first error; then no out_path created by this call is left and every found is 0.
  */
 int dy_unpack(const char *artifact, enum dy_artifact_kind kind, struct dy_want *wants, size_t n,
 	      uint64_t max_member_size, struct dy_err *err);

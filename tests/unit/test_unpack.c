@@ -419,6 +419,23 @@ test_oversized_member(void)
 	CHECK(file_is("out/dockerd", DOCKERD));
 }
 
+/* Two wants may name one member (or reach it through a link): the data
+ * is read once and written to both. */
+static void
+test_member_wanted_twice(void)
+{
+	struct dy_want w[] = {
+		{ .member = "docker/dockerd", .out_path = "out/a" },
+		{ .member = "./docker/dockerd", .out_path = "out/b" },
+	};
+
+	fresh();
+	write_tar("docker.tgz", ARCHIVE_FILTER_GZIP, docker_tree);
+	CHECK(unpack_ok("docker.tgz", DY_KIND_TAR, w, 2));
+	CHECK(file_is("out/a", DOCKERD) && file_is("out/b", DOCKERD));
+	CHECK(w[1].found && w[1].size == sizeof(DOCKERD) - 1);
+}
+
 static void
 test_directory_member(void)
 {
@@ -507,6 +524,19 @@ test_truncated_archive(void)
 	unpack_fails("cut.tgz", DY_KIND_TAR, w, 2, NOLIMIT, "cut.tgz", "cannot read");
 	/* Only the first member wanted: still refused, the archive is damaged. */
 	unpack_fails("cut.tgz", DY_KIND_TAR, w, 1, NOLIMIT, "cut.tgz", NULL);
+
+	/* Cut inside the wanted member's own data: short data is refused
+	 * while that member's output is open. */
+	write_tar("full.tar", ARCHIVE_FILTER_NONE, tree);
+	whole = slurp("full.tar", &len);
+	CHECK(whole != NULL);
+	if (whole == NULL)
+		return;
+	write_file("cut.tar", whole, 100000);
+	free(whole);
+	w[1] = (struct dy_want){ .member = "docker/filler", .out_path = "out/filler" };
+	unpack_fails("cut.tar", DY_KIND_TAR, w, 2, NOLIMIT, "cut.tar: cannot read docker/filler",
+		     NULL);
 }
 
 static void
@@ -611,6 +641,10 @@ test_deb_missing(void)
 		     "member sbin/dockerd not found in docker.io.deb (data.tar.xz)",
 		     "did you mean usr/sbin/dockerd?");
 	unpack_fails("docker.io.deb", DY_KIND_DEB, &ctl, 1, NOLIMIT, "control not found", NULL);
+	w.member = "usr/sbin/dockerd";
+	unpack_fails("docker.io.deb", DY_KIND_DEB, &w, 1, 10,
+		     "usr/sbin/dockerd of docker.io.deb (data.tar.xz)",
+		     "more than the limit of 10");
 }
 
 static void
@@ -919,6 +953,7 @@ main(void)
 	RUN(test_missing_member);
 	RUN(test_duplicate_member);
 	RUN(test_oversized_member);
+	RUN(test_member_wanted_twice);
 	RUN(test_directory_member);
 	RUN(test_device_member);
 	RUN(test_out_path_exists);
