@@ -76,6 +76,8 @@ parse_entry(struct dy_lock *l, const char *name, size_t lineno, char *s, struct 
 	struct dy_err sub;
 	int n = 0;
 
+	if (s[0] == ' ' || s[strlen(s) - 1] == ' ' || strstr(s, "  ") != NULL)
+		return dy_errf(err, "%s:%zu: fields are separated by single spaces", name, lineno);
 	for (tok = strtok_r(s, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
 		if (n == 6)
 			break;

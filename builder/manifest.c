@@ -305,6 +305,8 @@ key_value(struct parser *p, struct dy_mcomponent *c, char *s, char *eq)
 		return set_once(p, c->sysbox_run_dir, sizeof(c->sysbox_run_dir), key, value,
 				rundirs);
 	if (strcmp(key, "optional") == 0) {
+		if (c->optional)
+			return perr(p, "optional is set twice in this component");
 		if (set_once(p, flag, sizeof(flag), key, value, yes) < 0)
 			return -1;
 		c->optional = 1;

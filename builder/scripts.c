@@ -114,10 +114,12 @@ dy_scripts_concat(const char *dir, const char *out_path, struct dy_err *err)
 		return rc;
 	}
 	fd = open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 || (out = fdopen(fd, "w")) == NULL) {
+	if (fd < 0)
 		rc = dy_errnof(err, "cannot create %s", out_path);
-		if (fd >= 0)
-			close(fd);
+	else if (fchmod(fd, 0644) < 0 || (out = fdopen(fd, "w")) == NULL) {
+		rc = dy_errnof(err, "cannot write %s", out_path);
+		close(fd);
+		unlink(out_path);
 	} else {
 		rc = concat_all(dirfd, list, n, out, err);
 		if (fclose(out) != 0 && rc == 0)

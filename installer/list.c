@@ -85,8 +85,24 @@ dy_list_json(FILE *out, const struct dy_meta *m, struct dy_err *err)
 void
 dy_list_versions(FILE *out, const struct dy_meta *m)
 {
+	const struct dy_component *sysbox = NULL;
 	size_t i;
 
-	for (i = 0; i < m->ncomponents; i++)
-		fprintf(out, "  %-16s %s\n", m->components[i].name, m->components[i].version);
+	for (i = 0; i < m->ncomponents; i++) {
+		const struct dy_component *c = &m->components[i];
+		const char *role = dy_meta_attr(c, "role");
+		fprintf(out, "  %-24s %s%s\n", c->name, c->version,
+			role ? " (image, loaded after first start)" : "");
+		if (dy_meta_attr(c, "sysbox-run-dir") != NULL)
+			sysbox = c;
+	}
+	if (sysbox)
+		fprintf(out, "default runtime: sysbox-runc (%s %s, run dir via %s)\n", sysbox->name,
+			sysbox->version,
+			strcmp(dy_meta_attr(sysbox, "sysbox-run-dir"), "args") == 0
+				? "--run-dir in runtimeArgs"
+				: "SYSBOX_RUN_DIR wrapper");
+	else
+		fprintf(out, "default runtime: runc -- this payload carries no sysbox, and "
+			     "Docker-in-Docker needs sysbox\n");
 }

@@ -9,6 +9,7 @@
 
 void dy_list_text(FILE *out, const struct dy_meta *m);
 int dy_list_json(FILE *out, const struct dy_meta *m, struct dy_err *err);
+/* Components and versions, then the default runtime the payload implies. */
 void dy_list_versions(FILE *out, const struct dy_meta *m);
 
 #endif

@@ -21,9 +21,24 @@ if [ "${DY_FLAVOR:-release}" = release ]; then
 		! ldd "$STUB" 2>/dev/null | grep -q "=>"
 	'
 
-	expect_success 'make left a checked demo installer in dist/' '
+	expect_success 'make built the Debian-sourced installer in dist/, and it checks' '
 		"$SRC_DIR/dist/dockyard-installer" check >out 2>&1 &&
-		grep -q ": OK" out
+		grep -q ": OK" out &&
+		"$SRC_DIR/dist/dockyard-installer" list >list &&
+		for f in dockerd docker-cli containerd containerd-shim-runc-v2 ctr runc \
+			docker-proxy docker-init; do
+			grep -q " bin/$f\$" list || fail "list lacks bin/$f"
+		done
+	'
+
+	expect_success 'the Debian-sourced installer says plainly that its runtime is runc' '
+		"$SRC_DIR/dist/dockyard-installer" --version >out &&
+		grep -q "default runtime: runc -- this payload carries no sysbox, and Docker-in-Docker needs sysbox" out
+	'
+
+	expect_success 'make left SHA256SUMS, SBOM and build info beside it' '
+		(cd "$SRC_DIR/dist" && sha256sum -c SHA256SUMS) >sums &&
+		test "$(grep -c ": OK\$" sums)" = 3
 	'
 fi
 

@@ -23,16 +23,16 @@ rejects() {
 OK='[component c]\nversion = 1\n'
 
 expect_success 'unknown key: file:line and the known keys' '
-	rejects "${OK}colour = blue\n" "bad.manifest:3: unknown key .colour. (known: version)"
+	rejects "${OK}colour = blue\n" "bad.manifest:3: unknown key .colour. (known: version, url,"
 '
 
 expect_success 'a line before any section' '
 	rejects "version = 1\n" "bad.manifest:1: .version = 1. appears before any"
 '
 
-expect_success 'a duplicate component names the first declaration' '
-	rejects "${OK}file x -> bin/x 0755\n[component c]\n" \
-		"bad.manifest:4: component .c. is already declared at line 1"
+expect_success 'a duplicate component version names the first declaration' '
+	rejects "${OK}file x -> bin/x 0755\n[component c]\nversion = 1\nfile x -> bin/y 0755\n" \
+		"bad.manifest:4: component c 1 is already declared at line 1"
 '
 
 expect_success 'a destination with .. is refused' '
@@ -63,12 +63,12 @@ expect_success 'a directory as source is refused' '
 '
 
 expect_success 'CRLF line endings are refused' '
-	rejects "[component c]\r\nversion = 1\r\n" "bad.manifest:1: CRLF"
+	rejects "[component c]\r\nversion = 1\r\n" "bad.manifest:1: carriage return (CRLF"
 '
 
 expect_success 'a component without version or files is refused' '
 	rejects "[component c]\nfile x -> bin/x 0755\n" "component c has no .version" &&
-	rejects "$OK" "component c lists no .file. lines"
+	rejects "$OK" "component c 1: lists no .file. or .concat. lines"
 '
 
 expect_success 'a missing manifest names the path' '

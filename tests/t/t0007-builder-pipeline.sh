@@ -160,6 +160,16 @@ expect_success '--select builds an alternative, --with adds an optional componen
 	"$TRASH/alt" list >l && grep -q "^plugin  *3.0 " l && grep -q "share/extra" l
 '
 
+expect_success 'the installer reports the runtime its payload implies' '
+	"$OUT" --version >v && grep -q "default runtime: runc -- this payload carries no sysbox" v &&
+	printf "[component sysbox]\nversion = 0.6.7.4-tc\nsysbox-run-dir = env\nfile ../art/plugin -> bin/sysbox-runc 0755\n" \
+		>"$TRASH/m/sb.manifest" &&
+	"$BUILD" -q --level 3 --stub "$STUB" --cache "$TRASH/cache" \
+		--manifest "$TRASH/m/sb.manifest" --out "$TRASH/sb" &&
+	"$TRASH/sb" --version >v &&
+	grep -q "default runtime: sysbox-runc (sysbox 0.6.7.4-tc, run dir via SYSBOX_RUN_DIR wrapper)" v
+'
+
 expect_success 'bad --select and --with name what exists' '
 	must_fail build --select plugin=9 --out "$TRASH/no" 2>err &&
 	grep -q "select plugin=9: the manifest declares only 2.0, 3.0" err &&

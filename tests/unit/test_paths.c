@@ -129,7 +129,7 @@ test_component_name(void)
 	CHECK(name_ok(s));
 
 	name_refused("", "empty");
-	name_refused("Demo", "'Demo'");	 /* lowercase only */
+	name_refused("Demo", "'Demo'"); /* lowercase only */
 	name_refused("deMo", "'M'");
 	name_refused("-x", "'-x'"); /* must start with [a-z0-9] */
 	name_refused(".x", "'.x'");
@@ -181,6 +181,12 @@ test_version(void)
 	version_refused("1:2", "':'");
 	version_refused("1\n", "'1\n'");
 	version_refused("../1", "'../1'");
+	/* Must start with a letter or digit, so a version never looks like an
+	 * option or a hidden file. */
+	version_refused("-1", "'-1'");
+	version_refused(".1", "'.1'");
+	version_refused("~1", "'~1'");
+	version_refused("+1", "'+1'");
 	s[64] = '9';
 	s[65] = '\0';
 	version_refused(s, "longer than 64");

@@ -225,10 +225,10 @@ test_hex_decode_rejects(void)
 {
 	char hex[DY_SHA256_HEX + 1];
 
-	CHECK(decode_rejects("AB", 1));	  /* uppercase: one spelling only */
+	CHECK(decode_rejects("AB", 1)); /* uppercase: one spelling only */
 	CHECK(decode_rejects("aB", 1));
 	CHECK(decode_rejects("Ab", 1));
-	CHECK(decode_rejects("a", 1));	  /* short */
+	CHECK(decode_rejects("a", 1)); /* short */
 	CHECK(decode_rejects("", 1));
 	CHECK(decode_rejects("abc", 1));  /* long */
 	CHECK(decode_rejects("abab", 1)); /* long */
