@@ -478,6 +478,18 @@ sync_parent(const char *path)
 }
 
 static int
+remove_stale_sig(const char *out, struct dy_err *err)
+{
+	char sig[4096];
+
+	if (snprintf(sig, sizeof(sig), "%s.sig", out) >= (int)sizeof(sig))
+		return 0;
+	if (unlink(sig) < 0 && errno != ENOENT)
+		return dy_errnof(err, "cannot remove the stale signature %s", sig);
+	return 0;
+}
+
+static int
 build(struct job *j, struct dy_pack_result *res, struct dy_err *err)
 {
 	struct dy_trailer t;
@@ -512,6 +524,10 @@ build(struct job *j, struct dy_pack_result *res, struct dy_err *err)
 	if (j->key != NULL && rename(j->sig_tmp, j->sig_path) < 0)
 		return dy_errnof(err, "cannot rename %s to %s", j->sig_tmp, j->sig_path);
 	j->sig_tmp[0] = '\0';
+	/* An unsigned build must not leave the previous build's OUT.sig
+	 * beside it, looking like a signature of this one. */
+	if (j->key == NULL && remove_stale_sig(j->o->out_path, err) < 0)
+		return -1;
 	sync_parent(j->o->out_path);
 	res->size = t.file_len;
 	res->stub_len = t.payload_off;

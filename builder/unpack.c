@@ -413,7 +413,13 @@ tar_reader(void)
 
 	if (a == NULL)
 		return NULL;
-	if (archive_read_support_filter_all(a) != ARCHIVE_OK ||
+	/* Built-in decoders only: filter_all would fall back to running
+	 * external programs (lrzip, lzop, ...) for formats it lacks. */
+	if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
+	    archive_read_support_filter_xz(a) != ARCHIVE_OK ||
+	    archive_read_support_filter_lzma(a) != ARCHIVE_OK ||
+	    archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
+	    archive_read_support_filter_bzip2(a) != ARCHIVE_OK ||
 	    archive_read_support_format_tar(a) != ARCHIVE_OK) {
 		archive_read_free(a);
 		return NULL;

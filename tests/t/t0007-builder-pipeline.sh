@@ -170,6 +170,20 @@ expect_success 'the installer reports the runtime its payload implies' '
 	grep -q "default runtime: sysbox-runc (sysbox 0.6.7.4-tc, run dir via SYSBOX_RUN_DIR wrapper)" v
 '
 
+expect_success 'an image component is carried, pinned like any artifact, and named as an image' '
+	tar -C "$A" -cf "$A/image.tar" pkg &&
+	printf "[component dind-image]\nversion = 26.1\nrole = image\npath = ../art/image.tar\nkind = file\ninstall images/dind.tar 0644\n" \
+		>"$TRASH/m/img.manifest" &&
+	must_fail "$BUILD" -q --stub "$STUB" --cache "$TRASH/cache" \
+		--manifest "$TRASH/m/img.manifest" --out "$TRASH/img" 2>err &&
+	grep -q "no entry in" err &&
+	"$BUILD" -q --cache "$TRASH/cache" --manifest "$TRASH/m/img.manifest" lock &&
+	"$BUILD" -q --level 3 --stub "$STUB" --cache "$TRASH/cache" \
+		--manifest "$TRASH/m/img.manifest" --out "$TRASH/img" &&
+	"$TRASH/img" --version | grep -q "dind-image *26.1 (image, loaded after first start)" &&
+	"$TRASH/img" -q extract "$TRASH/ximg" && cmp "$A/image.tar" "$TRASH/ximg/images/dind.tar"
+'
+
 expect_success 'bad --select and --with name what exists' '
 	must_fail build --select plugin=9 --out "$TRASH/no" 2>err &&
 	grep -q "select plugin=9: the manifest declares only 2.0, 3.0" err &&

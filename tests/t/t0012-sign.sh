@@ -107,6 +107,12 @@ expect_success 'an unsigned installer fails check --key: not signed' '
 	grep -q "error: .*installer is not signed" err
 '
 
+expect_success 'an unsigned rebuild removes the previous OUT.sig' '
+	cp "$I" "$TRASH/resigned" && cp "$I.sig" "$TRASH/resigned.sig" &&
+	build_installer "$TRASH/fx" "$TRASH/resigned" &&
+	test ! -e "$TRASH/resigned.sig"
+'
+
 expect_success 'a changed signature byte is refused with and without --key' '
 	cp "$I" "$BAD" && flip "$BAD" -$((256 - 72 - 10)) &&
 	must_fail "$I" --image "$BAD" check 2>err &&
