@@ -8,6 +8,12 @@ expect_success 'shell scripts pass shellcheck' '
 	shellcheck -x $(git ls-files "*.sh") .ci/run
 '
 
+expect_success 'the concatenated dockyardctl passes sh -n and shellcheck' '
+	"$DY_TOOLS/dy-concat" "$SRC_DIR/scripts" "$TRASH/dockyardctl" &&
+	sh -n "$TRASH/dockyardctl" &&
+	shellcheck -s sh "$TRASH/dockyardctl"
+'
+
 expect_success 'C sources match .clang-format' '
 	cd "$SRC_DIR" &&
 	clang-format --dry-run --Werror $(git ls-files "*.c" "*.h")
