@@ -87,13 +87,11 @@ usage(FILE *out)
 static int
 parse_int(const char *what, const char *s, long min, long max, int *out)
 {
-	char *end;
+	struct dy_err err;
 	long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end != '\0' || v < min || v > max) {
-		dy_error("%s '%s' must be an integer in %ld..%ld", what, s, min, max);
+	if (dy_opt_long(what, s, min, max, &v, &err) < 0) {
+		dy_error("%s", err.msg);
 		return -1;
 	}
 	*out = (int)v;

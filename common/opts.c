@@ -1,5 +1,7 @@
 #include "opts.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -119,4 +121,19 @@ dy_opts_help(FILE *out, const struct dy_opt *t)
 				 t->arg ? " " : "", t->arg ? t->arg : "");
 		fprintf(out, "  %-28s %s\n", left, t->help);
 	}
+}
+
+int
+dy_opt_long(const char *option, const char *arg, long min, long max, long *out, struct dy_err *err)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end != '\0' || v < min || v > max)
+		return dy_errf(err, "%s '%s' must be an integer in %ld..%ld", option, arg, min,
+			       max);
+	*out = v;
+	return 0;
 }

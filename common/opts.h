@@ -44,4 +44,8 @@ void dy_opts_init(struct dy_opts_state *st, int argc, char **argv, int first);
 int dy_opts_next(struct dy_opts_state *st, const struct dy_opt *table, struct dy_err *err);
 void dy_opts_help(FILE *out, const struct dy_opt *table);
 
+/* An option's decimal argument in min..max; the error names the option. */
+int dy_opt_long(const char *option, const char *arg, long min, long max, long *out,
+		struct dy_err *err);
+
 #endif

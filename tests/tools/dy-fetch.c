@@ -54,16 +54,12 @@ struct args {
 static int
 parse_long(const char *what, const char *s, long min, long max, long *out)
 {
-	char *end;
-	long v;
+	struct dy_err err;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end != '\0' || v < min || v > max) {
-		dy_error("%s '%s' must be an integer in %ld..%ld", what, s, min, max);
+	if (dy_opt_long(what, s, min, max, out, &err) < 0) {
+		dy_error("%s", err.msg);
 		return -1;
 	}
-	*out = v;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include "../../builder/lock.h"
 #include "harness.h"
+#include "testutil.h"
 
 #define NAME "t.lock"
 #define SHA_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -71,43 +72,6 @@ static void
 parse_fails(const char *text, const char *where, const char *what)
 {
 	parse_fails_len(text, strlen(text), where, what);
-}
-
-static char *
-read_file(const char *path, size_t *len)
-{
-	struct stat st;
-	char *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) < 0 || (buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return NULL;
-	}
-	if (read(fd, buf, (size_t)st.st_size) != st.st_size) {
-		free(buf);
-		close(fd);
-		return NULL;
-	}
-	buf[st.st_size] = '\0';
-	*len = (size_t)st.st_size;
-	close(fd);
-	return buf;
-}
-
-static int
-make_tmpdir(char *dir, size_t size)
-{
-	const char *base = getenv("TMPDIR");
-
-	snprintf(dir, size, "%s/dy-lock.XXXXXX", base && *base ? base : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		printf("#   mkdtemp %s: %s\n", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
 }
 
 /* Names in dir other than "." and ".."; the first one in *first. */
@@ -295,7 +259,7 @@ test_write_and_load(void)
 	mode_t old;
 	int rc;
 
-	if (make_tmpdir(dir, sizeof(dir)) < 0) {
+	if (tu_make_tmpdir(dir, sizeof(dir), "lock") < 0) {
 		CHECK(0);
 		return;
 	}
@@ -330,7 +294,7 @@ test_write_and_load(void)
 	CHECK(count_names(dir, name, sizeof(name)) == 1 && strcmp(name, "x.lock") == 0);
 
 	/* Comment lines first, then one sorted line per entry. */
-	text = read_file(path, &len);
+	text = tu_read_file(path, &len);
 	CHECK(text != NULL);
 	if (text != NULL) {
 		CHECK(text[0] == '#');
@@ -361,11 +325,11 @@ test_write_and_load(void)
 	}
 
 	/* Rewriting the loaded lock replaces the file with the same bytes. */
-	text = read_file(path, &len);
+	text = tu_read_file(path, &len);
 	CHECK(dy_lock_write(&back, path, &err) == 0);
 	if (text != NULL) {
 		size_t len2 = 0;
-		char *again = read_file(path, &len2);
+		char *again = tu_read_file(path, &len2);
 		CHECK(again != NULL && len2 == len && memcmp(again, text, len) == 0);
 		free(again);
 	}
@@ -391,7 +355,7 @@ test_load_missing(void)
 	char dir[512], path[600], name[256];
 	struct dy_lock l;
 
-	if (make_tmpdir(dir, sizeof(dir)) < 0) {
+	if (tu_make_tmpdir(dir, sizeof(dir), "lock") < 0) {
 		CHECK(0);
 		return;
 	}

@@ -13,6 +13,7 @@
 
 #include "../../builder/scripts.h"
 #include "harness.h"
+#include "testutil.h"
 
 static const char script_c[] = "#!/usr/bin/env bash\n"
 			       "# 05-c: sets the greeting\n"
@@ -51,52 +52,6 @@ write_file(const char *dir, const char *name, const char *text)
 		return -1;
 	}
 	return close(fd);
-}
-
-static char *
-read_file(const char *path)
-{
-	struct stat st;
-	char *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) < 0 || (buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return NULL;
-	}
-	if (read(fd, buf, (size_t)st.st_size) != st.st_size) {
-		free(buf);
-		close(fd);
-		return NULL;
-	}
-	buf[st.st_size] = '\0';
-	close(fd);
-	return buf;
-}
-
-static int
-make_tmpdir(char *dir, size_t size)
-{
-	const char *base = getenv("TMPDIR");
-
-	snprintf(dir, size, "%s/dy-scripts.XXXXXX", base && *base ? base : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		printf("#   mkdtemp %s: %s\n", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static void
-remove_tree(const char *dir)
-{
-	char cmd[1200];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		printf("#   cannot remove %s\n", dir);
 }
 
 static int
@@ -227,7 +182,7 @@ test_concat(void)
 	char *out;
 	int rc;
 
-	if (make_tmpdir(dir, sizeof(dir)) < 0) {
+	if (tu_make_tmpdir(dir, sizeof(dir), "scripts") < 0) {
 		CHECK(0);
 		return;
 	}
@@ -241,12 +196,12 @@ test_concat(void)
 	CHECK(rc == 0);
 	if (rc != 0) {
 		printf("#   %s\n", err.msg);
-		remove_tree(dir);
+		tu_remove_tree(dir);
 		return;
 	}
 	CHECK(stat(out_path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0644);
 
-	out = read_file(out_path);
+	out = tu_read_file(out_path, NULL);
 	CHECK(out != NULL);
 	if (out != NULL)
 		check_content(out);
@@ -273,13 +228,13 @@ test_concat(void)
 	 * shebang survived concatenation. */
 	snprintf(cmd, sizeof(cmd), "sh '%s' wrap '%s'", out_path, wrapper);
 	CHECK(sh_ok(cmd));
-	out = read_file(wrapper);
+	out = tu_read_file(wrapper, NULL);
 	CHECK(out != NULL && strcmp(out, "#!/bin/sh\nexec true\n") == 0);
 	free(out);
 	CHECK(chmod(wrapper, 0755) == 0);
 	CHECK(exec_status(wrapper) == 0);
 
-	remove_tree(dir);
+	tu_remove_tree(dir);
 }
 
 static void
@@ -289,7 +244,7 @@ test_errors(void)
 	char dir[512], src[600], empty[600], out_path[600], path[700], missing[600];
 	char *text;
 
-	if (make_tmpdir(dir, sizeof(dir)) < 0) {
+	if (tu_make_tmpdir(dir, sizeof(dir), "scripts") < 0) {
 		CHECK(0);
 		return;
 	}
@@ -320,7 +275,7 @@ test_errors(void)
 	CHECK(write_file(dir, "out", "precious\n") == 0);
 	CHECK(dy_scripts_concat(src, out_path, &err) == -1);
 	CHECK_STR_CONTAINS(err.msg, out_path);
-	text = read_file(out_path);
+	text = tu_read_file(out_path, NULL);
 	CHECK(text != NULL && strcmp(text, "precious\n") == 0);
 	free(text);
 
@@ -329,7 +284,7 @@ test_errors(void)
 	CHECK(symlink("out", path) == 0);
 	CHECK(dy_scripts_concat(src, path, &err) == -1);
 	CHECK_STR_CONTAINS(err.msg, path);
-	text = read_file(out_path);
+	text = tu_read_file(out_path, NULL);
 	CHECK(text != NULL && strcmp(text, "precious\n") == 0);
 	free(text);
 
@@ -342,7 +297,7 @@ test_errors(void)
 	CHECK_STR_CONTAINS(err.msg, "15-link.sh");
 	CHECK(!exists(path));
 
-	remove_tree(dir);
+	tu_remove_tree(dir);
 }
 
 int

@@ -19,6 +19,7 @@
 #include "../../builder/unpack.h"
 #include "../../common/xio.h"
 #include "harness.h"
+#include "testutil.h"
 
 #define NOLIMIT UINT64_MAX
 
@@ -170,36 +171,11 @@ write_file(const char *path, const char *data, size_t len)
 	close(fd);
 }
 
-/* The whole file, NUL-terminated; NULL when it cannot be read. */
-static char *
-slurp(const char *path, size_t *len)
-{
-	struct stat st;
-	char *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) < 0 || (buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return NULL;
-	}
-	if (dy_read_full(fd, buf, (size_t)st.st_size) < 0) {
-		free(buf);
-		buf = NULL;
-	} else {
-		buf[st.st_size] = '\0';
-		*len = (size_t)st.st_size;
-	}
-	close(fd);
-	return buf;
-}
-
 static int
 file_is(const char *path, const char *want)
 {
 	size_t len = 0;
-	char *got = slurp(path, &len);
+	char *got = tu_read_file(path, &len);
 	int same = got && len == strlen(want) && memcmp(got, want, len) == 0;
 
 	if (!same)
@@ -515,7 +491,7 @@ test_truncated_archive(void)
 	big[sizeof(big) - 1] = '\0';
 	fresh();
 	write_tar("full.tgz", ARCHIVE_FILTER_GZIP, tree);
-	whole = slurp("full.tgz", &len);
+	whole = tu_read_file("full.tgz", &len);
 	CHECK(whole != NULL && len > 1000);
 	if (whole == NULL)
 		return;
@@ -528,7 +504,7 @@ test_truncated_archive(void)
 	/* Cut inside the wanted member's own data: short data is refused
 	 * while that member's output is open. */
 	write_tar("full.tar", ARCHIVE_FILTER_NONE, tree);
-	whole = slurp("full.tar", &len);
+	whole = tu_read_file("full.tar", &len);
 	CHECK(whole != NULL);
 	if (whole == NULL)
 		return;
@@ -682,7 +658,7 @@ test_deb_malformed(void)
 
 	/* Cut inside data.tar.xz: the nested reader sees the damage. */
 	write_deb("docker.io.deb", "data.tar.xz", ARCHIVE_FILTER_XZ, deb_tree);
-	whole = slurp("docker.io.deb", &len);
+	whole = tu_read_file("docker.io.deb", &len);
 	CHECK(whole != NULL);
 	if (whole == NULL)
 		return;
