@@ -13,6 +13,9 @@ commands:
   stop           stop the daemons in reverse order; remove rules and bridge
   status [--json]
                  every component's health; exit 1 when anything is unhealthy
+  logs [COMPONENT] [-f]
+                 the last lines of sysbox-mgr, sysbox-fs, containerd, dockerd
+  env            print the export lines for a docker client
 
 The instance is the one this script belongs to: \${ROOT}/bin/dockyardctl
 reads \${ROOT}/etc/dockyard.env.
@@ -44,7 +47,7 @@ main() {
 	command=$1
 	shift
 	case $command in
-	run | start | stop | status)
+	run | start | stop | status | logs | env)
 		load_env
 		"cmd_$command" "$@"
 		;;

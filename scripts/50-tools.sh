@@ -1,0 +1,41 @@
+#!/bin/sh
+# Small operator commands: env and logs.
+
+COMPONENTS="sysbox-mgr sysbox-fs containerd dockerd"
+
+# env: the shell lines that point a docker client at this instance.
+cmd_env() {
+	[ $# -eq 0 ] || die "env takes no arguments"
+	printf 'export DOCKER_HOST=unix://%s\n' "$DOCKER_SOCK"
+	printf 'export DOCKER_CONFIG=%s\n' "$LIB/docker-config"
+}
+
+# logs [COMPONENT] [-f]: the last lines of one or every component's log.
+cmd_logs() {
+	follow=0
+	which=""
+	for arg in "$@"; do
+		case $arg in
+		-f | --follow) follow=1 ;;
+		-*) die "logs: unknown option $arg" ;;
+		*)
+			[ -z "$which" ] || die "logs takes one component"
+			case " $COMPONENTS " in
+			*" $arg "*) which=$arg ;;
+			*) die "logs: unknown component '$arg' (one of: $COMPONENTS)" ;;
+			esac
+			;;
+		esac
+	done
+	files=""
+	for c in ${which:-$COMPONENTS}; do
+		[ -f "$LOGDIR/$c.log" ] && files="$files $LOGDIR/$c.log"
+	done
+	[ -n "$files" ] || die "no logs yet in $LOGDIR"
+	if [ "$follow" = 1 ]; then
+		# shellcheck disable=SC2086 # a list of paths without spaces (root rule)
+		exec tail -n 50 -F $files
+	fi
+	# shellcheck disable=SC2086
+	tail -n 50 $files
+}
