@@ -199,8 +199,10 @@ net_iso_config() {
 	NET_ISO_ALLOW=
 	net_f=$ETC/isolation
 	if [ -e "$net_f" ]; then
-		net_v=$(sed -e 's/#.*//' "$net_f" | tr -d ' \t\n') ||
+		if [ ! -f "$net_f" ] || [ ! -r "$net_f" ]; then
 			die "cannot read $net_f"
+		fi
+		net_v=$(sed -e 's/#.*//' "$net_f" | tr -d '[:space:]')
 		case $net_v in
 		on) NET_ISO=on ;;
 		off | '') ;;

@@ -232,6 +232,16 @@ expect_success 'networks that do not fit are refused, naming the value and the r
 	dump >now && diff "$TRASH/before" now
 '
 
+expect_success 'a device with the bridge name that is no bridge is refused' '
+	sed -i -e "s|^DOCKYARD_BRIDGE_CIDR=.*|DOCKYARD_BRIDGE_CIDR=198.18.9.1/24|" \
+		-e "s|^DOCKYARD_POOL_BASE=.*|DOCKYARD_POOL_BASE=198.18.64.0/21|" "$R3/etc/dockyard.env" &&
+	ip link add name "${P3}docker0" type veth peer name "${P3}peer" &&
+	must_fail ctl "$R3" net_up 2>err && cat err &&
+	grep -q "${P3}docker0 exists but is not a bridge" err &&
+	ip link del dev "${P3}docker0" &&
+	dump >now && diff "$TRASH/before" now
+'
+
 expect_success 'net_status before net_up: missing bridge and rules, exit non-zero' '
 	must_fail ctl "$R1" net_status >st && cat st &&
 	grep -qx "bridge $BR1: missing" st &&
@@ -399,7 +409,8 @@ expect_success 'an isolation file saying neither on nor off is refused' '
 	echo maybe >"$R1/etc/isolation" &&
 	must_fail ctl "$R1" net_up 2>err && cat err &&
 	grep -q "$R1/etc/isolation says .maybe.; it must say on or off" err &&
-	echo on >"$R1/etc/isolation"
+	printf "# isolate this instance\r\n on \r\n" >"$R1/etc/isolation" &&
+	ctl "$R1" net_up && dump >now && diff "$TRASH/iso1" now
 '
 
 expect_success 'net_status fails when isolation is configured but not in effect' '
