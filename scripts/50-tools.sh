@@ -39,3 +39,29 @@ cmd_logs() {
 	# shellcheck disable=SC2086
 	tail -n 50 $files
 }
+
+# isolate on|off: persist the choice in etc/isolation (applied on every
+# start) and apply it now when the instance's bridge is up.
+cmd_isolate() {
+	case ${1:-} in
+	on | off) ;;
+	*) die "isolate takes on or off" ;;
+	esac
+	[ $# -eq 1 ] || die "isolate takes one argument"
+	iso_tmp=$(mktemp "$ETC/.isolation.XXXXXX") || die "cannot write in $ETC"
+	printf '%s\n' "$1" >"$iso_tmp"
+	chmod 644 "$iso_tmp"
+	mv -f "$iso_tmp" "$ETC/isolation" || die "cannot replace $ETC/isolation"
+	net_vars
+	net_iso_config
+	if ! net_bridge_exists; then
+		say "isolation $1: saved; it takes effect on the next start"
+		return 0
+	fi
+	if [ "$NET_ISO" = on ]; then
+		net_iso_on
+	else
+		net_iso_off
+	fi
+	say "isolation $1: saved and applied"
+}

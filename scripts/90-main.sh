@@ -16,6 +16,8 @@ commands:
   logs [COMPONENT] [-f]
                  the last lines of sysbox-mgr, sysbox-fs, containerd, dockerd
   env            print the export lines for a docker client
+  isolate on|off opt-in cross-instance isolation: saved in etc/isolation,
+                 applied now when running and on every start
 
 The instance is the one this script belongs to: \${ROOT}/bin/dockyardctl
 reads \${ROOT}/etc/dockyard.env.
@@ -47,7 +49,7 @@ main() {
 	command=$1
 	shift
 	case $command in
-	run | start | stop | status | logs | env)
+	run | start | stop | status | logs | env | isolate)
 		load_env
 		"cmd_$command" "$@"
 		;;

@@ -426,6 +426,16 @@ expect_success 'isolation off: net_up removes the chain and its jumps' '
 	dump >now && same "$TRASH/up12" now
 '
 
+expect_success 'isolate on|off persists the choice and applies it to a running instance' '
+	chmod 755 "$R1/bin/dockyardctl" && "$R1/bin/dockyardctl" isolate on &&
+	test "$(cat "$R1/etc/isolation")" = on &&
+	iptables -w -t mangle -C FORWARD -j "$ISO1" &&
+	"$R1/bin/dockyardctl" isolate off &&
+	test "$(cat "$R1/etc/isolation")" = off &&
+	! iptables -w -t mangle -n -L "$ISO1" >/dev/null 2>&1 &&
+	must_fail "$R1/bin/dockyardctl" isolate maybe 2>err && grep -q "isolate takes on or off" err
+'
+
 expect_success 'net_down removes the chain, the rules and the bridges of both instances' '
 	echo on >"$R1/etc/isolation" && ctl "$R1" net_up &&
 	iptables -w -t mangle -n -L "$ISO1" >/dev/null &&
