@@ -132,13 +132,18 @@ daemon_start() {
 
 # socket_holder SOCKET: the pids (one a line, sorted) of the processes
 # holding a listening unix socket bound at exactly SOCKET: its inodes
-# from /proc/net/unix, then the /proc/*/fd links "socket:[INODE]".
+# from /proc/net/unix, then the /proc/*/fd links "socket:[INODE]".  One
+# ls -l lists every link (find -lname is not in busybox; readlink would
+# cost a fork per descriptor).
 socket_holder() {
-	_sh_inodes=$(DY_SOCK=$1 awk 'NF == 8 && $8 == ENVIRON["DY_SOCK"] && $4 == "00010000" { print $7 }' \
-		/proc/net/unix) || return 0
-	for _sh_ino in $_sh_inodes; do
-		find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\\[$_sh_ino\\]" 2>/dev/null || :
-	done | sed -n 's,^/proc/\([0-9]*\)/fd/.*,\1,p' | sort -un
+	_sh_want=$(DY_SOCK=$1 awk 'NF == 8 && $8 == ENVIRON["DY_SOCK"] && $4 == "00010000" {
+		printf "socket:[%s] ", $7 }' /proc/net/unix) || return 0
+	[ -n "$_sh_want" ] || return 0
+	# shellcheck disable=SC2012 # ls -l is read for link targets only
+	ls -l /proc/[0-9]*/fd 2>/dev/null | DY_WANT=$_sh_want awk '
+		BEGIN { n = split(ENVIRON["DY_WANT"], w, " "); for (i = 1; i <= n; i++) want[w[i]] = 1 }
+		/^\/proc\/[0-9]+\/fd:$/ { pid = substr($0, 7, length($0) - 10); next }
+		NF >= 3 && pid != "" && $(NF - 1) == "->" && ($NF in want) { print pid }' | sort -un
 }
 
 # socket_held_by SOCKET PID: SOCKET is held by PID or a descendant of it.
