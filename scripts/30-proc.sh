@@ -60,7 +60,7 @@ proc_descends() {
 
 # proc_desc PID: "pid N (command line)" for messages.
 proc_desc() {
-	_pdd_cmd=$(tr '\000' ' ' <"/proc/$1/cmdline" 2>/dev/null | cut -c 1-160) || _pdd_cmd=""
+	_pdd_cmd=$({ tr '\000\n\t' '   ' <"/proc/$1/cmdline"; } 2>/dev/null | cut -c 1-160) || _pdd_cmd=""
 	printf 'pid %s (%s)' "$1" "${_pdd_cmd% }"
 }
 
@@ -169,11 +169,15 @@ foreign_holders() {
 	printf '%s' "$_fh_out"
 }
 
-# log_tail NAME: the last lines of $LOGDIR/NAME.log, indented, on stderr.
+# log_tail NAME: the last lines (at most 12) that the latest start of NAME
+# left in $LOGDIR/NAME.log, indented, on stderr.
 log_tail() {
 	if [ -s "$LOGDIR/$1.log" ]; then
 		printf '  last lines of %s:\n' "$LOGDIR/$1.log" >&2
-		tail -n 12 "$LOGDIR/$1.log" | sed 's/^/    /' >&2
+		awk '/^[^ ]* dockyardctl: starting / { n = 0 }
+			{ line[n++] = $0 }
+			END { for (i = (n > 12 ? n - 12 : 0); i < n; i++) print "    " line[i] }' \
+			"$LOGDIR/$1.log" >&2
 	fi
 }
 
