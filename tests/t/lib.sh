@@ -153,7 +153,7 @@ socket_pids() {
 pids_mentioning() {
 	for d in /proc/[0-9]*; do
 		[ "${d#/proc/}" != "$$" ] || continue
-		if tr '\000' ' ' <"$d/cmdline" 2>/dev/null | grep -qF -- "$1"; then
+		if { tr '\000' ' ' <"$d/cmdline"; } 2>/dev/null | grep -qF -- "$1"; then
 			echo "${d#/proc/}"
 		fi
 	done

@@ -86,7 +86,18 @@ nothing_runs() {
 		socks=$(find "$RUNDIR" -type s)
 		[ -z "$socks" ] || fail "sockets left: $socks" || return 1
 	fi
-	! test -e "$RUNDIR/sysbox" || fail "$RUNDIR/sysbox is left"
+	! test -e "$RUNDIR/sysbox" || fail "$RUNDIR/sysbox is left" || return 1
+	! ip link show dev "${PFX}docker0" >/dev/null 2>&1 || fail "bridge ${PFX}docker0 is left"
+}
+
+# foreign_listener PATH: a process (not a stand-in) listening on PATH; it
+# execs, so that "foreign_listener PATH &" leaves its pid in $!.
+foreign_listener() {
+	exec python3 -c "import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen()
+time.sleep(60)" "$1" >/dev/null 2>&1
 }
 
 # reap PID SECONDS: wait for the background job PID (SIGKILL after
@@ -244,11 +255,7 @@ expect_success 'a second stop succeeds' '
 
 expect_success 'start with a foreign process on run/sysbox/sysmgr.sock fails loudly and starts nothing' '
 	mkdir -p "$RUNDIR/sysbox"
-	python3 -c "import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1])
-s.listen()
-time.sleep(60)" "$RUNDIR/sysbox/sysmgr.sock" >/dev/null 2>&1 &
+	foreign_listener "$RUNDIR/sysbox/sysmgr.sock" &
 	foreign=$!
 	wait_until 10 listening "$RUNDIR/sysbox/sysmgr.sock" &&
 	{ "$CTL" start 2>err; test $? = 1; } &&
@@ -266,6 +273,48 @@ time.sleep(60)" "$RUNDIR/sysbox/sysmgr.sock" >/dev/null 2>&1 &
 	exit "$rc"
 '
 
+expect_success 'a foreign process that takes the sysfs socket during start is named, and start undoes itself' '
+	STANDIN_BIND_DELAY=sysbox-fs:3 "$CTL" start 2>err &
+	cpid=$!
+	wait_until 10 listening "$RUNDIR/sysbox/sysmgr.sock" &&
+	foreign_listener "$RUNDIR/sysbox/sysfs.sock" &
+	foreign=$!
+	wait_until 10 listening "$RUNDIR/sysbox/sysfs.sock" &&
+	reap "$cpid" 15
+	rc=$?
+	test "$rc" = 1 &&
+	grep -q "sysbox-fs (pid [0-9]*) exited before binding $RUNDIR/sysbox/sysfs.sock, exit status 1" err &&
+	grep -q "$RUNDIR/sysbox/sysfs.sock is held by a process that is not this instance.s sysbox-fs: pid $foreign" err &&
+	grep -q "address already in use" err &&
+	grep -q "stopping sysbox-mgr" err &&
+	test -z "$(pids_mentioning "$ROOT/bin/")" &&
+	! ls "$RUNDIR"/*.pid >/dev/null 2>&1 &&
+	grep -q "leaving $RUNDIR/sysbox in place" err
+	rc=$?
+	kill "$foreign"
+	wait "$foreign" 2>/dev/null
+	rm -rf "$RUNDIR/sysbox"
+	[ "$rc" = 0 ] || cat err
+	exit "$rc"
+'
+
+expect_success 'a recorded pid that now belongs to another process is never signalled' '
+	sleep 60 &
+	other=$!
+	mkdir -p "$RUNDIR" &&
+	echo "$other" >"$RUNDIR/dockerd.pid" &&
+	echo 1 >"$RUNDIR/dockerd.starttime" &&
+	{ "$CTL" status >out 2>err; test $? = 1; } &&
+	grep -q "dockerd: not running (pid $other now belongs to another process)" err &&
+	"$CTL" stop 2>err &&
+	pid_running "$other" &&
+	! test -e "$RUNDIR/dockerd.pid" &&
+	! grep -q "stopping dockerd" err
+	rc=$?
+	kill "$other"
+	exit "$rc"
+'
+
 expect_success 'start fails fast when dockerd exits, shows its log, and stops the others' '
 	cp "$ROOT/etc/daemon.json" daemon.json.good &&
 	echo "{\"hosts\": []}" >"$ROOT/etc/daemon.json" &&
@@ -273,6 +322,18 @@ expect_success 'start fails fast when dockerd exits, shows its log, and stops th
 	grep -q "dockerd (pid [0-9]*) exited before binding $RUNDIR/docker.sock, exit status 1" err &&
 	grep -q "no unix:// entry in \"hosts\"" err &&
 	grep -q "stopping containerd" err &&
+	nothing_runs
+	rc=$?
+	cp daemon.json.good "$ROOT/etc/daemon.json"
+	exit "$rc"
+'
+
+expect_success 'start refuses a daemon.json whose pidfile is the pid file dockyardctl keeps' '
+	cp "$ROOT/etc/daemon.json" daemon.json.good &&
+	printf "{\"hosts\": [\"unix://%s\"], \"pidfile\": \"%s\"}\n" \
+		"$RUNDIR/docker.sock" "$RUNDIR/dockerd.pid" >"$ROOT/etc/daemon.json" &&
+	{ "$CTL" start 2>err; test $? = 1; } &&
+	grep -q "daemon.json sets \"pidfile\" to $RUNDIR/dockerd.pid" err &&
 	nothing_runs
 	rc=$?
 	cp daemon.json.good "$ROOT/etc/daemon.json"
