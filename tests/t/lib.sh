@@ -127,3 +127,77 @@ build_installer() {
 	shift 2
 	"$BUILD" -q --level 3 --stub "$STUB" --manifest "$dir/test.manifest" --out "$out" "$@"
 }
+
+# ---- helpers for process tests (dockyardctl and stand-in daemons) ----
+
+# pid_running PID: PID exists and is not a zombie.
+pid_running() {
+	[ -r "/proc/$1/stat" ] || return 1
+	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d ' ' -f 1)
+	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# pid_parent PID: the parent pid of PID.
+pid_parent() {
+	sed 's/.*) //' "/proc/$1/stat" | cut -d ' ' -f 2
+}
+
+# socket_pids PATH: the pids listening on the unix socket PATH, one a line
+# (from ss, independently of dockyardctl's own lookup).
+socket_pids() {
+	ss -xlpnH 2>/dev/null | awk -v p="$1" '$5 == p' |
+		grep -o 'pid=[0-9]*' | cut -d = -f 2 | sort -un
+}
+
+# pids_mentioning TEXT: live processes whose command line contains TEXT.
+pids_mentioning() {
+	for d in /proc/[0-9]*; do
+		[ "${d#/proc/}" != "$$" ] || continue
+		if { tr '\000' ' ' <"$d/cmdline"; } 2>/dev/null | grep -qF -- "$1"; then
+			echo "${d#/proc/}"
+		fi
+	done
+}
+
+# kill_mentioning TEXT: SIGKILL every process whose command line contains
+# TEXT (cleanup of stand-in daemons a test started).
+kill_mentioning() {
+	for p in $(pids_mentioning "$1"); do
+		kill -KILL "$p" 2>/dev/null
+	done
+	return 0
+}
+
+# wait_until SECONDS CMD...: run CMD every 0.1 s until it succeeds; fail
+# after SECONDS.
+wait_until() {
+	n=$(($1 * 10))
+	shift
+	while ! "$@"; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+# wait_exit PID SECONDS: wait until PID has exited (gone or a zombie).
+wait_exit() {
+	wait_until "$2" eval "! pid_running $1"
+}
+
+# cidr_is_free CIDR: no IPv4 route of the host overlaps CIDR.
+cidr_is_free() {
+	ip -4 -o route show table all | python3 -c '
+import ipaddress, sys
+want = ipaddress.ip_network(sys.argv[1], strict=False)
+for line in sys.stdin:
+    for tok in line.split()[:2]:
+        try:
+            net = ipaddress.ip_network(tok, strict=False)
+        except ValueError:
+            continue
+        if net.overlaps(want):
+            sys.exit(1)
+        break
+' "$1"
+}
