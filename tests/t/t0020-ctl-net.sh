@@ -5,6 +5,7 @@
 # the mangle table, net_status.  Only bridges, rules and chains named after
 # this run's prefixes are touched, and the EXIT trap removes them all even
 # when a test fails.  No traffic is sent.
+# flavors: release
 # shellcheck disable=SC2034 # variables are used by the eval'ed bodies
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -4,6 +4,7 @@
 # processes, the API, health checks that notice a dead component within
 # seconds, a foreign process on the sysbox socket path (SPEC fact 1),
 # failed starts that undo themselves, and the foreground supervisor.
+# flavors: release
 # shellcheck disable=SC2034 # variables are used by the eval'ed bodies
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -2,6 +2,7 @@
 # dockyardctl finds its instance from its own path, reads dockyard.env as
 # data (never as shell), refuses bad values naming key and rule, and its
 # small commands (env, logs, usage) behave.
+# flavors: release
 # shellcheck disable=SC2034 # variables are used by the eval'ed bodies
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
