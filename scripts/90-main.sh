@@ -9,7 +9,9 @@ usage: dockyardctl [-q] COMMAND [ARGS]
 commands:
   run            foreground supervisor (what the systemd unit runs): start the
                  daemons in order, notify readiness, exit when one dies
-  start          bridge, rules and daemons in the background (no systemd)
+  start [--debug-runtime]
+                 bridge, rules and daemons in the background (no systemd);
+                 --debug-runtime keeps sysbox-runc's logs in log/runtime/
   stop           stop the daemons in reverse order; remove rules and bridge
   status [--json]
                  every component's health; exit 1 when anything is unhealthy
@@ -21,6 +23,8 @@ commands:
 
 The instance is the one this script belongs to: \${ROOT}/bin/dockyardctl
 reads \${ROOT}/etc/dockyard.env.
+
+DOCKYARD_STOP_TIMEOUT (seconds, default 30) bounds the graceful stop.
 
 exit status: 0 success, 1 failure or unhealthy, 2 usage error
 USAGE
