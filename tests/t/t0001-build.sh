@@ -26,7 +26,7 @@ if [ "${DY_FLAVOR:-release}" = release ]; then
 		grep -q ": OK" out &&
 		"$SRC_DIR/dist/dockyard-installer" list >list &&
 		for f in dockerd docker-cli containerd containerd-shim-runc-v2 ctr runc \
-			docker-proxy docker-init; do
+			docker-proxy docker-init dockyardctl; do
 			grep -q " bin/$f\$" list || fail "list lacks bin/$f"
 		done
 	'

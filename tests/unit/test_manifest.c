@@ -715,7 +715,7 @@ test_payload_dockyard(void)
 		return;
 	}
 	CHECK(strcmp(m.path, "payload/dockyard.manifest") == 0 && strcmp(m.dir, "payload") == 0);
-	CHECK(m.ncomponents == 5);
+	CHECK(m.ncomponents == 6);
 
 	c = find(&m, "docker", "29.2.1");
 	CHECK(c != NULL);
@@ -742,6 +742,9 @@ test_payload_dockyard(void)
 	c = find(&m, "docker-rootless-extras", "29.2.1");
 	CHECK(c != NULL && c->optional == 1 && c->is_default);
 
+	c = find(&m, "dockyardctl", "0.1.0");
+	CHECK(c != NULL && c->nlines == 1 && c->lines[0].kind == DY_LINE_CONCAT);
+
 	c = find(&m, "docker-compose", "2.32.4");
 	CHECK(c != NULL && strcmp(c->kind, "file") == 0 && c->nlines == 1);
 	if (c != NULL && c->nlines == 1)
@@ -764,10 +767,17 @@ test_payload_debian_and_demo(void)
 
 	CHECK(dy_manifest_load("payload/debian.manifest", &m, &err) == 0);
 	if (m.components != NULL) {
-		CHECK(m.ncomponents == 4);
-		/* Local .deb files for x86_64 only. */
+		CHECK(m.ncomponents == 5);
+		/* Local .deb files for x86_64 only; dockyardctl from scripts/. */
+		c = find(&m, "dockyardctl", "0.1.0");
+		CHECK(c != NULL && c->kind[0] == '\0' && c->nlines == 1);
+		if (c != NULL && c->nlines == 1)
+			CHECK(line_is(&c->lines[0], DY_LINE_CONCAT, "../scripts", "bin/dockyardctl",
+				      0755, c->line + 2));
 		for (i = 0; i < m.ncomponents; i++) {
 			c = &m.components[i];
+			if (strcmp(c->name, "dockyardctl") == 0)
+				continue;
 			CHECK(strcmp(c->kind, "deb") == 0 && c->is_default && c->nlines >= 1);
 			a = dy_mcomponent_artifact(c, DY_ARCH_X86_64, &is_path, &key);
 			CHECK(a != NULL && is_path == 1 && str_is(key, "x86_64"));
