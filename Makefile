@@ -38,6 +38,9 @@ UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 LIB_SRC := $(COMMON) $(VERIFY) $(BUILDER_LIB) $(INSTALLER_LIB)
 
+# Keep intermediate objects: no rebuilds, and no "rm ..." after the test summary.
+.SECONDARY:
+
 .PHONY: all check test unit demo deps debs dist format format-check lint clean asan
 all: dist/dockyard-build dist/dockyard-installer-stub dist/dockyard-installer
 
