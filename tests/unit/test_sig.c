@@ -18,6 +18,7 @@
 #include "../../verify/sig.h"
 #include "../../verify/trailer.h"
 #include "harness.h"
+#include "testutil.h"
 
 static char dir[64];
 static char p_key[128], p_pub[128], q_key[128], q_pub[128], rsa_key[128], rsa_pub[128],
@@ -310,21 +311,6 @@ test_keys_refused(void)
 	CHECK(dy_sig_verify(p384_key, d, sig, sizeof(sig), &err) == -1);
 }
 
-/* A trailer like test_trailer.c's: stub 1000, payload 500, meta 100. */
-static void
-trailer(struct dy_trailer *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->version = DY_TRAILER_VERSION;
-	t->file_len = 1600 + DY_TRAILER_SIZE;
-	t->payload_off = 1000;
-	t->payload_len = 500;
-	t->meta_off = 1500;
-	t->meta_len = 100;
-	t->tar_len = 10240;
-	t->window_log = 25;
-}
-
 static int
 decodes(const struct dy_trailer *t, const char *needle)
 {
@@ -348,7 +334,7 @@ test_trailer_signature_rules(void)
 {
 	struct dy_trailer t;
 
-	trailer(&t);
+	tu_valid_trailer(&t);
 	CHECK(decodes(&t, NULL)); /* unsigned, as before */
 
 	t.flags = DY_TRAILER_SIGNED;
@@ -363,7 +349,7 @@ test_trailer_signature_rules(void)
 	CHECK(decodes(&t, NULL));
 
 	/* Signed, but the length is out of range. */
-	trailer(&t);
+	tu_valid_trailer(&t);
 	t.flags = DY_TRAILER_SIGNED;
 	CHECK(!decodes(&t, "signature length 0 is outside 8..104"));
 	t.sig_len = DY_TRAILER_SIG_MIN - 1;
@@ -379,15 +365,15 @@ test_trailer_signature_rules(void)
 	CHECK(!decodes(&t, "bytes after the 64-byte signature"));
 
 	/* Unsigned, but the area or the length is not empty. */
-	trailer(&t);
+	tu_valid_trailer(&t);
 	t.sig[0] = 1;
 	CHECK(!decodes(&t, "signed flag is not set"));
-	trailer(&t);
+	tu_valid_trailer(&t);
 	t.sig_len = DY_SIG_RAW_LEN;
 	CHECK(!decodes(&t, "signed flag is not set"));
 
 	/* Any other flag bit, with or without the signed one. */
-	trailer(&t);
+	tu_valid_trailer(&t);
 	t.flags = 0x2;
 	CHECK(!decodes(&t, "unknown flags 0x2"));
 	t.flags = DY_TRAILER_SIGNED | 0x80000000u;
@@ -406,7 +392,7 @@ test_check_image(void)
 
 	memset(&img, 0, sizeof(img));
 	snprintf(img.path, sizeof(img.path), "inst");
-	trailer(&img.trailer);
+	tu_valid_trailer(&img.trailer);
 	digest_of("every byte before the signature area", img.signed_digest);
 	CHECK(dy_sig_key_load(p_key, 1, &k, &err) == 0);
 	CHECK(dy_sig_key_load(p_pub, 0, &pub, &err) == 0);

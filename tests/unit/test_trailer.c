@@ -7,6 +7,7 @@
 
 #include "../../verify/trailer.h"
 #include "harness.h"
+#include "testutil.h"
 
 #define FILE_LEN (1500 + 100 + DY_TRAILER_SIZE)
 
@@ -16,16 +17,7 @@ valid_trailer(struct dy_trailer *t)
 {
 	int i;
 
-	memset(t, 0, sizeof(*t));
-	t->version = 1;
-	t->flags = 0;
-	t->file_len = FILE_LEN;
-	t->payload_off = 1000;
-	t->payload_len = 500;
-	t->meta_off = 1500;
-	t->meta_len = 100;
-	t->tar_len = 10240;
-	t->window_log = 25;
+	tu_valid_trailer(t);
 	/* A recognisable digest, so a lost or shifted byte shows. */
 	for (i = 0; i < DY_SHA256_LEN; i++)
 		t->digest[i] = (uint8_t)(0xa0 + i);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../common/xio.h"
+#include "../../verify/trailer.h"
 
 /* A fresh directory under $TMPDIR (or /tmp) named after the test. */
 static inline int
@@ -63,6 +64,22 @@ tu_read_file(const char *path, size_t *len)
 	}
 	close(fd);
 	return buf;
+}
+
+/* A structurally valid trailer: stub 1000, payload 500, metadata 100
+ * bytes; digest and signature area zero. */
+static inline void
+tu_valid_trailer(struct dy_trailer *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->version = DY_TRAILER_VERSION;
+	t->file_len = 1600 + DY_TRAILER_SIZE;
+	t->payload_off = 1000;
+	t->payload_len = 500;
+	t->meta_off = 1500;
+	t->meta_len = 100;
+	t->tar_len = 10240;
+	t->window_log = 25;
 }
 
 #endif
