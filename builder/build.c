@@ -110,24 +110,6 @@ host_arch(const char *given, enum dy_arch *arch, struct dy_err *err)
 }
 
 static int
-mkdir_p(const char *path, mode_t mode)
-{
-	char buf[4096], *s;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -1;
-	for (s = buf + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -1;
-		*s = '/';
-	}
-	return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
-}
-
-static int
 cache_dir(struct plan *p, struct dy_err *err)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
@@ -140,8 +122,8 @@ cache_dir(struct plan *p, struct dy_err *err)
 		snprintf(p->cache, sizeof(p->cache), "%s/.cache/dockyard", home);
 	else
 		return dy_errf(err, "no cache directory: set HOME or pass --cache DIR");
-	if (mkdir_p(p->cache, 0755) < 0)
-		return dy_errnof(err, "cannot create cache directory %s", p->cache);
+	if (dy_mkdir_p(p->cache, 0755, err) < 0)
+		return dy_err_wrap(err, "cache %s", p->cache);
 	return 0;
 }
 

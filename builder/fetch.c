@@ -132,27 +132,6 @@ apply_defaults(struct dy_fetch_opts *o)
 		o->low_speed_time_s = DEF_LOW_SPEED_S;
 }
 
-/* mkdir -p: the cache may live below directories nobody made yet. */
-static int
-make_dirs(const char *path, struct dy_err *err)
-{
-	char buf[PATH_MAX];
-	char *p, c;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (p = buf + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		c = *p;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return dy_errnof(err, "cache %s: cannot create directory %s", path, buf);
-		*p = c;
-		if (c == '\0')
-			return 0;
-	}
-}
-
 /* Subdirectories are ours: refuse a symlink planted in their place. */
 static int
 open_subdir(struct fetch *f, int parent, const char *name, struct dy_err *err)
@@ -182,8 +161,9 @@ open_cache(struct fetch *f, const char *dir, struct dy_err *err)
 		len--;
 	memcpy(f->cache, dir, len);
 	f->cache[len] = '\0';
-	if (make_dirs(f->cache, err) < 0)
-		return -1;
+	/* The cache may live below directories nobody made yet. */
+	if (dy_mkdir_p(f->cache, 0755, err) < 0)
+		return dy_err_wrap(err, "cache %s", f->cache);
 	top = open(f->cache, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (top < 0)
 		return dy_errnof(err, "cache %s: cannot open", f->cache);

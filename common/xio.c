@@ -99,6 +99,26 @@ dy_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode
 	return rc;
 }
 
+int
+dy_mkdir_p(const char *path, mode_t mode, struct dy_err *err)
+{
+	char buf[4096], *p, c;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return dy_errf(err, "path %.64s... is too long", path);
+	for (p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return dy_errnof(err, "cannot create directory %s", buf);
+		*p = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
 static int remove_entries(int dfd, dev_t dev, const char *where, struct dy_err *err);
 
 int

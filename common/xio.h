@@ -20,6 +20,9 @@ int dy_write_full(int fd, const void *buf, size_t len);
 int dy_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			 struct dy_err *err);
 
+/* mkdir -p: every missing directory of path, with mode. */
+int dy_mkdir_p(const char *path, mode_t mode, struct dy_err *err);
+
 /* Remove a directory tree below dirfd/name without following symlinks and
  * without crossing into other mounts.  Missing entries are not an error. */
 int dy_remove_tree_at(int dirfd, const char *name, struct dy_err *err);
