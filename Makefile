@@ -32,7 +32,8 @@ VERIFY := verify/sha256.c verify/paths.c verify/trailer.c verify/meta.c verify/i
 	verify/payload.c verify/sig.c
 BUILDER_LIB := builder/manifest.c builder/pack.c builder/build.c builder/lock.c \
 	builder/scripts.c builder/sbom.c builder/fetch.c builder/unpack.c
-INSTALLER_LIB := installer/extract.c installer/list.c
+INSTALLER_LIB := installer/extract.c installer/list.c installer/config.c installer/render.c \
+	installer/receipt.c installer/sysobj.c installer/preflight.c installer/install.c
 UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))

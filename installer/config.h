@@ -1,0 +1,134 @@
+/*
+ * Instance configuration: the six dockyard.env keys (SPEC.md
+ * "Configuration"), parsed as data (never evaluated), validated with
+ * messages that name the value and the rule, checked against what the host
+ * already uses, and completed with generated conflict-free values.
+ */
+#ifndef DY_CONFIG_H
+#define DY_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/err.h"
+
+#define DY_ROOT_MAX 1024
+#define DY_PREFIX_MAX 8 /* "${PREFIX}docker0" must fit IFNAMSIZ-1 = 15 */
+
+/* An IPv4 address with a prefix length; addr in host byte order.  For the
+ * bridge it is the bridge's own address (host bits set); for the fixed
+ * CIDR and the pool base it is the network. */
+struct dy_cidr {
+	uint32_t addr;
+	int len;
+};
+
+enum {
+	DY_KEY_ROOT = 1u << 0,
+	DY_KEY_PREFIX = 1u << 1,
+	DY_KEY_BRIDGE = 1u << 2,
+	DY_KEY_FIXED = 1u << 3,
+	DY_KEY_POOL_BASE = 1u << 4,
+	DY_KEY_POOL_SIZE = 1u << 5,
+	DY_KEY_ALL = (1u << 6) - 1,
+};
+
+struct dy_config {
+	char root[DY_ROOT_MAX];
+	char prefix[DY_PREFIX_MAX + 1];
+	struct dy_cidr bridge;
+	struct dy_cidr fixed;
+	struct dy_cidr pool;
+	int pool_size; /* prefix length of each network carved from the pool */
+	unsigned set;  /* DY_KEY_* bits of the values present */
+};
+
+void dy_config_init(struct dy_config *c);
+
+/* "172.22.147.1/24" -> cidr; err names key and value ("DOCKYARD_FIXED_CIDR
+ * '300.1.1.0/24' is not an IPv4 CIDR (a.b.c.d/n)"). */
+int dy_cidr_parse(const char *key, const char *text, struct dy_cidr *out, struct dy_err *err);
+/* "a.b.c.d/n" into buf (at least 19 bytes). */
+void dy_cidr_format(const struct dy_cidr *c, char *buf, size_t size);
+/* Network address of c (host bits cleared). */
+uint32_t dy_cidr_network(const struct dy_cidr *c);
+int dy_cidr_overlap(const struct dy_cidr *a, const struct dy_cidr *b);
+
+/* Set one key from its dockyard.env name (DOCKYARD_ROOT, ...) or its flag
+ * name (root, prefix, bridge-cidr, fixed-cidr, pool-base, pool-size):
+ * checks the value's own rule. */
+int dy_config_set(struct dy_config *c, const char *key, const char *value, struct dy_err *err);
+
+/* Parse dockyard.env text: KEY=VALUE lines, '#' comments, blank lines,
+ * optional "export " and one level of matching quotes.  Nothing is
+ * expanded or executed; a '$' or '`' in a value, CRLF line endings, an
+ * unknown DOCKYARD_* key or a malformed line is an error naming
+ * name:line.  Keys already set in c (flags) are kept: flags override the
+ * file. */
+int dy_config_parse_env(const char *name, const char *text, size_t len, struct dy_config *c,
+			struct dy_err *err);
+/* Read path (O_NOFOLLOW, at most 64 KiB) and parse it as above. */
+int dy_config_load_env(const char *path, struct dy_config *c, struct dy_err *err);
+
+/* The whole configuration obeys SPEC.md's rules: every key set; root
+ * absolute, not "/", [A-Za-z0-9._/-] only, no "//", "." or ".." component;
+ * prefix [a-z0-9_]{1,8}; bridge address inside the fixed CIDR and not its
+ * network or broadcast address; pool not overlapping the fixed CIDR; pool
+ * size longer than the pool's prefix and at most 30. */
+int dy_config_validate(const struct dy_config *c, struct dy_err *err);
+
+/* Text of ${ROOT}/etc/dockyard.env: a comment header and the six keys. */
+int dy_config_format_env(const struct dy_config *c, char **out, size_t *len, struct dy_err *err);
+
+/* What the host already uses.  dy_host_scan fills it from the live system
+ * (under sysroot when not NULL/""): IPv4 routes (/proc/net/route; skipped
+ * for a sysroot), interfaces and their IPv4 addresses, unit files
+ * ${sysroot}/etc/systemd/system/ *docker.service, and the instances in the
+ * registry ${sysroot}/etc/dockyard/instances/PREFIX (one line: the root),
+ * each with its etc/dockyard.env.  Tests fill the struct directly. */
+struct dy_host_net {
+	char name[64]; /* route's interface, interface, or "instance PREFIX (ROOT)" */
+	struct dy_cidr net;
+};
+
+struct dy_host_instance {
+	char prefix[DY_PREFIX_MAX + 1];
+	char root[DY_ROOT_MAX];
+	struct dy_config cfg; /* cfg.set == 0 when its env file was unreadable */
+};
+
+struct dy_host {
+	struct dy_host_net *nets; /* routes and interface addresses */
+	size_t nnets;
+	char (*ifnames)[16]; /* every interface name */
+	size_t nifnames;
+	char (*units)[256]; /* unit file names found */
+	size_t nunits;
+	struct dy_host_instance *instances;
+	size_t ninstances;
+};
+
+void dy_host_init(struct dy_host *h);
+int dy_host_scan(struct dy_host *h, const char *sysroot, struct dy_err *err);
+void dy_host_free(struct dy_host *h);
+
+/* c (complete, valid) collides with nothing on the host: its networks
+ * with no route, interface address or other instance's networks; its
+ * prefix with no other instance, interface ${PREFIX}docker0 or unit
+ * ${PREFIX}docker.service; its root neither inside another instance's
+ * root nor containing one.  The instance registered with the same prefix
+ * AND the same root is this one (a re-run), not a conflict.  err names
+ * both sides: "DOCKYARD_POOL_BASE 172.20.0.0/16 overlaps the route
+ * 172.20.5.0/24 via eth1". */
+int dy_config_check_conflicts(const struct dy_config *c, const struct dy_host *h,
+			      struct dy_err *err);
+
+/* Fill every key not set: prefix "dy1", "dy2", ... (first free); bridge
+ * ".1" of a random /24 and pool a random /16 from 172.16.0.0/12, pool
+ * size 24, each retried until conflict-free (at most 1000 tries).  The
+ * random source is injectable for tests (NULL: getrandom). */
+typedef uint32_t (*dy_random_fn)(void *ctx);
+int dy_config_complete(struct dy_config *c, const struct dy_host *h, dy_random_fn rnd, void *ctx,
+		       struct dy_err *err);
+
+#endif

@@ -1,0 +1,1 @@
+/* install: see install.h */

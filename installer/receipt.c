@@ -1,0 +1,1 @@
+/* receipt: see receipt.h */

@@ -1,0 +1,1 @@
+/* sysobj: see sysobj.h */
