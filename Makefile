@@ -27,7 +27,7 @@ LIBS_DYN = $(shell $(PKG_CONFIG) --libs libcurl libarchive libzstd jansson) -lmb
 LIBS_STATIC = $(shell $(PKG_CONFIG) --static --libs libarchive) -lzstd -ljansson -lmbedcrypto -lpthread
 LDFLAGS_STATIC := -static -Wl,--gc-sections
 
-COMMON := common/err.c common/log.c common/opts.c common/xio.c
+COMMON := common/err.c common/log.c common/opts.c common/xio.c common/run.c
 VERIFY := verify/sha256.c verify/paths.c verify/trailer.c verify/meta.c verify/image.c \
 	verify/payload.c verify/sig.c
 BUILDER_LIB := builder/manifest.c builder/pack.c builder/build.c builder/lock.c \
