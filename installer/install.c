@@ -1,1 +1,1365 @@
-/* install: see install.h */
+/*
+ * install: one instance from this installer's payload.  The steps run in
+ * the order of the issue that defines them (config, preflight, lock,
+ * binaries, render, system objects, receipt, start, images); each is
+ * idempotent, so a re-run converges and, when nothing differs, changes
+ * nothing.  Plan mode (--dry-run) runs the same decisions and records
+ * each action instead of doing it.
+ */
+#include "install.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/run.h"
+#include "../common/xio.h"
+#include "../verify/payload.h"
+#include "../verify/sig.h"
+#include "extract.h"
+#include "preflight.h"
+#include "receipt.h"
+#include "render.h"
+#include "sysobj.h"
+
+#define PATH_BUF (DY_ROOT_MAX + 256)
+#define SUBID_COUNT 65536u
+#define STAGING_NAME ".payload-new"
+#define PAYLOAD_META "etc/payload.meta"
+
+struct inst {
+	const struct dy_install_opts *o;
+	struct dy_image *img;
+	struct dy_config cfg;
+	enum dy_runtime_mode mode;
+	char root[PATH_BUF]; /* host path: sysroot + cfg.root */
+	char unit_name[64];
+	char unit_path[PATH_BUF]; /* path on the running system */
+	char group[32];
+	int dry;
+	json_t *plan; /* actions, in plan mode */
+	size_t changes;
+	int config_changed; /* a file the daemons read changed: restart */
+	int upgraded;	    /* bin/ replaced; bin.prev holds the previous one */
+	int extracted;	    /* this run extracted the payload */
+	int lockfd;
+	struct dy_receipt receipt;
+};
+
+void
+dy_install_opts_init(struct dy_install_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	dy_config_init(&o->flags);
+	o->sysroot = "";
+	o->start_timeout = 120;
+}
+
+/* ---- actions: done, or only recorded in plan mode ---- */
+
+static void act(struct inst *ins, const char *verb, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+act(struct inst *ins, const char *verb, const char *fmt, ...)
+{
+	char what[PATH_BUF + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	ins->changes++;
+	if (!ins->dry) {
+		dy_say(DY_VERBOSE, "%s %s", verb, what);
+		return;
+	}
+	if (ins->o->json)
+		json_array_append_new(ins->plan,
+				      json_pack("{s:s,s:s}", "action", verb, "what", what));
+	else
+		printf("  %-9s %s\n", verb, what);
+}
+
+static void
+note_sysobj(void *ctx, const char *what)
+{
+	struct inst *ins = ctx;
+	const char *space = strchr(what, ' ');
+
+	if (space == NULL)
+		act(ins, what, "%s", "");
+	else {
+		char verb[32];
+		snprintf(verb, sizeof(verb), "%.*s", (int)(space - what), what);
+		act(ins, verb, "%s", space + 1);
+	}
+}
+
+/* ---- paths ---- */
+
+static int
+root_path(const struct inst *ins, char *buf, size_t size, const char *rel, struct dy_err *err)
+{
+	if ((size_t)snprintf(buf, size, "%s/%s", ins->root, rel) >= size)
+		return dy_errf(err, "path %s/%s is too long", ins->root, rel);
+	return 0;
+}
+
+static int
+join_path(char *buf, size_t size, const char *dir, const char *rel, struct dy_err *err)
+{
+	if ((size_t)snprintf(buf, size, "%s/%s", dir, rel) >= size)
+		return dy_errf(err, "path %s/%s is too long", dir, rel);
+	return 0;
+}
+
+static int
+host_path(const struct dy_install_opts *o, char *buf, size_t size, const char *path,
+	  struct dy_err *err)
+{
+	if ((size_t)snprintf(buf, size, "%s%s", o->sysroot, path) >= size)
+		return dy_errf(err, "path %s%s is too long", o->sysroot, path);
+	return 0;
+}
+
+/* ---- configuration ---- */
+
+/* Copy into c every key e has and c lacks; a different root is an error. */
+static int
+merge_env(struct dy_config *c, const struct dy_config *e, const char *name, struct dy_err *err)
+{
+	if ((e->set & DY_KEY_ROOT) && strcmp(e->root, c->root) != 0)
+		return dy_errf(err, "%s says DOCKYARD_ROOT=%s, but the root given is %s", name,
+			       e->root, c->root);
+	if (!(c->set & DY_KEY_PREFIX) && (e->set & DY_KEY_PREFIX))
+		memcpy(c->prefix, e->prefix, sizeof(c->prefix));
+	if (!(c->set & DY_KEY_BRIDGE) && (e->set & DY_KEY_BRIDGE))
+		c->bridge = e->bridge;
+	if (!(c->set & DY_KEY_FIXED) && (e->set & DY_KEY_FIXED))
+		c->fixed = e->fixed;
+	if (!(c->set & DY_KEY_POOL_BASE) && (e->set & DY_KEY_POOL_BASE))
+		c->pool = e->pool;
+	if (!(c->set & DY_KEY_POOL_SIZE) && (e->set & DY_KEY_POOL_SIZE))
+		c->pool_size = e->pool_size;
+	c->set |= e->set;
+	return 0;
+}
+
+static int
+load_env_into(struct dy_config *c, const char *path, struct dy_err *err)
+{
+	struct dy_config e;
+
+	dy_config_init(&e);
+	if (dy_config_load_env(path, &e, err) < 0)
+		return -1;
+	return merge_env(c, &e, path, err);
+}
+
+int
+dy_install_config(const struct dy_install_opts *o, struct dy_config *out, struct dy_err *err)
+{
+	char existing[PATH_BUF];
+	struct dy_host host;
+	struct stat st;
+	int rc;
+
+	*out = o->flags;
+	if (!(out->set & DY_KEY_ROOT)) {
+		dy_errf(err, "--root DIR is required: the directory the instance lives in");
+		return DY_EXIT_USAGE;
+	}
+	if (o->env_file != NULL && load_env_into(out, o->env_file, err) < 0)
+		return DY_EXIT_USAGE;
+	if (host_path(o, existing, sizeof(existing), out->root, err) < 0)
+		return DY_EXIT_USAGE;
+	strncat(existing, "/etc/dockyard.env", sizeof(existing) - strlen(existing) - 1);
+	if (o->env_file == NULL && lstat(existing, &st) == 0 &&
+	    load_env_into(out, existing, err) < 0)
+		return DY_EXIT_USAGE;
+	dy_host_init(&host);
+	if (dy_host_scan(&host, o->sysroot, err) < 0) {
+		dy_host_free(&host);
+		return DY_EXIT_FAIL;
+	}
+	rc = DY_EXIT_USAGE;
+	if (dy_config_complete(out, &host, NULL, NULL, err) == 0 &&
+	    dy_config_validate(out, err) == 0 && dy_config_check_conflicts(out, &host, err) == 0)
+		rc = DY_EXIT_OK;
+	dy_host_free(&host);
+	return rc;
+}
+
+/* ---- preflight ---- */
+
+static int
+run_preflight(struct inst *ins, json_t **json_out, struct dy_err *err)
+{
+	struct dy_preflight_in in = { &ins->img->meta, ins->cfg.root, ins->o->sysroot };
+	struct dy_preflight p = { NULL, 0, 0 };
+	size_t i;
+
+	if (dy_preflight_run(&in, &p, err) < 0)
+		return DY_EXIT_FAIL;
+	for (i = 0; i < p.nchecks; i++) {
+		const struct dy_check *c = &p.checks[i];
+		if (c->ok)
+			dy_say(DY_VERBOSE, "preflight %s: ok (%s)", c->name, c->detail);
+		else if (c->warn_only)
+			dy_warn("preflight %s: %s (%s)", c->name, c->detail, c->fix);
+		else
+			dy_error("preflight %s failed: %s\n  fix: %s", c->name, c->detail, c->fix);
+	}
+	if (json_out != NULL)
+		*json_out = json_integer((json_int_t)p.failed);
+	if (p.failed > 0 && !ins->o->force) {
+		dy_errf(err,
+			"%zu preflight check%s failed (see above); fix them, or pass --force "
+			"to install anyway",
+			p.failed, p.failed == 1 ? "" : "s");
+		dy_preflight_free(&p);
+		return DY_EXIT_PREFLIGHT;
+	}
+	if (p.failed > 0)
+		dy_warn("installing despite %zu failed preflight check%s (--force)", p.failed,
+			p.failed == 1 ? "" : "s");
+	dy_preflight_free(&p);
+	return DY_EXIT_OK;
+}
+
+/* ---- root and lock ---- */
+
+/* The root is a real directory (or absent) below a parent that no
+ * unprivileged user could swap out from under us. */
+static int
+check_root_path(struct inst *ins, struct dy_err *err)
+{
+	char parent[PATH_BUF];
+	struct stat st;
+
+	if (lstat(ins->root, &st) == 0) {
+		if (S_ISLNK(st.st_mode))
+			return dy_errf(err, "root %s is a symbolic link: give the real path",
+				       ins->root);
+		if (!S_ISDIR(st.st_mode))
+			return dy_errf(err, "root %s exists and is not a directory", ins->root);
+	} else if (errno != ENOENT)
+		return dy_errnof(err, "cannot inspect root %s", ins->root);
+	snprintf(parent, sizeof(parent), "%s", ins->root);
+	while (lstat(dirname(parent), &st) < 0) {
+		if (errno != ENOENT)
+			return dy_errnof(err, "cannot inspect %s", parent);
+	}
+	if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
+		return dy_errf(err,
+			       "%s is world-writable without the sticky bit: anyone could replace "
+			       "the root; pick another place",
+			       parent);
+	return 0;
+}
+
+static int
+lock_path(const struct inst *ins, char *buf, size_t size, int host, struct dy_err *err)
+{
+	char copy[PATH_BUF], copy2[PATH_BUF];
+	const char *dir, *base;
+
+	snprintf(copy, sizeof(copy), "%s", ins->cfg.root);
+	snprintf(copy2, sizeof(copy2), "%s", ins->cfg.root);
+	dir = dirname(copy);
+	base = basename(copy2);
+	if ((size_t)snprintf(buf, size, "%s%s%s.%s.dockyard-lock", host ? ins->o->sysroot : "", dir,
+			     strcmp(dir, "/") == 0 ? "" : "/", base) >= size)
+		return dy_errf(err, "lock file path for %s is too long", ins->cfg.root);
+	return 0;
+}
+
+static int
+take_lock(struct inst *ins, struct dy_err *err)
+{
+	char path[PATH_BUF], holder[32] = "";
+	ssize_t n;
+
+	if (lock_path(ins, path, sizeof(path), 1, err) < 0)
+		return DY_EXIT_FAIL;
+	if (dy_mkdir_p(dirname(strcpy((char[PATH_BUF]){ 0 }, path)), 0755, err) < 0)
+		return DY_EXIT_FAIL;
+	ins->lockfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (ins->lockfd < 0) {
+		dy_errnof(err, "cannot open the lock file %s", path);
+		return DY_EXIT_FAIL;
+	}
+	if (flock(ins->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK) {
+			dy_errnof(err, "cannot lock %s", path);
+			return DY_EXIT_FAIL;
+		}
+		n = pread(ins->lockfd, holder, sizeof(holder) - 1, 0);
+		holder[n > 0 ? n : 0] = '\0';
+		holder[strcspn(holder, "\n")] = '\0';
+		if (!ins->o->wait_lock) {
+			dy_errf(err,
+				"another dockyard-installer (pid %s) is working on %s (lock %s); "
+				"retry when it is done, or pass --wait",
+				holder[0] ? holder : "?", ins->cfg.root, path);
+			return DY_EXIT_LOCKED;
+		}
+		dy_say(DY_NORMAL, "waiting for dockyard-installer (pid %s) to finish with %s",
+		       holder[0] ? holder : "?", ins->cfg.root);
+		while (flock(ins->lockfd, LOCK_EX) < 0)
+			if (errno != EINTR) {
+				dy_errnof(err, "cannot lock %s", path);
+				return DY_EXIT_FAIL;
+			}
+	}
+	snprintf(holder, sizeof(holder), "%ld\n", (long)getpid());
+	if (ftruncate(ins->lockfd, 0) < 0 || pwrite(ins->lockfd, holder, strlen(holder), 0) < 0)
+		dy_warn("cannot record this process in %s: %s", path, strerror(errno));
+	return DY_EXIT_OK;
+}
+
+/* ---- files ---- */
+
+/* 1 when path holds exactly data with mode, 0 when not (or absent). */
+static int
+file_matches(const char *path, const char *data, size_t len, unsigned mode)
+{
+	struct stat st;
+	char *buf;
+	int fd, same = 0;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == len &&
+	    (st.st_mode & 07777) == mode && (buf = malloc(len + 1)) != NULL) {
+		same = dy_read_full(fd, buf, len) == 0 && memcmp(buf, data, len) == 0;
+		free(buf);
+	}
+	close(fd);
+	return same;
+}
+
+/* Write path (host path; shown as display) unless it already holds data. */
+static int
+put_file(struct inst *ins, const char *path, const char *display, const char *data, size_t len,
+	 unsigned mode, struct dy_err *err)
+{
+	if (file_matches(path, data, len, mode))
+		return 0;
+	act(ins, access(path, F_OK) == 0 ? "update" : "write", "%s", display);
+	if (ins->dry)
+		return 1;
+	if (dy_write_file_atomic(path, data, len, mode, err) < 0)
+		return -1;
+	return 1;
+}
+
+static int
+ensure_dir(struct inst *ins, const char *path, unsigned mode, struct dy_err *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		return dy_errf(err, "%s exists and is not a directory", path);
+	}
+	act(ins, "mkdir", "%s", path);
+	if (ins->dry)
+		return 1;
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return dy_errnof(err, "cannot create directory %s", path);
+	if (chmod(path, mode) < 0)
+		return dy_errnof(err, "cannot set the mode of %s", path);
+	return 1;
+}
+
+/* ---- binaries ---- */
+
+/* Where a payload file lives once installed. */
+static const char *
+installed_rel(const struct inst *ins, const char *path)
+{
+	if (ins->mode != DY_RUNTIME_RUNC && strcmp(path, DY_SYSBOX_RUNC) == 0)
+		return DY_SYSBOX_RUNC_BIN;
+	return path;
+}
+
+static int
+same_payload(const struct dy_meta *a, const struct dy_meta *b)
+{
+	size_t i;
+
+	if (a->ncomponents != b->ncomponents || a->nentries != b->nentries)
+		return 0;
+	for (i = 0; i < a->ncomponents; i++)
+		if (strcmp(a->components[i].name, b->components[i].name) != 0 ||
+		    strcmp(a->components[i].version, b->components[i].version) != 0)
+			return 0;
+	for (i = 0; i < a->nentries; i++) {
+		const struct dy_entry *x = &a->entries[i], *y = &b->entries[i];
+		if (strcmp(x->path, y->path) != 0 || x->is_dir != y->is_dir || x->mode != y->mode ||
+		    x->size != y->size || memcmp(x->sha256, y->sha256, DY_SHA256_LEN) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* 1 when the installed payload record matches this payload and every
+ * installed file still has its size, mode and digest. */
+static int
+binaries_current(struct inst *ins)
+{
+	char path[PATH_BUF], *raw = NULL;
+	struct dy_meta old;
+	struct dy_err err;
+	size_t i, len = 0;
+	int fd, same;
+
+	if (root_path(ins, path, sizeof(path), PAYLOAD_META, &err) < 0)
+		return 0;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	raw = malloc(DY_META_MAX);
+	if (raw != NULL) {
+		ssize_t n = dy_read_some(fd, raw, DY_META_MAX);
+		len = n > 0 ? (size_t)n : 0;
+	}
+	close(fd);
+	dy_meta_init(&old);
+	same = raw != NULL && dy_meta_parse(raw, len, &old, &err) == 0 &&
+	       same_payload(&old, &ins->img->meta);
+	dy_meta_free(&old);
+	free(raw);
+	for (i = 0; same && i < ins->img->meta.nentries; i++) {
+		const struct dy_entry *e = &ins->img->meta.entries[i];
+		uint8_t digest[DY_SHA256_LEN];
+		unsigned long long size;
+		struct stat st;
+
+		if (e->is_dir)
+			continue;
+		if (root_path(ins, path, sizeof(path), installed_rel(ins, e->path), &err) < 0)
+			return 0;
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return 0;
+		same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		       (uint64_t)st.st_size == e->size && (st.st_mode & 07777) == e->mode &&
+		       dy_sha256_fd(fd, digest, &size, &err) == 0 &&
+		       dy_digest_equal(digest, e->sha256, DY_SHA256_LEN);
+		close(fd);
+		if (!same)
+			dy_say(DY_VERBOSE, "%s differs from the payload", path);
+	}
+	return same;
+}
+
+static void
+progress(void *ctx, uint64_t done, uint64_t total)
+{
+	(void)ctx;
+	dy_progress("verifying and extracting", done, total, 1);
+}
+
+/* A crash between the two renames of a swap leaves bin.prev without bin. */
+static int
+recover_bin(struct inst *ins, struct dy_err *err)
+{
+	char bin[PATH_BUF], prev[PATH_BUF];
+	struct stat st;
+
+	if (root_path(ins, bin, sizeof(bin), "bin", err) < 0 ||
+	    root_path(ins, prev, sizeof(prev), "bin.prev", err) < 0)
+		return -1;
+	if (lstat(bin, &st) < 0 && errno == ENOENT && lstat(prev, &st) == 0) {
+		act(ins, "restore", "%s from an interrupted upgrade", bin);
+		if (!ins->dry && rename(prev, bin) < 0)
+			return dy_errnof(err, "cannot restore %s to %s", prev, bin);
+	}
+	return 0;
+}
+
+static int
+remove_at_root(struct inst *ins, const char *rel, struct dy_err *err)
+{
+	int dfd = open(ins->root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int rc;
+
+	if (dfd < 0)
+		return dy_errnof(err, "cannot open %s", ins->root);
+	rc = dy_remove_tree_at(dfd, rel, err);
+	close(dfd);
+	return rc;
+}
+
+/* The wrappers the installer writes into bin/ (of the staging tree, or of
+ * the live root on a re-run). */
+static int
+render_wrappers(struct inst *ins, const char *bindir, struct dy_err *err)
+{
+	struct dy_render_in in = { &ins->cfg, &ins->img->meta, NULL, 0 };
+	struct dy_rendered r;
+	char path[PATH_BUF];
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	if (dy_render_docker_wrapper(&in, &r, err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/docker", bindir);
+	rc = put_file(ins, path, path, r.data, r.len, r.mode, err);
+	dy_rendered_free(&r);
+	if (rc < 0 || ins->mode == DY_RUNTIME_RUNC)
+		return rc < 0 ? -1 : 0;
+	memset(&r, 0, sizeof(r));
+	if (dy_render_runtime_wrapper(&in, &r, err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/sysbox-runc", bindir);
+	rc = put_file(ins, path, path, r.data, r.len, r.mode, err);
+	dy_rendered_free(&r);
+	if (rc > 0)
+		ins->config_changed = 1;
+	return rc < 0 ? -1 : 0;
+}
+
+/* Move the staged payload's files outside bin/ into the root, one rename
+ * each (lib/ is user data: only the payload's own files are replaced). */
+static int
+place_other_files(struct inst *ins, const char *staging, struct dy_err *err)
+{
+	const struct dy_meta *m = &ins->img->meta;
+	char from[PATH_BUF], to[PATH_BUF];
+	size_t i;
+
+	for (i = 0; i < m->nentries; i++) {
+		const struct dy_entry *e = &m->entries[i];
+		if (strcmp(e->path, "bin") == 0 || strncmp(e->path, "bin/", 4) == 0)
+			continue;
+		if (root_path(ins, to, sizeof(to), e->path, err) < 0)
+			return -1;
+		if (e->is_dir) {
+			if (ensure_dir(ins, to, e->mode, err) < 0)
+				return -1;
+			continue;
+		}
+		if (join_path(from, sizeof(from), staging, e->path, err) < 0)
+			return -1;
+		if (rename(from, to) < 0)
+			return dy_errnof(err, "cannot move %s to %s", from, to);
+	}
+	return 0;
+}
+
+/* Swap the staged bin/ in; the previous one becomes bin.prev. */
+static int
+swap_bin(struct inst *ins, const char *staging, struct dy_err *err)
+{
+	char bin[PATH_BUF], prev[PATH_BUF], staged[PATH_BUF];
+	struct stat st;
+
+	if (root_path(ins, bin, sizeof(bin), "bin", err) < 0 ||
+	    root_path(ins, prev, sizeof(prev), "bin.prev", err) < 0)
+		return -1;
+	if (join_path(staged, sizeof(staged), staging, "bin", err) < 0)
+		return -1;
+	if (lstat(bin, &st) == 0) {
+		if (remove_at_root(ins, "bin.prev", err) < 0)
+			return -1;
+		if (rename(bin, prev) < 0)
+			return dy_errnof(err, "cannot move %s aside to %s", bin, prev);
+		ins->upgraded = 1;
+	}
+	if (rename(staged, bin) < 0) {
+		dy_errnof(err, "cannot move %s to %s", staged, bin);
+		if (ins->upgraded && rename(prev, bin) == 0)
+			ins->upgraded = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_payload_shape(const struct inst *ins, struct dy_err *err)
+{
+	if (dy_meta_find(&ins->img->meta, "bin/dockyardctl") == NULL)
+		return dy_errf(err, "the payload has no bin/dockyardctl: this installer cannot "
+				    "control an instance");
+	if (dy_meta_find(&ins->img->meta, "bin/docker") != NULL)
+		return dy_errf(err, "the payload ships bin/docker, which is the installer's "
+				    "wrapper; ship the client as bin/docker-cli");
+	if (ins->mode != DY_RUNTIME_RUNC && dy_meta_find(&ins->img->meta, DY_SYSBOX_RUNC) == NULL)
+		return dy_errf(err, "the payload declares sysbox but has no %s", DY_SYSBOX_RUNC);
+	return 0;
+}
+
+static int
+verify_signature(struct inst *ins, struct dy_err *err)
+{
+	struct dy_sig_key *pub = NULL;
+	int rc;
+
+	if (ins->o->key == NULL)
+		return 0;
+	if (dy_sig_key_load(ins->o->key, 0, &pub, err) < 0)
+		return -1;
+	if (!ins->img->digest_ok && dy_image_check_digest(ins->img, err) < 0) {
+		dy_sig_key_free(pub);
+		return -1;
+	}
+	rc = dy_sig_check_image(ins->img, pub, err);
+	if (rc == 0)
+		dy_say(DY_VERBOSE, "signature OK (%s)", dy_sig_key_name(pub));
+	dy_sig_key_free(pub);
+	return rc;
+}
+
+static int
+step_binaries(struct inst *ins, struct dy_err *err)
+{
+	char staging[PATH_BUF], from[PATH_BUF], to[PATH_BUF];
+	struct dy_extract_stats stats;
+
+	if (check_payload_shape(ins, err) < 0 || recover_bin(ins, err) < 0)
+		return -1;
+	if (binaries_current(ins)) {
+		dy_say(DY_VERBOSE, "binaries in %s/bin are up to date", ins->root);
+		/* Nothing is extracted, but the metadata that drives the
+		 * rendering must still come from an intact file. */
+		if (dy_image_check_digest(ins->img, err) < 0 || verify_signature(ins, err) < 0)
+			return -1;
+		if (root_path(ins, staging, sizeof(staging), "bin", err) < 0)
+			return -1;
+		return render_wrappers(ins, staging, err);
+	}
+	act(ins, "extract", "%zu payload entries (%llu bytes) into %s/bin", ins->img->meta.nentries,
+	    (unsigned long long)dy_meta_total_size(&ins->img->meta), ins->root);
+	if (ins->dry) {
+		if (verify_signature(ins, err) < 0 ||
+		    root_path(ins, staging, sizeof(staging), "bin", err) < 0)
+			return -1;
+		return render_wrappers(ins, staging, err);
+	}
+	if (root_path(ins, staging, sizeof(staging), STAGING_NAME, err) < 0 ||
+	    remove_at_root(ins, STAGING_NAME, err) < 0)
+		return -1;
+	if (dy_extract(ins->img, staging, progress, &stats, err) < 0) {
+		dy_progress_end();
+		return -1;
+	}
+	dy_progress_end();
+	if (verify_signature(ins, err) < 0)
+		goto fail;
+	if (ins->mode != DY_RUNTIME_RUNC) {
+		if (join_path(from, sizeof(from), staging, DY_SYSBOX_RUNC, err) < 0 ||
+		    join_path(to, sizeof(to), staging, DY_SYSBOX_RUNC_BIN, err) < 0)
+			goto fail;
+		if (rename(from, to) < 0) {
+			dy_errnof(err, "cannot rename %s to %s", from, to);
+			goto fail;
+		}
+	}
+	if (join_path(to, sizeof(to), staging, "bin", err) < 0 ||
+	    render_wrappers(ins, to, err) < 0 || place_other_files(ins, staging, err) < 0 ||
+	    swap_bin(ins, staging, err) < 0)
+		goto fail;
+	ins->config_changed = 1;
+	ins->extracted = 1;
+	return remove_at_root(ins, STAGING_NAME, err);
+fail:
+	remove_at_root(ins, STAGING_NAME, &(struct dy_err){ { 0 } });
+	return -1;
+}
+
+/* ---- rendered configuration ---- */
+
+/* Directories of the layout: created when missing, never emptied. */
+static int
+step_dirs(struct inst *ins, struct dy_err *err)
+{
+	static const struct {
+		const char *rel;
+		unsigned mode;
+	} dirs[] = {
+		{ "etc", 0755 },
+		{ "etc/isolation.d", 0755 },
+		{ "lib", 0711 },
+		{ "lib/docker", 0710 },
+		{ "lib/containerd", 0711 },
+		{ "lib/docker-config", 0755 },
+		{ "log", 0750 },
+		{ "run", 0755 },
+	};
+	char path[PATH_BUF], whole[DY_ROOT_MAX + 8];
+	struct stat st;
+	size_t i;
+	int made;
+
+	snprintf(whole, sizeof(whole), "dir %s", ins->cfg.root);
+	made = ensure_dir(ins, ins->root, 0755, err);
+	if (made < 0 || (made && dy_receipt_add(&ins->receipt, err, "%s", whole) < 0))
+		return -1;
+	/* In a root the install did not make (a mount point, say), the
+	 * receipt lists the top-level directories it made instead. */
+	if (!dy_receipt_has(&ins->receipt, whole) &&
+	    (root_path(ins, path, sizeof(path), "bin", err) < 0 ||
+	     (lstat(path, &st) < 0 &&
+	      dy_receipt_add(&ins->receipt, err, "dir %s/bin", ins->cfg.root) < 0)))
+		return -1;
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if (root_path(ins, path, sizeof(path), dirs[i].rel, err) < 0)
+			return -1;
+		made = ensure_dir(ins, path, dirs[i].mode, err);
+		if (made < 0)
+			return -1;
+		if (made && strchr(dirs[i].rel, '/') == NULL &&
+		    !dy_receipt_has(&ins->receipt, whole) &&
+		    dy_receipt_add(&ins->receipt, err, "dir %s/%s", ins->cfg.root, dirs[i].rel) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+typedef int (*render_fn)(const struct dy_render_in *, struct dy_rendered *, struct dy_err *);
+
+static int
+put_rendered(struct inst *ins, render_fn fn, const struct dy_render_in *in, int absolute,
+	     int restart, struct dy_err *err)
+{
+	struct dy_rendered r;
+	char path[PATH_BUF];
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	if (fn(in, &r, err) < 0)
+		return -1;
+	if (absolute)
+		rc = host_path(ins->o, path, sizeof(path), r.path, err);
+	else
+		rc = root_path(ins, path, sizeof(path), r.path, err);
+	if (rc == 0)
+		rc = put_file(ins, path, path, r.data, r.len, r.mode, err);
+	dy_rendered_free(&r);
+	if (rc > 0 && restart)
+		ins->config_changed = 1;
+	return rc < 0 ? -1 : 0;
+}
+
+static int
+step_render(struct inst *ins, struct dy_err *err)
+{
+	char dns[DY_MAX_DNS][64], path[PATH_BUF], *env = NULL;
+	const char *dnsp[DY_MAX_DNS];
+	struct dy_render_in in = { &ins->cfg, &ins->img->meta, dnsp, 0 };
+	size_t i, len;
+	int n, rc;
+
+	if (ins->o->dns_set) {
+		for (i = 0; i < ins->o->ndns; i++)
+			dnsp[i] = ins->o->dns[i];
+		in.ndns = ins->o->ndns;
+	} else {
+		n = dy_dns_detect(ins->o->sysroot, dns, DY_MAX_DNS);
+		for (i = 0; n > 0 && i < (size_t)n; i++)
+			dnsp[i] = dns[i];
+		in.ndns = n > 0 ? (size_t)n : 0;
+		if (n <= 0)
+			dy_say(DY_VERBOSE, "no upstream DNS servers found; dockerd picks its own");
+	}
+	if (dy_config_format_env(&ins->cfg, &env, &len, err) < 0)
+		return -1;
+	rc = root_path(ins, path, sizeof(path), "etc/dockyard.env", err);
+	if (rc == 0)
+		rc = put_file(ins, path, path, env, len, 0644, err);
+	free(env);
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		ins->config_changed = 1;
+	if (put_rendered(ins, dy_render_daemon_json, &in, 0, 1, err) < 0 ||
+	    put_rendered(ins, dy_render_containerd_toml, &in, 0, 1, err) < 0)
+		return -1;
+	if (host_path(ins->o, path, sizeof(path), "/etc/systemd/system", err) < 0 ||
+	    (!ins->dry && dy_mkdir_p(path, 0755, err) < 0))
+		return -1;
+	if (put_rendered(ins, dy_render_unit, &in, 1, 0, err) < 0)
+		return -1;
+	return dy_receipt_add(&ins->receipt, err, "file %s", ins->unit_path);
+}
+
+/* ---- system objects ---- */
+
+static int
+enable_in_image(struct inst *ins, struct dy_err *err)
+{
+	char link[PATH_BUF], dir[PATH_BUF], target[PATH_BUF];
+	ssize_t n;
+
+	if (host_path(ins->o, dir, sizeof(dir), "/etc/systemd/system/multi-user.target.wants",
+		      err) < 0)
+		return -1;
+	if (join_path(link, sizeof(link), dir, ins->unit_name, err) < 0)
+		return -1;
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n > 0 && (size_t)n == strlen(ins->unit_path) &&
+	    memcmp(target, ins->unit_path, (size_t)n) == 0)
+		return 0;
+	act(ins, "enable", "%s (link in %s)", ins->unit_name, dir);
+	if (ins->dry)
+		return 0;
+	if (dy_mkdir_p(dir, 0755, err) < 0)
+		return -1;
+	unlink(link);
+	if (symlink(ins->unit_path, link) < 0)
+		return dy_errnof(err, "cannot create %s", link);
+	return dy_receipt_add(&ins->receipt, err,
+			      "file /etc/systemd/system/multi-user.target.wants/%s",
+			      ins->unit_name);
+}
+
+static int
+own_root(struct inst *ins, struct dy_sys *s, struct dy_err *err)
+{
+	gid_t gid = 0;
+	struct stat st;
+	int found;
+
+	found = dy_sys_group_id(s, ins->group, &gid, err);
+	if (found < 0)
+		return -1;
+	if (!found || lstat(ins->root, &st) < 0 || (st.st_uid == 0 && st.st_gid == gid))
+		return 0;
+	act(ins, "chown", "%s root:%s", ins->root, ins->group);
+	if (!ins->dry && lchown(ins->root, 0, gid) < 0)
+		return dy_errnof(err, "cannot give %s to group %s", ins->root, ins->group);
+	return 0;
+}
+
+static int
+step_system(struct inst *ins, struct dy_err *err)
+{
+	struct dy_sys s = { ins->o->sysroot, ins->dry, note_sysobj, ins };
+	char comment[DY_ROOT_MAX + 32], path[PATH_BUF];
+	uint32_t start = 0;
+	int rc;
+
+	snprintf(comment, sizeof(comment), "dockyard instance %s", ins->cfg.root);
+	rc = dy_sys_group_ensure(&s, ins->group, err);
+	if (rc < 0 || (rc > 0 && dy_receipt_add(&ins->receipt, err, "group %s", ins->group) < 0))
+		return -1;
+	rc = dy_sys_user_ensure(&s, ins->group, ins->group, comment, err);
+	if (rc < 0 || (rc > 0 && dy_receipt_add(&ins->receipt, err, "user %s", ins->group) < 0))
+		return -1;
+	if (ins->mode != DY_RUNTIME_RUNC) {
+		rc = dy_sys_subid_ensure(&s, ins->group, SUBID_COUNT, &start, err);
+		if (rc < 0)
+			return -1;
+		if (rc > 0 && (dy_receipt_add(&ins->receipt, err, "subuid %s %u %u", ins->group,
+					      start, SUBID_COUNT) < 0 ||
+			       dy_receipt_add(&ins->receipt, err, "subgid %s %u %u", ins->group,
+					      start, SUBID_COUNT) < 0))
+			return -1;
+		if (dy_sys_apparmor_present(&s)) {
+			rc = dy_sys_apparmor_ensure(&s, ins->cfg.prefix, ins->cfg.root, path,
+						    sizeof(path), err);
+			if (rc < 0)
+				return -1;
+			if (rc > 0 && dy_receipt_add(&ins->receipt, err, "apparmor %s %s", path,
+						     ins->cfg.prefix) < 0)
+				return -1;
+		}
+	}
+	if (dy_sys_registry_ensure(&s, ins->cfg.prefix, ins->cfg.root, err) < 0 ||
+	    dy_receipt_add(&ins->receipt, err, "registry /etc/dockyard/instances/%s",
+			   ins->cfg.prefix) < 0)
+		return -1;
+	if (ins->o->sysroot[0] != '\0' && enable_in_image(ins, err) < 0)
+		return -1;
+	return own_root(ins, &s, err);
+}
+
+/* ---- receipt ---- */
+
+static int
+load_receipt(struct inst *ins, struct dy_err *err)
+{
+	char path[PATH_BUF], *text;
+	ssize_t n;
+	int fd, rc;
+
+	dy_receipt_init(&ins->receipt);
+	if (root_path(ins, path, sizeof(path), "etc/receipt", err) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : dy_errnof(err, "cannot read %s", path);
+	text = malloc(1u << 20);
+	if (text == NULL) {
+		close(fd);
+		return dy_errf(err, "out of memory reading %s", path);
+	}
+	n = dy_read_some(fd, text, 1u << 20);
+	close(fd);
+	rc = n < 0 ? dy_errnof(err, "cannot read %s", path)
+		   : dy_receipt_parse(text, (size_t)n, &ins->receipt, err);
+	free(text);
+	if (rc < 0)
+		return dy_err_wrap(err, "%s", path);
+	return 0;
+}
+
+static int
+step_receipt(struct inst *ins, struct dy_err *err)
+{
+	char path[PATH_BUF], lock[PATH_BUF], *text = NULL;
+	size_t len;
+	int rc;
+
+	if (lock_path(ins, lock, sizeof(lock), 0, err) < 0 ||
+	    dy_receipt_add(&ins->receipt, err, "lock %s", lock) < 0)
+		return -1;
+	if (dy_receipt_format(&ins->receipt, &text, &len, err) < 0)
+		return -1;
+	rc = root_path(ins, path, sizeof(path), "etc/receipt", err);
+	if (rc == 0)
+		rc = put_file(ins, path, path, text, len, 0644, err);
+	free(text);
+	return rc < 0 ? -1 : 0;
+}
+
+/* ---- start ---- */
+
+static int
+systemd_running(const struct inst *ins)
+{
+	struct stat st;
+
+	return !ins->o->no_systemd && ins->o->sysroot[0] == '\0' &&
+	       lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* GET /_ping on the instance's socket answers "OK". */
+static int
+api_answers(const struct inst *ins)
+{
+	static const char req[] = "GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n";
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[1024];
+	size_t len = 0;
+	ssize_t n;
+	int fd, ok;
+
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/run/docker.sock", ins->root) >=
+	    sizeof(sa.sun_path))
+		return 0;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    dy_write_full(fd, req, sizeof(req) - 1) < 0) {
+		close(fd);
+		return 0;
+	}
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	ok = strncmp(buf, "HTTP/1.", 7) == 0 && strncmp(buf + 8, " 200", 4) == 0;
+	return ok && len >= 2 && strcmp(buf + len - 2, "OK") == 0;
+}
+
+static int
+wait_api(const struct inst *ins, struct dy_err *err)
+{
+	struct timespec t0, now, nap = { 0, 200 * 1000 * 1000 };
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (api_answers(ins))
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= ins->o->start_timeout)
+			return dy_errf(err,
+				       "the Docker API at %s/run/docker.sock did not answer "
+				       "within %d s (see %s/bin/dockyardctl status and logs)",
+				       ins->root, ins->o->start_timeout, ins->root);
+		nanosleep(&nap, NULL);
+	}
+}
+
+static int
+ctl(const struct inst *ins, const char *command, struct dy_err *err)
+{
+	char prog[PATH_BUF];
+	char *argv[] = { prog, "-q", (char *)command, NULL };
+
+	if (root_path(ins, prog, sizeof(prog), "bin/dockyardctl", err) < 0)
+		return -1;
+	if (dy_display_level > DY_QUIET) {
+		argv[1] = (char *)command;
+		argv[2] = NULL;
+	}
+	return dy_run_ok(argv, NULL, err);
+}
+
+static int
+systemctl(const char *a, const char *b, const char *c, struct dy_err *err)
+{
+	char prog[PATH_BUF];
+	char *argv[] = { prog, (char *)a, (char *)b, (char *)c, NULL };
+
+	if (dy_which("systemctl", prog, sizeof(prog)) < 0)
+		return dy_errf(err, "systemd runs, but there is no systemctl in %s", DY_TOOL_PATH);
+	return dy_run_ok(argv, NULL, err);
+}
+
+/* Start (restart when something the daemons read changed), then wait for
+ * the API. */
+static int
+start_instance(struct inst *ins, struct dy_err *err)
+{
+	if (systemd_running(ins)) {
+		if (systemctl("daemon-reload", NULL, NULL, err) < 0 ||
+		    systemctl("enable", ins->unit_name, NULL, err) < 0 ||
+		    systemctl(ins->config_changed ? "restart" : "start", ins->unit_name, NULL,
+			      err) < 0)
+			return -1;
+	} else {
+		if (ins->config_changed && ctl(ins, "stop", err) < 0)
+			return -1;
+		if (ctl(ins, "start", err) < 0)
+			return -1;
+	}
+	return wait_api(ins, err);
+}
+
+static void
+stop_instance(struct inst *ins)
+{
+	struct dy_err err;
+
+	int rc;
+
+	if (systemd_running(ins))
+		rc = systemctl("stop", ins->unit_name, NULL, &err);
+	else
+		rc = ctl(ins, "stop", &err);
+	if (rc < 0)
+		dy_warn("%s", err.msg);
+}
+
+/* The new bin/ did not come up: put the previous one back and start it. */
+static void
+roll_back(struct inst *ins, struct dy_err *err)
+{
+	char bin[PATH_BUF], prev[PATH_BUF], failed[PATH_BUF];
+	struct dy_err e2;
+
+	stop_instance(ins);
+	if (root_path(ins, bin, sizeof(bin), "bin", &e2) < 0 ||
+	    root_path(ins, prev, sizeof(prev), "bin.prev", &e2) < 0 ||
+	    root_path(ins, failed, sizeof(failed), "bin.failed", &e2) < 0)
+		return;
+	remove_at_root(ins, "bin.failed", &e2);
+	if (rename(bin, failed) < 0 || rename(prev, bin) < 0) {
+		dy_err_wrap(err, "rolling back failed too (%s); previous binaries are in %s",
+			    strerror(errno), prev);
+		return;
+	}
+	remove_at_root(ins, "bin.failed", &e2);
+	ins->upgraded = 0;
+	ins->config_changed = 1;
+	if (start_instance(ins, &e2) < 0)
+		dy_err_wrap(err, "restored the previous bin/, which does not start either (%s)",
+			    e2.msg);
+	else
+		dy_err_wrap(err, "restored the previous bin/, which runs again; the upgrade "
+				 "failed");
+}
+
+static int
+record_payload(struct inst *ins, struct dy_err *err)
+{
+	char path[PATH_BUF];
+	const char *raw = ins->img->meta_raw;
+
+	if (root_path(ins, path, sizeof(path), PAYLOAD_META, err) < 0)
+		return -1;
+	return put_file(ins, path, path, raw, strlen(raw), 0644, err) < 0 ? -1 : 0;
+}
+
+static int
+step_start(struct inst *ins, struct dy_err *err)
+{
+	if (ins->o->no_start || ins->o->sysroot[0] != '\0') {
+		if (ins->upgraded && remove_at_root(ins, "bin.prev", err) < 0)
+			return -1;
+		return record_payload(ins, err);
+	}
+	dy_say(DY_NORMAL, "starting %s%s", ins->unit_name,
+	       systemd_running(ins) ? "" : " (no systemd: dockyardctl start)");
+	if (start_instance(ins, err) < 0) {
+		if (ins->upgraded)
+			roll_back(ins, err);
+		return -1;
+	}
+	if (ins->upgraded && remove_at_root(ins, "bin.prev", err) < 0)
+		return -1;
+	return record_payload(ins, err);
+}
+
+static int
+step_images(struct inst *ins, struct dy_err *err)
+{
+	const struct dy_meta *m = &ins->img->meta;
+	char docker[PATH_BUF], file[PATH_BUF];
+	char *argv[] = { docker, "load", "-q", "-i", file, NULL };
+	size_t i;
+
+	if (root_path(ins, docker, sizeof(docker), "bin/docker", err) < 0)
+		return -1;
+	for (i = 0; i < m->nentries; i++) {
+		const struct dy_entry *e = &m->entries[i];
+		const char *role;
+
+		if (e->is_dir)
+			continue;
+		role = dy_meta_attr(&m->components[e->component], "role");
+		if (role == NULL || strcmp(role, "image") != 0)
+			continue;
+		if (root_path(ins, file, sizeof(file), e->path, err) < 0)
+			return -1;
+		act(ins, "load", "image %s (%s)", file, m->components[e->component].name);
+		if (!ins->dry && dy_run_ok(argv, NULL, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- the command ---- */
+
+static int
+inst_setup(struct inst *ins, struct dy_image *img, const struct dy_install_opts *o,
+	   struct dy_err *err)
+{
+	int rc;
+
+	memset(ins, 0, sizeof(*ins));
+	ins->o = o;
+	ins->img = img;
+	ins->lockfd = -1;
+	ins->dry = o->dry_run;
+	dy_receipt_init(&ins->receipt);
+	rc = dy_install_config(o, &ins->cfg, err);
+	if (rc != DY_EXIT_OK)
+		return rc;
+	ins->mode = dy_runtime_mode(&img->meta);
+	if (host_path(o, ins->root, sizeof(ins->root), ins->cfg.root, err) < 0)
+		return DY_EXIT_USAGE;
+	snprintf(ins->group, sizeof(ins->group), "%sdocker", ins->cfg.prefix);
+	snprintf(ins->unit_name, sizeof(ins->unit_name), "%sdocker.service", ins->cfg.prefix);
+	snprintf(ins->unit_path, sizeof(ins->unit_path), "/etc/systemd/system/%s", ins->unit_name);
+	return DY_EXIT_OK;
+}
+
+static void
+inst_free(struct inst *ins)
+{
+	if (ins->lockfd >= 0)
+		close(ins->lockfd);
+	dy_receipt_free(&ins->receipt);
+	json_decref(ins->plan);
+}
+
+static json_t *
+config_json(const struct dy_config *c)
+{
+	char bridge[24], fixed[24], pool[24];
+
+	dy_cidr_format(&c->bridge, bridge, sizeof(bridge));
+	dy_cidr_format(&c->fixed, fixed, sizeof(fixed));
+	dy_cidr_format(&c->pool, pool, sizeof(pool));
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "DOCKYARD_ROOT", c->root,
+			 "DOCKYARD_DOCKER_PREFIX", c->prefix, "DOCKYARD_BRIDGE_CIDR", bridge,
+			 "DOCKYARD_FIXED_CIDR", fixed, "DOCKYARD_POOL_BASE", pool,
+			 "DOCKYARD_POOL_SIZE", c->pool_size);
+}
+
+static void
+say_config(const struct inst *ins)
+{
+	char bridge[24], fixed[24], pool[24];
+
+	dy_cidr_format(&ins->cfg.bridge, bridge, sizeof(bridge));
+	dy_cidr_format(&ins->cfg.fixed, fixed, sizeof(fixed));
+	dy_cidr_format(&ins->cfg.pool, pool, sizeof(pool));
+	if (ins->dry && !ins->o->json)
+		printf("plan for %s%s (prefix %s, bridge %sdocker0 %s, containers %s, networks "
+		       "from %s in /%d):\n",
+		       ins->o->sysroot, ins->cfg.root, ins->cfg.prefix, ins->cfg.prefix, bridge,
+		       fixed, pool, ins->cfg.pool_size);
+	else if (!ins->dry)
+		dy_say(DY_NORMAL,
+		       "instance %s at %s%s: bridge %sdocker0 %s, containers %s, networks from "
+		       "%s in /%d",
+		       ins->cfg.prefix, ins->o->sysroot, ins->cfg.root, ins->cfg.prefix, bridge,
+		       fixed, pool, ins->cfg.pool_size);
+}
+
+static int
+run_steps(struct inst *ins, struct dy_err *err)
+{
+	if (dy_receipt_add(&ins->receipt, err, "root %s", ins->cfg.root) < 0 ||
+	    dy_receipt_add(&ins->receipt, err, "prefix %s", ins->cfg.prefix) < 0)
+		return -1;
+	if (step_dirs(ins, err) < 0 || step_binaries(ins, err) < 0 || step_render(ins, err) < 0 ||
+	    step_system(ins, err) < 0 || step_receipt(ins, err) < 0)
+		return -1;
+	if (ins->dry)
+		return step_images(ins, err);
+	if (step_start(ins, err) < 0)
+		return -1;
+	if (ins->extracted && !ins->o->no_images && !ins->o->no_start && ins->o->sysroot[0] == '\0')
+		return step_images(ins, err);
+	return 0;
+}
+
+static void
+say_done(const struct inst *ins, size_t changes)
+{
+	if (changes == 0)
+		dy_say(DY_NORMAL, "%s is up to date: nothing changed", ins->root);
+	if (ins->o->sysroot[0] != '\0') {
+		dy_say(DY_NORMAL,
+		       "installed into the image at %s; %s starts when that system boots",
+		       ins->o->sysroot, ins->unit_name);
+		return;
+	}
+	if (ins->o->no_start) {
+		dy_say(DY_NORMAL,
+		       "installed, not started: %s/bin/dockyardctl start (or systemctl "
+		       "start %s)",
+		       ins->root, ins->unit_name);
+		return;
+	}
+	dy_say(DY_NORMAL, "ready: %s/bin/docker ps  (or: eval \"$(%s/bin/dockyardctl env)\")",
+	       ins->root, ins->root);
+	dy_say(DY_NORMAL,
+	       "members of group %s may use it; remove it with: dockyard-installer "
+	       "uninstall --root %s",
+	       ins->group, ins->cfg.root);
+}
+
+int
+dy_install(struct dy_image *img, const struct dy_install_opts *o, struct dy_err *err)
+{
+	struct inst ins;
+	json_t *preflight = NULL;
+	int rc;
+
+	rc = inst_setup(&ins, img, o, err);
+	if (rc != DY_EXIT_OK) {
+		inst_free(&ins);
+		return rc;
+	}
+	if (ins.dry && o->json)
+		ins.plan = json_array();
+	say_config(&ins);
+	rc = check_root_path(&ins, err) < 0 ? DY_EXIT_USAGE : DY_EXIT_OK;
+	if (rc == DY_EXIT_OK)
+		rc = run_preflight(&ins, &preflight, err);
+	if (rc == DY_EXIT_OK && !ins.dry)
+		rc = take_lock(&ins, err);
+	if (rc == DY_EXIT_OK) {
+		/* The receipt read under the lock: another run may have added to it. */
+		if (load_receipt(&ins, err) < 0 || run_steps(&ins, err) < 0)
+			rc = DY_EXIT_FAIL;
+	}
+	if (rc == DY_EXIT_OK && ins.dry && o->json) {
+		json_t *doc = json_pack("{s:o,s:o,s:O,s:i}", "config", config_json(&ins.cfg),
+					"preflight_failed", preflight ? preflight : json_null(),
+					"actions", ins.plan, "changes", (json_int_t)ins.changes);
+		preflight = NULL;
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		fputc('\n', stdout);
+		json_decref(doc);
+	} else if (rc == DY_EXIT_OK && ins.dry) {
+		if (ins.changes == 0)
+			printf("  nothing to do: %s is up to date\n", ins.root);
+	} else if (rc == DY_EXIT_OK)
+		say_done(&ins, ins.changes);
+	json_decref(preflight);
+	inst_free(&ins);
+	return rc;
+}
+
+int
+dy_install_preflight(struct dy_image *img, const struct dy_install_opts *o, struct dy_err *err)
+{
+	struct dy_preflight_in in = { &img->meta, "/", o->sysroot };
+	struct dy_preflight p = { NULL, 0, 0 };
+	int rc;
+
+	if (o->flags.set & DY_KEY_ROOT)
+		in.root = o->flags.root;
+	if (dy_preflight_run(&in, &p, err) < 0)
+		return DY_EXIT_FAIL;
+	if (o->json)
+		rc = dy_preflight_print_json(stdout, &p, err) < 0 ? DY_EXIT_FAIL : DY_EXIT_OK;
+	else {
+		dy_preflight_print(stdout, &p);
+		rc = DY_EXIT_OK;
+	}
+	if (rc == DY_EXIT_OK && p.failed > 0) {
+		dy_errf(err, "%zu preflight check%s failed", p.failed, p.failed == 1 ? "" : "s");
+		rc = DY_EXIT_PREFLIGHT;
+	}
+	dy_preflight_free(&p);
+	return rc;
+}
+
+int
+dy_uninstall(const struct dy_install_opts *o, char *const extra[], struct dy_err *err)
+{
+	char prog[PATH_BUF];
+	char *argv[8];
+	size_t n = 0;
+	struct stat st;
+
+	if (!(o->flags.set & DY_KEY_ROOT)) {
+		dy_errf(err, "uninstall needs --root DIR");
+		return DY_EXIT_USAGE;
+	}
+	if (o->sysroot[0] != '\0') {
+		dy_errf(err, "uninstall works on the running system only, not with --sysroot");
+		return DY_EXIT_USAGE;
+	}
+	if ((size_t)snprintf(prog, sizeof(prog), "%s/bin/dockyardctl", o->flags.root) >=
+		    sizeof(prog) ||
+	    lstat(prog, &st) < 0) {
+		dy_errf(err, "no instance at %s: %s is missing", o->flags.root, prog);
+		return DY_EXIT_FAIL;
+	}
+	argv[n++] = prog;
+	argv[n++] = "destroy";
+	while (*extra != NULL && n < sizeof(argv) / sizeof(argv[0]) - 1)
+		argv[n++] = *extra++;
+	argv[n] = NULL;
+	execv(prog, argv);
+	dy_errnof(err, "cannot run %s", prog);
+	return DY_EXIT_FAIL;
+}

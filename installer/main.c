@@ -16,18 +16,69 @@
 #include "../verify/image.h"
 #include "../verify/payload.h"
 #include "../verify/sig.h"
+#include "../common/xio.h"
+#include "config.h"
 #include "extract.h"
+#include "install.h"
 #include "list.h"
 
-enum { EXIT_BAD = 1, EXIT_USAGE = 2 };
+enum { EXIT_BAD = DY_EXIT_FAIL, EXIT_USAGE = DY_EXIT_USAGE };
 
-enum { OPT_JSON = 1, OPT_IMAGE, OPT_KEY, OPT_HELP, OPT_VERSION };
+enum {
+	OPT_JSON = 1,
+	OPT_IMAGE,
+	OPT_KEY,
+	OPT_HELP,
+	OPT_VERSION,
+	OPT_ROOT,
+	OPT_ENV,
+	OPT_PREFIX,
+	OPT_BRIDGE,
+	OPT_FIXED,
+	OPT_POOL_BASE,
+	OPT_POOL_SIZE,
+	OPT_DNS,
+	OPT_SYSROOT,
+	OPT_DRY_RUN,
+	OPT_FORCE,
+	OPT_WAIT,
+	OPT_NO_START,
+	OPT_NO_SYSTEMD,
+	OPT_NO_IMAGES,
+	OPT_START_TIMEOUT,
+	OPT_YES,
+	OPT_KEEP_DATA,
+	OPT_OUT,
+};
 
 static const struct dy_opt options[] = {
-	{ OPT_JSON, 0, "json", NULL, "list: print JSON" },
+	{ OPT_ROOT, 0, "root", "DIR", "the instance's root directory (absolute)" },
+	{ OPT_ENV, 0, "env", "FILE", "configuration in dockyard.env format (flags override it)" },
+	{ OPT_PREFIX, 0, "prefix", "NAME", "DOCKYARD_DOCKER_PREFIX: [a-z0-9_], at most 8" },
+	{ OPT_BRIDGE, 0, "bridge-cidr", "CIDR", "DOCKYARD_BRIDGE_CIDR, e.g. 172.22.147.1/24" },
+	{ OPT_FIXED, 0, "fixed-cidr", "CIDR", "DOCKYARD_FIXED_CIDR, e.g. 172.22.147.0/24" },
+	{ OPT_POOL_BASE, 0, "pool-base", "CIDR", "DOCKYARD_POOL_BASE, e.g. 172.30.0.0/16" },
+	{ OPT_POOL_SIZE, 0, "pool-size", "N", "DOCKYARD_POOL_SIZE: prefix length of each network" },
+	{ OPT_DNS, 0, "dns", "IP[,IP]",
+	  "DNS servers for containers (default: the host's upstream servers; \"\" for none)" },
+	{ OPT_SYSROOT, 0, "sysroot", "DIR",
+	  "install into the image tree DIR (--root is the path inside it); start nothing" },
+	{ OPT_DRY_RUN, 'n', "dry-run", NULL, "print every action and change nothing (= plan)" },
+	{ OPT_FORCE, 0, "force", NULL,
+	  "install despite failed preflight checks; gen-env: overwrite" },
+	{ OPT_WAIT, 0, "wait", NULL, "wait for another installer working on the root" },
+	{ OPT_NO_START, 0, "no-start", NULL, "set up everything, start nothing" },
+	{ OPT_NO_SYSTEMD, 0, "no-systemd", NULL, "start with dockyardctl even where systemd runs" },
+	{ OPT_NO_IMAGES, 0, "no-images", NULL, "do not load the payload's images" },
+	{ OPT_START_TIMEOUT, 0, "start-timeout", "SECONDS",
+	  "how long to wait for the Docker API (default 120)" },
+	{ OPT_YES, 'y', "yes", NULL, "uninstall: do not ask" },
+	{ OPT_KEEP_DATA, 0, "keep-data", NULL, "uninstall: keep lib/docker (images, containers)" },
+	{ OPT_OUT, 'o', "out", "FILE", "gen-env: write FILE instead of standard output" },
+	{ OPT_JSON, 0, "json", NULL, "list, plan, preflight: print JSON" },
 	{ OPT_IMAGE, 0, "image", "FILE", "read the payload of FILE instead of this program" },
 	{ OPT_KEY, 0, "key", "PUB.pem",
-	  "check: require a valid signature by this EC P-256 public key" },
+	  "check, install: require a valid signature by this EC P-256 public key" },
 	DY_OPTS_DISPLAY,
 	{ OPT_HELP, 'h', "help", NULL, "show this help" },
 	{ OPT_VERSION, 'V', "version", NULL, "show this program's and the payload's versions" },
@@ -39,6 +90,13 @@ static const struct {
 	const char *args;
 	const char *help;
 } commands[] = {
+	{ "install", "--root DIR [...]",
+	  "set up and start an instance (the default when --root is given)" },
+	{ "plan", "--root DIR [...]", "print what install would do; change nothing" },
+	{ "preflight", "[--root DIR] [--json]", "check what the host offers; change nothing" },
+	{ "gen-env", "--root DIR [--out FILE]", "write the resolved dockyard.env only" },
+	{ "uninstall", "--root DIR [--yes] [--keep-data]",
+	  "stop and remove the instance (dockyardctl destroy)" },
 	{ "check", "[--key PUB.pem]",
 	  "verify everything (with --key, the signature too); write nothing" },
 	{ "list", "[--json]", "list the payload: component, version, size, sha256, path" },
@@ -50,9 +108,13 @@ struct cli {
 	const char *command;
 	const char *arg;
 	const char *image;
-	const char *key;
-	int json;
+	const char *out;
 	int want_version;
+	int yes;
+	int keep_data;
+	char root[DY_ROOT_MAX];
+	char sysroot[DY_ROOT_MAX];
+	struct dy_install_opts inst;
 };
 
 static void
@@ -60,20 +122,26 @@ usage(FILE *out)
 {
 	int i;
 
-	fprintf(out, "usage: dockyard-installer [options] COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(out, "usage: dockyard-installer --root DIR [options]\n"
+		     "       dockyard-installer [options] COMMAND [ARGS]\n\ncommands:\n");
 	for (i = 0; commands[i].name; i++) {
-		char left[32];
-		snprintf(left, sizeof(left), "%s %s", commands[i].name, commands[i].args);
-		fprintf(out, "  %-28s %s\n", left, commands[i].help);
+		fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].args);
+		fprintf(out, "  %-9s   %s\n", "", commands[i].help);
 	}
 	fprintf(out, "\noptions:\n");
 	dy_opts_help(out, options);
-	fprintf(out, "\nThe installer checks the SHA-256 of its whole file (stub, payload,\n"
+	fprintf(out, "\nValues not given come from --env, else from DIR/etc/dockyard.env of an\n"
+		     "installed instance, else they are generated: prefix dy1, dy2, ...; a\n"
+		     "random /24 bridge network and /16 pool from 172.16.0.0/12, checked against\n"
+		     "the host's routes, interfaces, units and other instances.\n"
+		     "\nThe installer checks the SHA-256 of its whole file (stub, payload,\n"
 		     "metadata, trailer) and of every member before anything is committed.\n"
-		     "check --key PUB.pem also requires the trailer's ECDSA P-256 signature\n"
-		     "to verify with PUB.pem (see docs/payload-format.md).\n"
-		     "\nexit status: 0 success, 1 verification or operation failed, "
-		     "2 usage error\n");
+		     "--key PUB.pem also requires the trailer's ECDSA P-256 signature to\n"
+		     "verify with PUB.pem (see docs/payload-format.md).\n"
+		     "\nexit status: 0 success (or already up to date), 1 failed (nothing half-\n"
+		     "written; an upgrade that does not start is rolled back), 2 usage or\n"
+		     "configuration error, 3 a preflight check failed (see --force), 4 another\n"
+		     "installer holds the root's lock (see --wait)\n");
 }
 
 static int
@@ -87,20 +155,159 @@ known_command(const char *s)
 	return 0;
 }
 
+static const char *const config_key[] = {
+	[OPT_PREFIX] = "prefix",       [OPT_BRIDGE] = "bridge-cidr",  [OPT_FIXED] = "fixed-cidr",
+	[OPT_POOL_BASE] = "pool-base", [OPT_POOL_SIZE] = "pool-size",
+};
+
+/* "/dy1/" and "/dy1" are the same root; "/" stays "/" (and is refused). */
+static int
+take_path(const char *option, const char *arg, char *buf, size_t size)
+{
+	size_t n = strlen(arg);
+
+	while (n > 1 && arg[n - 1] == '/')
+		n--;
+	if (n == 0 || n >= size) {
+		dy_error("--%s '%s': %s", option, arg, n ? "too long" : "empty");
+		return -1;
+	}
+	memcpy(buf, arg, n);
+	buf[n] = '\0';
+	return 0;
+}
+
+static int
+take_dns(struct dy_install_opts *o, const char *arg)
+{
+	const char *p = arg;
+
+	o->dns_set = 1;
+	o->ndns = 0;
+	while (*p) {
+		size_t n = strcspn(p, ", ");
+		if (n > 0) {
+			if (o->ndns == DY_MAX_DNS || n >= sizeof(o->dns[0])) {
+				dy_error("--dns '%s': at most %d servers", arg, DY_MAX_DNS);
+				return -1;
+			}
+			memcpy(o->dns[o->ndns], p, n);
+			o->dns[o->ndns++][n] = '\0';
+		}
+		p += n + (p[n] != '\0');
+	}
+	return 0;
+}
+
+static int
+take_option(struct cli *c, struct dy_opts_state *st, int id)
+{
+	struct dy_err err;
+	long n;
+
+	switch (id) {
+	case OPT_ROOT:
+		if (take_path("root", st->optarg, c->root, sizeof(c->root)) < 0)
+			return -1;
+		if (dy_config_set(&c->inst.flags, "root", c->root, &err) < 0) {
+			dy_error("--root: %s", err.msg);
+			return -1;
+		}
+		return 0;
+	case OPT_PREFIX:
+	case OPT_BRIDGE:
+	case OPT_FIXED:
+	case OPT_POOL_BASE:
+	case OPT_POOL_SIZE:
+		if (dy_config_set(&c->inst.flags, config_key[id], st->optarg, &err) < 0) {
+			dy_error("--%s: %s", config_key[id], err.msg);
+			return -1;
+		}
+		return 0;
+	case OPT_ENV:
+		c->inst.env_file = st->optarg;
+		return 0;
+	case OPT_DNS:
+		return take_dns(&c->inst, st->optarg);
+	case OPT_SYSROOT:
+		if (take_path("sysroot", st->optarg, c->sysroot, sizeof(c->sysroot)) < 0)
+			return -1;
+		if (c->sysroot[0] != '/') {
+			dy_error("--sysroot '%s' must be an absolute path", st->optarg);
+			return -1;
+		}
+		if (strcmp(c->sysroot, "/") == 0)
+			c->sysroot[0] = '\0';
+		c->inst.sysroot = c->sysroot;
+		return 0;
+	case OPT_START_TIMEOUT:
+		if (dy_opt_long("--start-timeout", st->optarg, 1, 3600, &n, &err) < 0) {
+			dy_error("%s", err.msg);
+			return -1;
+		}
+		c->inst.start_timeout = (int)n;
+		return 0;
+	}
+	return 1;
+}
+
+static int
+take_flag(struct cli *c, int id)
+{
+	switch (id) {
+	case OPT_JSON:
+		c->inst.json = 1;
+		break;
+	case OPT_DRY_RUN:
+		c->inst.dry_run = 1;
+		break;
+	case OPT_FORCE:
+		c->inst.force = 1;
+		break;
+	case OPT_WAIT:
+		c->inst.wait_lock = 1;
+		break;
+	case OPT_NO_START:
+		c->inst.no_start = 1;
+		break;
+	case OPT_NO_SYSTEMD:
+		c->inst.no_systemd = 1;
+		break;
+	case OPT_NO_IMAGES:
+		c->inst.no_images = 1;
+		break;
+	case OPT_YES:
+		c->yes = 1;
+		break;
+	case OPT_KEEP_DATA:
+		c->keep_data = 1;
+		break;
+	case OPT_HELP:
+		usage(stdout);
+		exit(0);
+	case OPT_VERSION:
+		c->want_version = 1;
+		break;
+	default:
+		return 1;
+	}
+	return 0;
+}
+
 static int
 parse_args(int argc, char **argv, struct cli *c)
 {
 	struct dy_opts_state st;
 	struct dy_err err;
-	int id;
+	int id, rc;
 
 	dy_opts_init(&st, argc, argv, 1);
 	while ((id = dy_opts_next(&st, options, &err)) != DY_OPT_END) {
-		switch (id) {
-		case DY_OPT_ERROR:
+		if (id == DY_OPT_ERROR) {
 			dy_error("%s", err.msg);
 			return -1;
-		case DY_OPT_WORD:
+		}
+		if (id == DY_OPT_WORD) {
 			if (c->command == NULL && known_command(st.optarg))
 				c->command = st.optarg;
 			else if (c->command != NULL && c->arg == NULL &&
@@ -110,23 +317,22 @@ parse_args(int argc, char **argv, struct cli *c)
 				dy_error("unexpected argument '%s' (see --help)", st.optarg);
 				return -1;
 			}
-			break;
-		case OPT_JSON:
-			c->json = 1;
-			break;
-		case OPT_IMAGE:
-			c->image = st.optarg;
-			break;
-		case OPT_KEY:
-			c->key = st.optarg;
-			break;
-		case OPT_HELP:
-			usage(stdout);
-			exit(0);
-		case OPT_VERSION:
-			c->want_version = 1;
-			break;
+			continue;
 		}
+		if (id == OPT_IMAGE || id == OPT_KEY || id == OPT_OUT) {
+			if (id == OPT_IMAGE)
+				c->image = st.optarg;
+			else if (id == OPT_KEY)
+				c->inst.key = st.optarg;
+			else
+				c->out = st.optarg;
+			continue;
+		}
+		rc = take_option(c, &st, id);
+		if (rc == 1)
+			rc = take_flag(c, id);
+		if (rc < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -200,7 +406,7 @@ cmd_check(const struct cli *c, struct dy_image *img)
 	int rc = EXIT_BAD;
 
 	/* A bad key is reported before the long pass, not after it. */
-	if (c->key != NULL && dy_sig_key_load(c->key, 0, &pub, &err) < 0) {
+	if (c->inst.key != NULL && dy_sig_key_load(c->inst.key, 0, &pub, &err) < 0) {
 		dy_error("%s", err.msg);
 		return EXIT_BAD;
 	}
@@ -236,7 +442,7 @@ cmd_list(const struct cli *c, struct dy_image *img)
 		dy_error("%s", err.msg);
 		return EXIT_BAD;
 	}
-	if (!c->json) {
+	if (!c->inst.json) {
 		dy_list_text(stdout, &img->meta);
 		return 0;
 	}
@@ -270,39 +476,130 @@ cmd_extract(const struct cli *c, struct dy_image *img)
 	return 0;
 }
 
+/* gen-env: the resolved configuration only. */
+static int
+cmd_gen_env(const struct cli *c)
+{
+	struct dy_config cfg;
+	struct dy_err err;
+	char *text = NULL;
+	size_t len;
+	int rc;
+
+	rc = dy_install_config(&c->inst, &cfg, &err);
+	if (rc != DY_EXIT_OK) {
+		dy_error("%s", err.msg);
+		return rc;
+	}
+	if (dy_config_format_env(&cfg, &text, &len, &err) < 0) {
+		dy_error("%s", err.msg);
+		return EXIT_BAD;
+	}
+	rc = DY_EXIT_OK;
+	if (c->out == NULL)
+		fwrite(text, 1, len, stdout);
+	else if (!c->inst.force && access(c->out, F_OK) == 0) {
+		dy_error("%s exists; pass --force to replace it", c->out);
+		rc = EXIT_BAD;
+	} else if (dy_write_file_atomic(c->out, text, len, 0644, &err) < 0) {
+		dy_error("%s", err.msg);
+		rc = EXIT_BAD;
+	} else
+		dy_say(DY_NORMAL, "wrote %s", c->out);
+	free(text);
+	return rc;
+}
+
+static int
+cmd_uninstall(const struct cli *c)
+{
+	char *extra[3] = { NULL, NULL, NULL };
+	struct dy_err err;
+	int n = 0, rc;
+
+	if (c->yes)
+		extra[n++] = "--yes";
+	if (c->keep_data)
+		extra[n++] = "--keep-data";
+	rc = dy_uninstall(&c->inst, extra, &err);
+	dy_error("%s", err.msg);
+	return rc;
+}
+
+/* Options that belong to other commands are mistakes, not no-ops. */
+static int
+check_applicable(const struct cli *c)
+{
+	const char *cmd = c->command;
+	int install = strcmp(cmd, "install") == 0 || strcmp(cmd, "plan") == 0;
+
+	if (c->inst.json && !install && strcmp(cmd, "list") != 0 && strcmp(cmd, "preflight") != 0)
+		return dy_error("--json applies to list, plan and preflight"), -1;
+	if (c->inst.key && !install && strcmp(cmd, "check") != 0)
+		return dy_error("--key applies to check and install"), -1;
+	if (c->out && strcmp(cmd, "gen-env") != 0)
+		return dy_error("--out applies to gen-env"), -1;
+	if ((c->yes || c->keep_data) && strcmp(cmd, "uninstall") != 0)
+		return dy_error("--yes and --keep-data apply to uninstall"), -1;
+	if (c->inst.json && strcmp(cmd, "install") == 0 && !c->inst.dry_run)
+		return dy_error("--json applies to plan (or --dry-run)"), -1;
+	return 0;
+}
+
+static int
+run_command(struct cli *c, struct dy_image *img)
+{
+	struct dy_err err;
+	int rc;
+
+	if (strcmp(c->command, "check") == 0)
+		return cmd_check(c, img);
+	if (strcmp(c->command, "list") == 0)
+		return cmd_list(c, img);
+	if (strcmp(c->command, "extract") == 0)
+		return cmd_extract(c, img);
+	if (strcmp(c->command, "preflight") == 0)
+		rc = dy_install_preflight(img, &c->inst, &err);
+	else {
+		if (strcmp(c->command, "plan") == 0)
+			c->inst.dry_run = 1;
+		rc = dy_install(img, &c->inst, &err);
+	}
+	if (rc != DY_EXIT_OK)
+		dy_error("%s", err.msg);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
-	struct cli c = { NULL, NULL, NULL, NULL, 0, 0 };
+	struct cli c;
 	struct dy_image img;
 	int rc;
 
+	memset(&c, 0, sizeof(c));
+	dy_install_opts_init(&c.inst);
 	dy_log_init(argv[0]);
 	umask(022);
 	if (parse_args(argc, argv, &c) < 0)
 		return EXIT_USAGE;
 	if (c.want_version)
 		return cmd_version(&c);
+	if (c.command == NULL && (c.inst.flags.set & DY_KEY_ROOT))
+		c.command = "install";
 	if (c.command == NULL) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (c.json && strcmp(c.command, "list") != 0) {
-		dy_error("--json applies to list only");
+	if (check_applicable(&c) < 0)
 		return EXIT_USAGE;
-	}
-	if (c.key && strcmp(c.command, "check") != 0) {
-		dy_error("--key applies to check only (run check --key before extract)");
-		return EXIT_USAGE;
-	}
+	if (strcmp(c.command, "gen-env") == 0)
+		return cmd_gen_env(&c);
+	if (strcmp(c.command, "uninstall") == 0)
+		return cmd_uninstall(&c);
 	if (open_image(&c, &img) < 0)
 		return EXIT_BAD;
-	if (strcmp(c.command, "check") == 0)
-		rc = cmd_check(&c, &img);
-	else if (strcmp(c.command, "list") == 0)
-		rc = cmd_list(&c, &img);
-	else
-		rc = cmd_extract(&c, &img);
+	rc = run_command(&c, &img);
 	dy_image_close(&img);
 	return rc;
 }
