@@ -29,7 +29,7 @@ while [ "$i" -lt 60 ]; do
 	fi
 	i=$((i + 1))
 done
-POOL=172.30.$((4 * (($$ % 20)))).0/22
+POOL=172.30.$((4 * ($$ % 20))).0/22
 NETFLAGS="--prefix $PFX --bridge-cidr 172.30.$NET3.1/24 --fixed-cidr 172.30.$NET3.0/24 --pool-base $POOL --pool-size 26"
 
 install_cleanup() {
