@@ -680,7 +680,8 @@ add_ifname(struct dy_host *h, const char *name, struct dy_err *err)
 {
 	char item[16];
 
-	if (strlen(name) >= sizeof(item) || has_name(*h->ifnames, h->nifnames, 16, name))
+	if (strlen(name) >= sizeof(item) ||
+	    has_name((const char *)h->ifnames, h->nifnames, 16, name))
 		return 0;
 	snprintf(item, sizeof(item), "%s", name);
 	return push(&h->ifnames, &h->nifnames, sizeof(item), item, err);
@@ -775,7 +776,7 @@ scan_units(struct dy_host *h, const char *sysroot, const char *dir, struct dy_er
 		size_t n = strlen(de->d_name);
 
 		if (n < 14 || n >= sizeof(item) || strcmp(de->d_name + n - 14, "docker.service") ||
-		    has_name(*h->units, h->nunits, sizeof(item), de->d_name))
+		    has_name((const char *)h->units, h->nunits, sizeof(item), de->d_name))
 			continue;
 		snprintf(item, sizeof(item), "%s", de->d_name);
 		rc = push(&h->units, &h->nunits, sizeof(item), item, err);
@@ -931,10 +932,10 @@ check_prefix(const struct dy_config *c, const struct dy_host *h,
 		return 0; /* its bridge and unit are this instance's own */
 	snprintf(ifname, sizeof(ifname), "%sdocker0", c->prefix);
 	snprintf(unit, sizeof(unit), "%sdocker.service", c->prefix);
-	if (has_name(*h->ifnames, h->nifnames, sizeof(*h->ifnames), ifname))
+	if (has_name((const char *)h->ifnames, h->nifnames, sizeof(*h->ifnames), ifname))
 		return dy_errf(err, "DOCKYARD_DOCKER_PREFIX '%s' is taken: the interface %s exists",
 			       c->prefix, ifname);
-	if (has_name(*h->units, h->nunits, sizeof(*h->units), unit))
+	if (has_name((const char *)h->units, h->nunits, sizeof(*h->units), unit))
 		return dy_errf(err, "DOCKYARD_DOCKER_PREFIX '%s' is taken: the unit file %s exists",
 			       c->prefix, unit);
 	return 0;
