@@ -42,8 +42,8 @@ int dy_sys_user_ensure(const struct dy_sys *s, const char *name, const char *gro
  * shadow's own lock protocol (FILE.lock hard link, stale pid detection),
  * the file rewritten atomically with its mode kept and other lines
  * untouched.  *start receives the range's first id. */
-int dy_sys_subid_ensure(const struct dy_sys *s, const char *user, uint32_t count,
-			uint32_t *start, struct dy_err *err);
+int dy_sys_subid_ensure(const struct dy_sys *s, const char *user, uint32_t count, uint32_t *start,
+			struct dy_err *err);
 /* Remove user's lines from both files (destroy; tests). */
 int dy_sys_subid_remove(const struct dy_sys *s, const char *user, struct dy_err *err);
 
@@ -55,8 +55,8 @@ int dy_sys_apparmor_present(const struct dy_sys *s);
  * (capability dac_override; mount fstype=fuse* and umount below the
  * path); replaced when it differs; the profile reloaded with
  * apparmor_parser -r on a live host.  path receives the file changed. */
-int dy_sys_apparmor_ensure(const struct dy_sys *s, const char *prefix, const char *root,
-			   char *path, size_t pathsize, struct dy_err *err);
+int dy_sys_apparmor_ensure(const struct dy_sys *s, const char *prefix, const char *root, char *path,
+			   size_t pathsize, struct dy_err *err);
 
 /* sysroot/etc/dockyard/instances/PREFIX holding "ROOT\n". */
 int dy_sys_registry_ensure(const struct dy_sys *s, const char *prefix, const char *root,
