@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,6 +152,10 @@ bad:
 
 /* ---- the rule of each value ---- */
 
+/* containerd's ttrpc socket is the longest path an instance binds. */
+#define DY_LONGEST_SOCKET "/run/containerd/containerd.sock.ttrpc"
+#define DY_SUN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
+
 static int
 root_char_ok(char ch)
 {
@@ -180,6 +185,13 @@ rule_root(const char *root, struct dy_err *err)
 	if (strcmp(root, "/") == 0)
 		return dy_errf(err, "DOCKYARD_ROOT '/' is the root directory: an instance needs a "
 				    "directory of its own");
+	/* The longest socket below the root must fit sockaddr_un.sun_path. */
+	if (strlen(root) + sizeof(DY_LONGEST_SOCKET) > DY_SUN_PATH_MAX)
+		return dy_errf(err,
+			       "DOCKYARD_ROOT '%.200s' is %zu characters: at most %zu fit, because "
+			       "the socket %s below it must fit a unix socket address (%d bytes)",
+			       root, strlen(root), DY_SUN_PATH_MAX - sizeof(DY_LONGEST_SOCKET),
+			       DY_LONGEST_SOCKET, (int)DY_SUN_PATH_MAX);
 	for (p = root; *p; p++) {
 		if (root_char_ok(*p))
 			continue;

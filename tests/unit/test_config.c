@@ -345,6 +345,7 @@ ROOT(root_star, "/dy*")
 ROOT(root_dslash, "/a//b")
 ROOT(root_dot, "/a/./b")
 ROOT(root_dotdot, "/a/..")
+ROOT(root_long, "/srv/instances/build-farm/x86_64/integration/nightly/dockyard-engines/a1")
 
 static void
 prefix_empty(struct dy_config *c)
@@ -416,6 +417,12 @@ test_validate(void)
 			  "and '..'");
 	invalid(root_dotdot, "DOCKYARD_ROOT '/a/..' has a '..' component: give the path without "
 			     "'.' and '..'");
+	invalid(root_long,
+		"DOCKYARD_ROOT "
+		"'/srv/instances/build-farm/x86_64/integration/nightly/dockyard-engines/a1' "
+		"is 71 characters: at most 70 fit, because the socket "
+		"/run/containerd/containerd.sock.ttrpc below it must fit a unix socket "
+		"address (108 bytes)");
 	invalid(prefix_empty, "DOCKYARD_DOCKER_PREFIX is empty: the bridge, unit, user and group "
 			      "names need a prefix such as 'dy1'");
 	invalid(prefix_upper, "DOCKYARD_DOCKER_PREFIX 'Dy7' contains 'D': only [a-z0-9_] are "
