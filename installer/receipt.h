@@ -37,9 +37,14 @@ struct dy_receipt {
 void dy_receipt_init(struct dy_receipt *r);
 void dy_receipt_free(struct dy_receipt *r);
 /* Parse receipt text; an unknown kind or bad field is an error with its
- * line number. */
+ * line number.  Strict, since a shell reads it too: fields separated by
+ * one space; paths absolute, not "/", of [A-Za-z0-9._/-] without "." or
+ * ".." components; names 1-32 of [a-z0-9_]; ids decimal uint32; no blank,
+ * comment or repeated lines; the last line ends in LF.  r need not be
+ * initialised; on error it is left empty. */
 int dy_receipt_parse(const char *text, size_t len, struct dy_receipt *r, struct dy_err *err);
-/* Add "KIND ARGS..." unless the same line is already there. */
+/* Add "KIND ARGS..." unless the same line is already there; a line parse
+ * would refuse is refused. */
 int dy_receipt_add(struct dy_receipt *r, struct dy_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int dy_receipt_has(const struct dy_receipt *r, const char *line);

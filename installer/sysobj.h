@@ -41,7 +41,11 @@ int dy_sys_user_ensure(const struct dy_sys *s, const char *name, const char *gro
  * kept when the user already has one of at least count.  Taken under
  * shadow's own lock protocol (FILE.lock hard link, stale pid detection),
  * the file rewritten atomically with its mode kept and other lines
- * untouched.  *start receives the range's first id. */
+ * untouched.  *start receives the range's first id.  A lock held by a live
+ * process is waited for, 15 s by default; the environment variable
+ * DOCKYARD_LOCK_TIMEOUT (whole seconds, 0-3600) changes that (tests).
+ * Ranges start at multiples of 65536; a user's adequate range in one file
+ * is completed in the other (an earlier run stopped between them). */
 int dy_sys_subid_ensure(const struct dy_sys *s, const char *user, uint32_t count, uint32_t *start,
 			struct dy_err *err);
 /* Remove user's lines from both files (destroy; tests). */
@@ -54,11 +58,15 @@ int dy_sys_apparmor_present(const struct dy_sys *s);
  * "# END dockyard PREFIX" in sysroot/etc/apparmor.d/local/fusermount3
  * (capability dac_override; mount fstype=fuse* and umount below the
  * path); replaced when it differs; the profile reloaded with
- * apparmor_parser -r on a live host.  path receives the file changed. */
+ * apparmor_parser -r on a live host (also when unchanged, so a re-run
+ * repairs a failed reload).  path receives the file's path as seen by the
+ * running system ("/etc/apparmor.d/local/fusermount3", without sysroot),
+ * the form the receipt records. */
 int dy_sys_apparmor_ensure(const struct dy_sys *s, const char *prefix, const char *root, char *path,
 			   size_t pathsize, struct dy_err *err);
 
-/* sysroot/etc/dockyard/instances/PREFIX holding "ROOT\n". */
+/* sysroot/etc/dockyard/instances/PREFIX holding "ROOT\n"; a different root
+ * already registered under PREFIX is an error naming both. */
 int dy_sys_registry_ensure(const struct dy_sys *s, const char *prefix, const char *root,
 			   struct dy_err *err);
 
