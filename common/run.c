@@ -138,9 +138,13 @@ dy_run_ok(char *const argv[], char *const envp[], struct dy_err *err)
 		return -1;
 	if (rc == 0)
 		return 0;
+	/* One line: newlines inside become spaces, trailing ones go. */
 	n = strlen(out);
 	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
 		out[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (out[i] == '\n' || out[i] == '\r' || out[i] == '\t')
+			out[i] = ' ';
 	join_argv(argv, cmd, sizeof(cmd));
 	return dy_errf(err, "%s failed (%s %d)%s%s", cmd, rc > 128 ? "signal" : "exit",
 		       rc > 128 ? rc - 128 : rc, n ? ": " : "", out);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/run.h"
 #include "../common/xio.h"
 
 #define PATH_SIZE 4096
@@ -305,35 +306,6 @@ dy_sys_user_id(const struct dy_sys *s, const char *name, uid_t *uid, struct dy_e
 
 /* ---- running the shadow tools ---- */
 
-static int
-find_tool(const char *name, char *path, size_t size)
-{
-	/* The installer may run with any PATH (sudo, cron, a CI job):
-	 * look where Debian and others install the shadow tools. */
-	static const char *const dirs[] = { "/usr/sbin", "/sbin", "/usr/bin", "/bin" };
-
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(path, size, "%s/%s", dirs[i], name);
-		if (access(path, X_OK) == 0)
-			return 0;
-	}
-	return -1;
-}
-
-static void
-describe_argv(const char *const argv[], char *buf, size_t size)
-{
-	size_t pos = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; argv[i] && pos < size; i++) {
-		int n = snprintf(buf + pos, size - pos, "%s%s", i ? " " : "", argv[i]);
-		if (n < 0)
-			break;
-		pos += (size_t)n;
-	}
-}
-
 /* Output as one line: newlines become "; ", trailing space dropped. */
 static void
 flatten(char *out, size_t len)
@@ -345,84 +317,23 @@ flatten(char *out, size_t len)
 			out[i] = ' ';
 }
 
-/* Read the child's output until EOF, keeping what fits in out. */
-static size_t
-drain(int fd, char *out, size_t size)
-{
-	size_t kept = 0;
-	char chunk[512];
-
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		for (ssize_t i = 0; i < n && kept + 1 < size; i++)
-			out[kept++] = chunk[i];
-	}
-	out[kept] = '\0';
-	return kept;
-}
-
-static int
-wait_child(pid_t pid, int *status)
-{
-	while (waitpid(pid, status, 0) < 0) {
-		if (errno != EINTR)
-			return -1;
-	}
-	return 0;
-}
-
-/* Run argv[0] (found by find_tool) with a clean environment, stdin from
- * /dev/null, and its stdout and stderr captured for the error message. */
+/* Run the tool argv[0] (looked up in DY_TOOL_PATH, whatever PATH the
+ * installer was started with) with a clean environment; its output goes
+ * into the error message. */
 static int
 run_tool(const char *const argv[], struct dy_err *err)
 {
-	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
-	char path[256], cmd[1024], out[600];
-	int pfd[2], devnull, status;
-	pid_t pid;
+	static char *const envp[] = { "PATH=" DY_TOOL_PATH, "LC_ALL=C", NULL };
+	char path[256], *args[16];
+	size_t i;
 
-	describe_argv(argv, cmd, sizeof(cmd));
-	if (find_tool(argv[0], path, sizeof(path)) < 0)
-		return dy_errf(err,
-			       "cannot run %s: %s not found in /usr/sbin, /sbin, /usr/bin or /bin",
-			       cmd, argv[0]);
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull < 0)
-		return dy_errnof(err, "cannot open /dev/null to run %s", cmd);
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		close(devnull);
-		return dy_errnof(err, "cannot create a pipe to run %s", cmd);
-	}
-	pid = fork();
-	if (pid == 0) {
-		if (dup2(devnull, 0) < 0 || dup2(pfd[1], 1) < 0 || dup2(pfd[1], 2) < 0)
-			_exit(126);
-		execve(path, (char *const *)argv, envp);
-		_exit(127);
-	}
-	close(devnull);
-	close(pfd[1]);
-	if (pid < 0) {
-		close(pfd[0]);
-		return dy_errnof(err, "cannot fork to run %s", cmd);
-	}
-	flatten(out, drain(pfd[0], out, sizeof(out)));
-	close(pfd[0]);
-	if (wait_child(pid, &status) < 0)
-		return dy_errnof(err, "cannot wait for %s", cmd);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return dy_errf(err, "%s failed: cannot execute %s", cmd, path);
-	if (WIFEXITED(status))
-		return dy_errf(err, "%s failed (exit %d): %s", cmd, WEXITSTATUS(status),
-			       out[0] ? out : "no output");
-	return dy_errf(err, "%s failed (killed by signal %d): %s", cmd, WTERMSIG(status),
-		       out[0] ? out : "no output");
+	if (dy_which(argv[0], path, sizeof(path)) < 0)
+		return dy_errf(err, "cannot run %s: not found in %s", argv[0], DY_TOOL_PATH);
+	args[0] = path;
+	for (i = 1; argv[i] != NULL && i + 1 < sizeof(args) / sizeof(args[0]); i++)
+		args[i] = (char *)argv[i];
+	args[i] = NULL;
+	return dy_run_ok(args, envp, err);
 }
 
 /* argv: tool, then "--prefix SYSROOT" for an image, then the rest. */
@@ -1104,7 +1015,7 @@ aa_reload(const struct dy_sys *s, int changed, struct dy_err *err)
 	struct stat st;
 
 	if (!is_host(s) || stat(AA_PROFILE, &st) < 0 ||
-	    find_tool("apparmor_parser", tool, sizeof(tool)) < 0)
+	    dy_which("apparmor_parser", tool, sizeof(tool)) < 0)
 		return 0;
 	if (changed)
 		note(s, "reload AppArmor profile %s", AA_PROFILE);
