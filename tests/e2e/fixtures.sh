@@ -344,8 +344,8 @@ e2e_run_dind() {
 }
 
 # e2e_wait_dind NAME SECONDS: wait until the inner dockerd of container NAME
-# answers with the version its image's DOCKER_VERSION names; on timeout,
-# show the container's log.
+# answers with the version its image's DOCKER_VERSION names (a Debian
+# suffix such as +dfsg1 allowed); on timeout, show the container's log.
 e2e_wait_dind() {
 	_wd_want=$(e2e_docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$1" |
 		sed -n 's/^DOCKER_VERSION=//p') && [ -n "$_wd_want" ] ||
@@ -353,7 +353,8 @@ e2e_wait_dind() {
 	_wd_n=$(($2 * 2))
 	while [ "$_wd_n" -gt 0 ]; do
 		_wd_got=$(e2e_docker exec "$1" docker version --format '{{.Server.Version}}' 2>/dev/null)
-		[ "$_wd_got" = "$_wd_want" ] && return 0
+		# Debian's build says 20.10.24+dfsg1: the version is a prefix.
+		case $_wd_got in "$_wd_want" | "$_wd_want"+*) return 0 ;; esac
 		_wd_n=$((_wd_n - 1))
 		sleep 0.5
 	done
