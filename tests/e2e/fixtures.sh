@@ -239,7 +239,11 @@ e2e_dind_script() {
 # No iptables in this image: dockerd runs without bridge and NAT; vfs
 # because overlay on overlay may fail.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-mountpoint -q /tmp || mount -t tmpfs -o mode=1777 tmpfs /tmp || echo "dind: cannot mount /tmp" >&2
+# is_mount DIR: DIR is a mount point (busybox-static has no mountpoint).
+is_mount() {
+	awk -v m="$1" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo
+}
+is_mount /tmp || mount -t tmpfs -o mode=1777 tmpfs /tmp || echo "dind: cannot mount /tmp" >&2
 if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 	# cgroup v2: move ourselves out of the root so controllers can be
 	# delegated to the inner containers (as docker's own dind does).
@@ -249,9 +253,12 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 	sed -e 's/ / +/g' -e 's/^/+/' </sys/fs/cgroup/cgroup.controllers \
 		>/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || :
 else
-	# cgroup v1: docker mounts the hierarchies read-only.
+	# cgroup v1: docker mounts the tmpfs and binds each hierarchy
+	# read-only; the inner runc needs to create cgroups below them.
 	for d in /sys/fs/cgroup /sys/fs/cgroup/*; do
-		mountpoint -q "$d" && mount -o remount,rw "$d" 2>/dev/null
+		is_mount "$d" || continue
+		mount -o remount,rw "$d" 2>/dev/null || mount -o remount,bind,rw "$d" ||
+			echo "dind: cannot make $d writable" >&2
 	done
 fi
 dockerd --iptables=false --ip-masq=false --bridge=none --storage-driver=vfs "$@" &
@@ -266,25 +273,31 @@ exit "$rc"
 EOF
 }
 
-# e2e_dind_tar OUT.tar: a Docker-in-Docker rootfs from the pinned .deb
-# files: busybox, dockerd, docker, containerd, containerd-shim-runc-v2,
-# runc, docker-init (tini-static), docker-proxy under /usr/bin, the shared
-# libraries they need, and /usr/local/bin/dind.  Import it with
+# e2e_dind_tar OUT.tar [UNPACKED]: a Docker-in-Docker rootfs from the
+# pinned .deb files: busybox, dockerd, docker, containerd,
+# containerd-shim-runc-v2, runc, docker-init (tini-static), docker-proxy
+# under /usr/bin, the shared libraries they need, and /usr/local/bin/dind.
+# UNPACKED, when given, is a directory where e2e_extract_debs already
+# unpacked docker.io containerd runc tini (saves unpacking them again).
+# Import it with
 #   e2e_import_dind OUT.tar   (DOCKER_VERSION env, CMD /usr/local/bin/dind)
 e2e_dind_tar() {
 	_dt_t=$(e2e_tmpdir) || return 1
-	e2e_dind_rootfs "$_dt_t" && e2e_tar "$_dt_t/root" "$1"
+	e2e_dind_rootfs "$_dt_t" "${2:-}" && e2e_tar "$_dt_t/root" "$1"
 	_dt_rc=$?
 	rm -rf "$_dt_t"
 	return "$_dt_rc"
 }
 
-# e2e_dind_rootfs TMP: build TMP/root (uses TMP/debs for unpacking).
+# e2e_dind_rootfs TMP [UNPACKED]: build TMP/root from the .deb files
+# unpacked in UNPACKED (default: unpack them into TMP/debs).
 e2e_dind_rootfs() {
 	_dr_r=$1/root
-	_dr_x=$1/debs
-	e2e_busybox_rootfs "$_dr_r" &&
+	_dr_x=${2:-$1/debs}
+	e2e_busybox_rootfs "$_dr_r" || return 1
+	if [ -z "${2:-}" ]; then
 		e2e_extract_debs "$_dr_x" docker.io containerd runc tini || return 1
+	fi
 	mkdir -p "$_dr_r/usr/bin" "$_dr_r/usr/local/bin" "$_dr_r/var/lib/docker" "$_dr_r/var/lib/containerd" \
 		"$_dr_r/etc/docker" || e2e_fail "cannot create directories in $_dr_r" || return 1
 	for _dr_m in usr/sbin/dockerd:dockerd usr/bin/docker:docker usr/sbin/docker-proxy:docker-proxy \

@@ -158,7 +158,8 @@ t_busybox=$(($(date +%s) - t))
 
 t=$(date +%s)
 expect_success 'e2e_dind_tar: the engine, its libraries and the entrypoint' '
-	e2e_dind_tar "$TRASH/dind.tar" &&
+	e2e_extract_debs "$HOSTROOT" docker.io containerd runc tini &&
+	e2e_dind_tar "$TRASH/dind.tar" "$HOSTROOT" &&
 	tar -tf dind.tar >toc &&
 	for f in usr/bin/dockerd usr/bin/docker usr/bin/containerd usr/bin/containerd-shim-runc-v2 \
 		usr/bin/runc usr/bin/docker-init usr/bin/docker-proxy usr/local/bin/dind \
@@ -171,7 +172,6 @@ t_dind=$(($(date +%s) - t))
 
 t=$(date +%s)
 expect_success 'Debian containerd and dockerd start by hand under $TRASH' '
-	e2e_extract_debs "$HOSTROOT" docker.io containerd runc tini &&
 	ln -sf tini-static "$HOSTROOT/usr/bin/docker-init" &&
 	start_engine &&
 	v=$(e2e_docker version --format "{{.Server.Version}}") &&
@@ -182,15 +182,15 @@ t_engine=$(($(date +%s) - t))
 t=$(date +%s)
 expect_success 'the busybox image imports and runs: echo hi' '
 	e2e_import_busybox "$TRASH/busybox.tar" &&
-	out=$(timeout 60 $E2E_DOCKER run --rm --network none busybox:latest echo hi) &&
-	[ "$out" = hi ] || fail "got \"$out\""
+	got=$(timeout 60 $E2E_DOCKER run --rm --network none busybox:latest echo hi) &&
+	[ "$got" = hi ] || fail "got \"$got\""
 '
 
 expect_success 'the busybox image sees its own root (sh, passwd, tmp)' '
-	out=$(timeout 60 $E2E_DOCKER run --rm --network none busybox:latest \
+	got=$(timeout 60 $E2E_DOCKER run --rm --network none busybox:latest \
 		sh -c "id -un; test -d /tmp && test -w /tmp && echo tmp-ok") &&
-	[ "$out" = "root
-tmp-ok" ] || fail "got \"$out\""
+	[ "$got" = "root
+tmp-ok" ] || fail "got \"$got\""
 '
 t_busybox_run=$(($(date +%s) - t))
 
@@ -206,6 +206,15 @@ expect_success 'the DinD image runs elevated and its inner dockerd answers 20.10
 '
 t_dind_run=$(($(date +%s) - t))
 
+t=$(date +%s)
+expect_success 'a container runs inside the DinD container (busybox imported inside)' '
+	timeout 60 $E2E_DOCKER cp "$TRASH/busybox.tar" dind1:/root/busybox.tar &&
+	timeout 60 $E2E_DOCKER exec dind1 docker import /root/busybox.tar busybox:latest >/dev/null &&
+	got=$(timeout 90 $E2E_DOCKER exec dind1 docker run --rm --network none busybox:latest echo inner) &&
+	[ "$got" = inner ] || fail "got \"$got\""
+'
+t_inner=$(($(date +%s) - t))
+
 expect_success 'stopping leaves no container process, mount or cgroup behind' '
 	stop_all &&
 	[ -z "$(pids_mentioning "$TRASH")" ] || fail "still running: $(pids_mentioning "$TRASH")" || return 1
@@ -215,5 +224,6 @@ expect_success 'stopping leaves no container process, mount or cgroup behind' '
 
 say "# timing: build ${t_build}s, busybox tar ${t_busybox}s, dind tar ${t_dind}s," \
 	"engine start ${t_engine}s, busybox runs ${t_busybox_run}s, dind ${t_dind_run}s," \
+	"inner container ${t_inner}s," \
 	"total $(elapsed)s"
 test_done
