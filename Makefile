@@ -76,7 +76,12 @@ build/debs/.complete: payload/debian.manifest tools/fetch-debs.sh
 	tools/fetch-debs.sh payload/debian.manifest
 	@touch $@
 
-debs: build/debs/.complete
+# The end-to-end fixtures: busybox-static for the container images.
+build/debs/.e2e-complete: tests/e2e/debs.list tools/fetch-debs.sh
+	tools/fetch-debs.sh --list tests/e2e/debs.list
+	@touch $@
+
+debs: build/debs/.complete build/debs/.e2e-complete
 
 dist/dockyard-installer: dist/dockyard-build dist/dockyard-installer-stub payload/debian.manifest \
 		payload/debian.lock build/debs/.complete
@@ -117,7 +122,7 @@ ASAN_BINS := $(addprefix build/asan/unit/,$(UNIT_TESTS)) $(addprefix build/asan/
 
 asan: $(ASAN_BINS)
 
-check test: all $(TEST_BINS) $(ASAN_BINS)
+check test: all debs $(TEST_BINS) $(ASAN_BINS)
 	tests/run.sh
 
 unit: $(TEST_BINS)
