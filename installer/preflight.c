@@ -625,12 +625,15 @@ existing_ancestor(char *path)
 {
 	char *slash;
 
-	while (!exists(path) && (slash = strrchr(path, '/')) != NULL) {
-		if (slash == path) {
-			path[1] = '\0';
+	while (!exists(path)) {
+		slash = strrchr(path, '/');
+		if (slash == NULL) {
+			strcpy(path, "."); /* a relative root lives below the working directory */
 			return;
 		}
-		*slash = '\0';
+		slash[slash == path] = '\0'; /* keep "/" itself */
+		if (slash == path)
+			return;
 	}
 }
 
@@ -646,7 +649,7 @@ check_disk(struct ctx *c, struct dy_check *k)
 	struct statvfs vfs;
 
 	snprintf(bin, sizeof(bin), "%s%s/bin", c->sysroot, root);
-	if (exists(bin))
+	if (c->in->root && c->in->root[0] && exists(bin))
 		again = bin_size(m); /* an upgrade keeps the previous bin/ beside the new one */
 	need = total + again;
 	need += need / 10;
