@@ -14,6 +14,7 @@
 
 #include "../common/xio.h"
 #include "../verify/meta.h"
+#include "elf.h"
 #include "../verify/payload.h"
 #include "../verify/sig.h"
 #include "../verify/trailer.h"
@@ -155,6 +156,29 @@ add_components(struct job *j, struct dy_err *err)
 	return 0;
 }
 
+/* A needs line for every dynamically linked file (after the entries are
+ * final: needs refer to them by index). */
+static int
+add_needs(struct job *j, struct dy_err *err)
+{
+	const char *libs[DY_META_MAX_NEED_LIBS];
+	struct dy_elf_needs *n = malloc(sizeof(*n));
+	size_t i, k;
+	int rc = 0;
+
+	if (n == NULL)
+		return dy_errf(err, "out of memory");
+	for (i = 0; rc == 0 && i < j->nsrc; i++) {
+		rc = dy_elf_needs(j->src[i].fd, j->src[i].file->label, n, err);
+		for (k = 0; rc == 0 && k < n->nlibs; k++)
+			libs[k] = n->libs[k];
+		if (rc == 0 && n->nlibs > 0)
+			rc = dy_meta_add_need(&j->meta, j->src[i].file->dest, libs, n->nlibs, err);
+	}
+	free(n);
+	return rc;
+}
+
 static int
 open_sources(struct job *j, struct dy_err *err)
 {
@@ -184,7 +208,9 @@ open_sources(struct job *j, struct dy_err *err)
 		if (dy_meta_add_entry(&j->meta, &e, err) < 0)
 			return dy_err_wrap(err, "%s", f->label);
 	}
-	return dy_meta_finish(&j->meta, err);
+	if (dy_meta_finish(&j->meta, err) < 0)
+		return -1;
+	return add_needs(j, err);
 }
 
 static const struct source *

@@ -4,6 +4,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* "needs host libraries: A B (dynamically linked: bin/x bin/y)", or
+ * nothing when every file is static. */
+static void
+print_needs(FILE *out, const struct dy_meta *m)
+{
+	struct dy_err err;
+	const char **libs;
+	size_t n, i;
+
+	if (m->nneeds == 0 || dy_meta_needed_libs(m, &libs, &n, &err) < 0)
+		return;
+	fputs("needs host libraries:", out);
+	for (i = 0; i < n; i++)
+		fprintf(out, " %s", libs[i]);
+	fputs(" (dynamically linked:", out);
+	for (i = 0; i < m->nneeds; i++)
+		fprintf(out, " %s", m->entries[m->needs[i].entry].path);
+	fputs(")\n", out);
+	free(libs);
+}
+
 static int
 width(const char *s, int w)
 {
@@ -34,19 +55,70 @@ dy_list_text(FILE *out, const struct dy_meta *m)
 		fprintf(out, "%-*s  %-*s  %12llu  %s  %s\n", wn, c->name, wv, c->version,
 			(unsigned long long)e->size, hex, e->path);
 	}
+	print_needs(out, m);
 }
 
+static json_t *
+strings_json(const char *const *s, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < n; i++)
+		if (json_array_append_new(a, json_string(s[i])) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static const struct dy_need *
+need_of(const struct dy_meta *m, const struct dy_entry *e)
+{
+	size_t i, idx = (size_t)(e - m->entries);
+
+	for (i = 0; i < m->nneeds; i++)
+		if (m->needs[i].entry == idx)
+			return &m->needs[i];
+	return NULL;
+}
+
+/* A file object; dynamically linked files also say what they need. */
 static json_t *
 entry_json(const struct dy_meta *m, const struct dy_entry *e)
 {
 	const struct dy_component *c = &m->components[e->component];
+	const struct dy_need *n = need_of(m, e);
 	char hex[DY_SHA256_HEX], mode[8];
+	json_t *o;
 
 	dy_hex_encode(e->sha256, DY_SHA256_LEN, hex);
 	snprintf(mode, sizeof(mode), "%04o", e->mode);
-	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "component", c->name, "version",
-			 c->version, "path", e->path, "size", (json_int_t)e->size, "mode", mode,
-			 "sha256", hex);
+	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "component", c->name, "version", c->version,
+		      "path", e->path, "size", (json_int_t)e->size, "mode", mode, "sha256", hex);
+	if (o != NULL && n != NULL &&
+	    json_object_set_new(o, "needs", strings_json((const char *const *)n->libs, n->nlibs)) !=
+		    0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* "host_libraries": every library any file needs, sorted ([] if static). */
+static int
+host_libraries_json(json_t *root, const struct dy_meta *m)
+{
+	struct dy_err err;
+	const char **libs;
+	size_t n;
+	int rc;
+
+	if (dy_meta_needed_libs(m, &libs, &n, &err) < 0)
+		return -1;
+	rc = json_object_set_new(root, "host_libraries", strings_json(libs, n));
+	free(libs);
+	return rc;
 }
 
 int
@@ -71,7 +143,7 @@ dy_list_json(FILE *out, const struct dy_meta *m, struct dy_err *err)
 	if (rc == 0)
 		rc = json_object_set_new(root, "built", json_integer((json_int_t)m->built)) |
 		     json_object_set(root, "components", comps) |
-		     json_object_set(root, "files", files);
+		     json_object_set(root, "files", files) | host_libraries_json(root, m);
 	if (rc == 0)
 		rc = json_dumpf(root, out, JSON_INDENT(2)) | (fputc('\n', out) == EOF);
 	json_decref(comps);
@@ -105,4 +177,5 @@ dy_list_versions(FILE *out, const struct dy_meta *m)
 	else
 		fprintf(out, "default runtime: runc -- this payload carries no sysbox, and "
 			     "Docker-in-Docker needs sysbox\n");
+	print_needs(out, m);
 }

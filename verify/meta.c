@@ -11,9 +11,24 @@ dy_meta_init(struct dy_meta *m)
 	memset(m, 0, sizeof(*m));
 }
 
+static void
+free_need(struct dy_need *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->nlibs; i++)
+		free(n->libs[i]);
+	free(n->libs);
+}
+
 void
 dy_meta_free(struct dy_meta *m)
 {
+	size_t i;
+
+	for (i = 0; i < m->nneeds; i++)
+		free_need(&m->needs[i]);
+	free(m->needs);
 	free(m->components);
 	free(m->entries);
 	dy_meta_init(m);
@@ -223,6 +238,169 @@ dy_meta_finish(struct dy_meta *m, struct dy_err *err)
 	return check_parents(m, err);
 }
 
+/* ---- needs: the host libraries a packed file needs ---- */
+
+static int
+soname_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '+' || c == '-';
+}
+
+/* One soname, or one component of an interpreter path: s up to end. */
+static int
+soname_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!soname_char(s[i]))
+			return 0;
+	return 1;
+}
+
+static int
+abs_path_valid(const char *s)
+{
+	const char *p = s, *slash;
+
+	while (*p == '/') {
+		p++;
+		slash = strchr(p, '/');
+		if (!soname_valid(p, slash ? (size_t)(slash - p) : strlen(p)))
+			return 0;
+		if (slash == NULL)
+			return 1;
+		p = slash;
+	}
+	return 0;
+}
+
+int
+dy_meta_lib_valid(const char *lib, struct dy_err *err)
+{
+	size_t len = strlen(lib);
+
+	if (len > DY_META_LIB_MAX)
+		return dy_errf(err, "library name '%.32s...' is longer than %d bytes", lib,
+			       DY_META_LIB_MAX);
+	if (lib[0] == '/' ? abs_path_valid(lib) : soname_valid(lib, len))
+		return 0;
+	return dy_errf(err,
+		       "library '%.64s' is neither a soname ([A-Za-z0-9._+-]+) nor an absolute "
+		       "path made of such names",
+		       lib);
+}
+
+static int
+check_need_libs(const char *path, const char *const *libs, size_t nlibs, struct dy_err *err)
+{
+	size_t i, k;
+
+	if (nlibs == 0 || nlibs > DY_META_MAX_NEED_LIBS)
+		return dy_errf(err, "%s: needs %zu libraries, not 1..%d", path, nlibs,
+			       DY_META_MAX_NEED_LIBS);
+	for (i = 0; i < nlibs; i++) {
+		if (dy_meta_lib_valid(libs[i], err) < 0)
+			return dy_err_wrap(err, "%s", path);
+		for (k = 0; k < i; k++)
+			if (strcmp(libs[k], libs[i]) == 0)
+				return dy_errf(err, "%s: needs %s twice", path, libs[i]);
+	}
+	return 0;
+}
+
+/* Where a need for entry idx belongs in the sorted array; -1 if taken. */
+static int
+need_slot(const struct dy_meta *m, size_t idx, size_t *slot)
+{
+	size_t i;
+
+	for (i = 0; i < m->nneeds && m->needs[i].entry <= idx; i++)
+		if (m->needs[i].entry == idx)
+			return -1;
+	*slot = i;
+	return 0;
+}
+
+static int
+copy_libs(struct dy_need *n, const char *const *libs, size_t nlibs, struct dy_err *err)
+{
+	n->libs = calloc(nlibs, sizeof(*n->libs));
+	if (n->libs == NULL)
+		return dy_errf(err, "out of memory");
+	for (n->nlibs = 0; n->nlibs < nlibs; n->nlibs++) {
+		n->libs[n->nlibs] = strdup(libs[n->nlibs]);
+		if (n->libs[n->nlibs] == NULL) {
+			free_need(n);
+			return dy_errf(err, "out of memory");
+		}
+	}
+	return 0;
+}
+
+int
+dy_meta_add_need(struct dy_meta *m, const char *path, const char *const *libs, size_t nlibs,
+		 struct dy_err *err)
+{
+	const struct dy_entry *e = dy_meta_find(m, path);
+	struct dy_need n;
+	size_t slot;
+
+	if (e == NULL)
+		return dy_errf(err, "needs %.*s: no such payload entry", DY_MEMBER_PATH_MAX, path);
+	if (e->is_dir)
+		return dy_errf(err, "needs %s: a directory needs no libraries", path);
+	if (check_need_libs(path, libs, nlibs, err) < 0)
+		return -1;
+	memset(&n, 0, sizeof(n));
+	n.entry = (size_t)(e - m->entries);
+	if (need_slot(m, n.entry, &slot) < 0)
+		return dy_errf(err, "needs %s: listed twice", path);
+	if (grow((void **)&m->needs, m->nneeds, sizeof(*m->needs), err) < 0 ||
+	    copy_libs(&n, libs, nlibs, err) < 0)
+		return -1;
+	memmove(&m->needs[slot + 1], &m->needs[slot], (m->nneeds - slot) * sizeof(*m->needs));
+	m->needs[slot] = n;
+	m->nneeds++;
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int
+dy_meta_needed_libs(const struct dy_meta *m, const char ***libs, size_t *n, struct dy_err *err)
+{
+	const char **all;
+	size_t total = 0, i, k, out = 0;
+
+	*libs = NULL;
+	*n = 0;
+	for (i = 0; i < m->nneeds; i++)
+		total += m->needs[i].nlibs;
+	if (total == 0)
+		return 0;
+	all = malloc(total * sizeof(*all));
+	if (all == NULL)
+		return dy_errf(err, "out of memory");
+	for (i = 0, total = 0; i < m->nneeds; i++)
+		for (k = 0; k < m->needs[i].nlibs; k++)
+			all[total++] = m->needs[i].libs[k];
+	qsort(all, total, sizeof(*all), cmp_str);
+	for (i = 0; i < total; i++)
+		if (out == 0 || strcmp(all[out - 1], all[i]) != 0)
+			all[out++] = all[i];
+	*libs = all;
+	*n = out;
+	return 0;
+}
+
 uint64_t
 dy_meta_total_size(const struct dy_meta *m)
 {
@@ -265,6 +443,14 @@ dy_meta_format(const struct dy_meta *m, char **out, size_t *len, struct dy_err *
 		fprintf(f, "file %s %04o %llu %s %s\n", m->components[e->component].name, e->mode,
 			(unsigned long long)e->size, hex, e->path);
 	}
+	for (i = 0; i < m->nneeds; i++) {
+		const struct dy_need *n = &m->needs[i];
+		size_t k;
+		fprintf(f, "needs %s", m->entries[n->entry].path);
+		for (k = 0; k < n->nlibs; k++)
+			fprintf(f, " %s", n->libs[k]);
+		fputc('\n', f);
+	}
 	if (fclose(f) != 0) {
 		free(buf);
 		return dy_errnof(err, "cannot format metadata");
@@ -282,9 +468,10 @@ dy_meta_format(const struct dy_meta *m, char **out, size_t *len, struct dy_err *
 /* ---- parsing ---- */
 
 #define MAX_FIELDS 7
+#define MAX_NEEDS_FIELDS (2 + DY_META_MAX_NEED_LIBS)
 
 struct line {
-	char *field[MAX_FIELDS];
+	char *field[MAX_NEEDS_FIELDS];
 	int nfields;
 	size_t lineno;
 };
@@ -294,11 +481,12 @@ static int
 split(char *s, struct line *l, struct dy_err *err)
 {
 	char *p = s;
+	int max = MAX_FIELDS;
 
 	l->nfields = 0;
 	for (;;) {
 		char *sp = strchr(p, ' ');
-		if (l->nfields == MAX_FIELDS)
+		if (l->nfields == max)
 			return dy_errf(err, "metadata line %zu: too many fields", l->lineno);
 		if (sp == p || *p == '\0')
 			return dy_errf(err, "metadata line %zu: empty field", l->lineno);
@@ -307,6 +495,9 @@ split(char *s, struct line *l, struct dy_err *err)
 			return 0;
 		*sp = '\0';
 		p = sp + 1;
+		/* Only a needs line lists many things: one per library. */
+		if (l->nfields == 1 && strcmp(l->field[0], "needs") == 0)
+			max = MAX_NEEDS_FIELDS;
 	}
 }
 
@@ -403,6 +594,28 @@ parse_attrs(struct dy_meta *m, struct line *l, struct dy_err *err)
 }
 
 static int
+parse_need(struct dy_meta *m, struct line *l, struct dy_err *err)
+{
+	const struct dy_entry *e;
+	const char *path = l->field[1];
+
+	if (l->nfields < 3)
+		return dy_errf(err, "metadata line %zu: 'needs' takes a path and 1..%d libraries",
+			       l->lineno, DY_META_MAX_NEED_LIBS);
+	e = dy_meta_find(m, path);
+	if (e == NULL || e->is_dir)
+		return dy_errf(err, "metadata line %zu: needs %.*s: not a file entry listed above",
+			       l->lineno, DY_MEMBER_PATH_MAX, path);
+	if (m->nneeds > 0 && m->needs[m->nneeds - 1].entry >= (size_t)(e - m->entries))
+		return dy_errf(err, "metadata line %zu: needs %s is out of order or a duplicate",
+			       l->lineno, path);
+	if (dy_meta_add_need(m, path, (const char *const *)&l->field[2], (size_t)l->nfields - 2,
+			     err) < 0)
+		return dy_err_wrap(err, "metadata line %zu", l->lineno);
+	return 0;
+}
+
+static int
 parse_line(struct dy_meta *m, struct line *l, int *stage, struct dy_err *err)
 {
 	const char *kind = l->field[0];
@@ -441,8 +654,19 @@ parse_line(struct dy_meta *m, struct line *l, int *stage, struct dy_err *err)
 		return parse_attrs(m, l, err);
 	}
 	if (strcmp(kind, "dir") == 0 || strcmp(kind, "file") == 0) {
+		if (*stage == 4)
+			return dy_errf(err, "metadata line %zu: entries must precede needs lines",
+				       l->lineno);
 		*stage = 3;
 		return parse_entry(m, l, err);
+	}
+	if (strcmp(kind, "needs") == 0) {
+		if (*stage < 3)
+			return dy_errf(err,
+				       "metadata line %zu: needs lines must follow the entries",
+				       l->lineno);
+		*stage = 4;
+		return parse_need(m, l, err);
 	}
 	return dy_errf(err, "metadata line %zu: unknown record '%.32s'", l->lineno, kind);
 }

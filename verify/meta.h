@@ -8,11 +8,14 @@
  *   component sysbox 0.6.7.9-tc sysbox-run-dir=args
  *   dir 0755 bin
  *   file demo 0755 1234 <64 hex digits> bin/hello
+ *   needs bin/hello /lib64/ld-linux-x86-64.so.2 libc.so.6
  *
  * Every line ends in LF; fields are separated by one space.  Entries are
  * sorted by path (byte order) with no duplicates, every parent directory
  * is listed before what it holds, and every file names a component listed
  * above it.  The tar stream must hold exactly these entries, in this order.
+ * "needs" lines follow the last entry, sorted by path, one per dynamically
+ * linked file: its ELF interpreter (an absolute path) and DT_NEEDED sonames.
  */
 #ifndef DY_META_H
 #define DY_META_H
@@ -58,12 +61,24 @@ struct dy_entry {
 	size_t component; /* index into components; files only */
 };
 
+/* The host libraries one packed file needs to run. */
+#define DY_META_MAX_NEED_LIBS 64
+#define DY_META_LIB_MAX 255 /* bytes of one soname or interpreter path */
+
+struct dy_need {
+	size_t entry; /* index into entries: a file */
+	size_t nlibs;
+	char **libs; /* sonames, or the interpreter as an absolute path */
+};
+
 struct dy_meta {
 	uint64_t built; /* SOURCE_DATE_EPOCH of the build */
 	size_t ncomponents;
 	struct dy_component *components;
 	size_t nentries;
 	struct dy_entry *entries;
+	size_t nneeds;
+	struct dy_need *needs; /* sorted by entry, at most one per entry */
 };
 
 void dy_meta_init(struct dy_meta *m);
@@ -85,6 +100,17 @@ int dy_meta_finish(struct dy_meta *m, struct dy_err *err);
 int dy_meta_format(const struct dy_meta *m, char **out, size_t *len, struct dy_err *err);
 /* Parse strictly; on error m is left empty and err names the line. */
 int dy_meta_parse(const char *buf, size_t len, struct dy_meta *m, struct dy_err *err);
+
+/* A soname ([A-Za-z0-9._+-]+, not "." or "..") or an absolute path made of
+ * such components: what a needs line may name. */
+int dy_meta_lib_valid(const char *lib, struct dy_err *err);
+/* Record that file path needs libs (after dy_meta_finish: entries must be
+ * final).  Lines may be added in any order; each path at most once. */
+int dy_meta_add_need(struct dy_meta *m, const char *path, const char *const *libs, size_t nlibs,
+		     struct dy_err *err);
+/* Every library any file needs, sorted and without duplicates: a malloc'd
+ * array of pointers into m (free only the array; NULL when n is 0). */
+int dy_meta_needed_libs(const struct dy_meta *m, const char ***libs, size_t *n, struct dy_err *err);
 
 const struct dy_entry *dy_meta_find(const struct dy_meta *m, const char *path);
 uint64_t dy_meta_total_size(const struct dy_meta *m);

@@ -108,6 +108,17 @@ metas_equal(const struct dy_meta *a, const struct dy_meta *b)
 	for (i = 0; i < a->nentries; i++)
 		if (!entries_equal(&a->entries[i], &b->entries[i]))
 			return 0;
+	if (a->nneeds != b->nneeds)
+		return 0;
+	for (i = 0; i < a->nneeds; i++) {
+		size_t k;
+		if (a->needs[i].entry != b->needs[i].entry ||
+		    a->needs[i].nlibs != b->needs[i].nlibs)
+			return 0;
+		for (k = 0; k < a->needs[i].nlibs; k++)
+			if (strcmp(a->needs[i].libs[k], b->needs[i].libs[k]) != 0)
+				return 0;
+	}
 	return 1;
 }
 
@@ -273,7 +284,7 @@ parse_fails_len(const char *text, size_t len, const char *where, const char *wha
 	memset(&m, 0x5a, sizeof(m)); /* parse must initialise it */
 	CHECK(dy_meta_parse(text, len, &m, &err) == -1);
 	CHECK(m.ncomponents == 0 && m.nentries == 0 && m.components == NULL && m.entries == NULL &&
-	      m.built == 0);
+	      m.nneeds == 0 && m.needs == NULL && m.built == 0);
 	CHECK(err.msg[0] != '\0');
 	if (where && strncmp(where, "line ", 5) == 0) {
 		snprintf(prefix, sizeof(prefix), "metadata %s:", where);
@@ -632,6 +643,163 @@ test_component_attrs_rejected(void)
 	dy_meta_free(&m);
 }
 
+/* ---- needs lines ---- */
+
+#define NEEDS_BASE                                                                                 \
+	COMP "dir 0755 bin\n" FILE_A("bin/a") FILE_A("bin/b") "dir 0755 etc\n" FILE_A("etc/c")
+
+static void
+test_needs_roundtrip(void)
+{
+	static const char text[] =
+		NEEDS_BASE "needs bin/a /lib64/ld-linux-x86-64.so.2 libc.so.6 libseccomp.so.2\n"
+			   "needs bin/b libstdc++.so.6 libc.so.6\n";
+	static const char *const want[] = { "/lib64/ld-linux-x86-64.so.2", "libc.so.6",
+					    "libseccomp.so.2", "libstdc++.so.6" };
+	struct dy_err err = { { 0 } };
+	const char **libs = NULL;
+	struct dy_meta m;
+	char *out = NULL;
+	size_t len = 0, n = 0, i;
+
+	CHECK(dy_meta_parse(text, sizeof(text) - 1, &m, &err) == 0);
+	CHECK(m.nneeds == 2);
+	if (m.nneeds == 2) {
+		CHECK(strcmp(m.entries[m.needs[0].entry].path, "bin/a") == 0);
+		CHECK(m.needs[0].nlibs == 3 && strcmp(m.needs[0].libs[2], "libseccomp.so.2") == 0);
+		CHECK(strcmp(m.entries[m.needs[1].entry].path, "bin/b") == 0);
+		CHECK(m.needs[1].nlibs == 2 && strcmp(m.needs[1].libs[0], "libstdc++.so.6") == 0);
+	}
+	/* Libraries keep their order, so formatting is byte-identical. */
+	CHECK(dy_meta_format(&m, &out, &len, &err) == 0);
+	CHECK(out != NULL && len == sizeof(text) - 1 && memcmp(out, text, len) == 0);
+	/* The union is sorted and has no duplicates. */
+	CHECK(dy_meta_needed_libs(&m, &libs, &n, &err) == 0);
+	CHECK(n == 4);
+	for (i = 0; i < n && i < 4; i++)
+		CHECK(strcmp(libs[i], want[i]) == 0);
+	free(libs);
+	free(out);
+	dy_meta_free(&m);
+	CHECK(m.needs == NULL && m.nneeds == 0);
+
+	/* Without needs lines nothing is needed. */
+	CHECK(dy_meta_parse(NEEDS_BASE, sizeof(NEEDS_BASE) - 1, &m, &err) == 0);
+	CHECK(dy_meta_needed_libs(&m, &libs, &n, &err) == 0 && n == 0 && libs == NULL);
+	dy_meta_free(&m);
+}
+
+/* The builder adds needs in any order; they come out sorted by path. */
+static void
+test_needs_add(void)
+{
+	static const char *const c[] = { "libc.so.6" };
+	static const char *const ab[] = { "liba.so.1", "libb.so.2" };
+	static const char *const dup[] = { "liba.so.1", "liba.so.1" };
+	static const char *const bad[] = { "lib a.so" };
+	struct dy_err err = { { 0 } };
+	struct dy_meta m, back;
+	char *out = NULL;
+	size_t len = 0;
+
+	CHECK(build_sample(&m) == 0);
+	CHECK(dy_meta_add_need(&m, "etc/conf", c, 1, &err) == 0);
+	CHECK(dy_meta_add_need(&m, "bin/hello", ab, 2, &err) == 0);
+	CHECK(dy_meta_add_need(&m, "bin/a-tool", c, 1, &err) == 0);
+	CHECK(m.nneeds == 3);
+	if (m.nneeds == 3) {
+		CHECK(strcmp(m.entries[m.needs[0].entry].path, "bin/a-tool") == 0);
+		CHECK(strcmp(m.entries[m.needs[1].entry].path, "bin/hello") == 0);
+		CHECK(strcmp(m.entries[m.needs[2].entry].path, "etc/conf") == 0);
+	}
+	CHECK(dy_meta_add_need(&m, "bin/hello", c, 1, &err) == -1);
+	CHECK_STR_CONTAINS(err.msg, "listed twice");
+	CHECK(dy_meta_add_need(&m, "bin/nope", c, 1, &err) == -1);
+	CHECK_STR_CONTAINS(err.msg, "no such payload entry");
+	CHECK(dy_meta_add_need(&m, "share/doc", c, 1, &err) == -1);
+	CHECK_STR_CONTAINS(err.msg, "directory");
+	CHECK(dy_meta_add_need(&m, "share/doc/extra/README", dup, 2, &err) == -1);
+	CHECK_STR_CONTAINS(err.msg, "needs liba.so.1 twice");
+	CHECK(dy_meta_add_need(&m, "share/doc/extra/README", bad, 1, &err) == -1);
+	CHECK_STR_CONTAINS(err.msg, "'lib a.so'");
+	CHECK(dy_meta_add_need(&m, "share/doc/extra/README", c, 0, &err) == -1);
+	CHECK(m.nneeds == 3);
+
+	dy_meta_init(&back);
+	CHECK(dy_meta_format(&m, &out, &len, &err) == 0);
+	CHECK(out != NULL && strstr(out, "needs bin/a-tool libc.so.6\nneeds bin/hello liba.so.1 "
+					 "libb.so.2\nneeds etc/conf libc.so.6\n") != NULL);
+	CHECK(out != NULL && dy_meta_parse(out, len, &back, &err) == 0);
+	CHECK(back.nneeds == 3 && metas_equal(&m, &back));
+	free(out);
+	dy_meta_free(&m);
+	dy_meta_free(&back);
+}
+
+static void
+test_lib_names(void)
+{
+	struct dy_err err = { { 0 } };
+	char longname[DY_META_LIB_MAX + 2];
+
+	CHECK(dy_meta_lib_valid("libc.so.6", &err) == 0);
+	CHECK(dy_meta_lib_valid("libstdc++.so.6", &err) == 0);
+	CHECK(dy_meta_lib_valid("ld-linux-aarch64.so.1", &err) == 0);
+	CHECK(dy_meta_lib_valid("/lib64/ld-linux-x86-64.so.2", &err) == 0);
+	CHECK(dy_meta_lib_valid("/lib/ld-linux-aarch64.so.1", &err) == 0);
+	CHECK(dy_meta_lib_valid("", &err) == -1);
+	CHECK(dy_meta_lib_valid(".", &err) == -1);
+	CHECK(dy_meta_lib_valid("..", &err) == -1);
+	CHECK(dy_meta_lib_valid("lib/c.so", &err) == -1);
+	CHECK(dy_meta_lib_valid("libc.so.6;rm", &err) == -1);
+	CHECK(dy_meta_lib_valid("/", &err) == -1);
+	CHECK(dy_meta_lib_valid("/lib//ld.so", &err) == -1);
+	CHECK(dy_meta_lib_valid("/lib/../ld.so", &err) == -1);
+	CHECK(dy_meta_lib_valid("/lib/ld.so/", &err) == -1);
+	CHECK(dy_meta_lib_valid("/lib/l d.so", &err) == -1);
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	CHECK(dy_meta_lib_valid(longname, &err) == -1);
+	CHECK_STR_CONTAINS(err.msg, "longer than");
+	longname[DY_META_LIB_MAX] = '\0';
+	CHECK(dy_meta_lib_valid(longname, &err) == 0);
+}
+
+static void
+test_needs_rejected(void)
+{
+	char many[64 * 16 + 64], *p;
+	int i;
+
+	/* Sorted by path, each path once. */
+	parse_fails(NEEDS_BASE "needs bin/b libc.so.6\nneeds bin/a libc.so.6\n", "line 10",
+		    "out of order or a duplicate");
+	parse_fails(NEEDS_BASE "needs bin/a libc.so.6\nneeds bin/a libm.so.6\n", "line 10",
+		    "out of order or a duplicate");
+	/* The path must be a file entry listed above. */
+	parse_fails(NEEDS_BASE "needs bin/zz libc.so.6\n", "line 9", "not a file entry");
+	parse_fails(NEEDS_BASE "needs etc libc.so.6\n", "line 9", "not a file entry");
+	/* Library names. */
+	parse_fails(NEEDS_BASE "needs bin/a lib$.so\n", "line 9", "neither a soname");
+	parse_fails(NEEDS_BASE "needs bin/a ../libc.so.6\n", "line 9", "neither a soname");
+	parse_fails(NEEDS_BASE "needs bin/a /lib/../x.so\n", "line 9", "neither a soname");
+	parse_fails(NEEDS_BASE "needs bin/a libc.so.6 libc.so.6\n", "line 9", "twice");
+	parse_fails(NEEDS_BASE "needs bin/a\n", "line 9", "'needs' takes a path");
+	parse_fails(NEEDS_BASE "needs bin/a  libc.so.6\n", "line 9", "empty field");
+	/* After every entry, and entries may not follow. */
+	parse_fails(COMP "needs bin/a libc.so.6\ndir 0755 bin\n", "line 4", "must follow");
+	parse_fails(NEEDS_BASE "needs bin/a libc.so.6\ndir 0755 var\n", "line 10",
+		    "entries must precede needs");
+	parse_fails(NEEDS_BASE "needs bin/a libc.so.6\ncomponent x 1\n", "line 10",
+		    "components must precede");
+	/* At most DY_META_MAX_NEED_LIBS libraries on one line. */
+	p = many + sprintf(many, NEEDS_BASE "needs bin/a");
+	for (i = 0; i < DY_META_MAX_NEED_LIBS + 1; i++)
+		p += sprintf(p, " l%d.so", i);
+	sprintf(p, "\n");
+	parse_fails(many, "line 9", "too many fields");
+}
+
 int
 main(void)
 {
@@ -652,5 +820,9 @@ main(void)
 	RUN(test_many_entries);
 	RUN(test_component_attrs);
 	RUN(test_component_attrs_rejected);
+	RUN(test_needs_roundtrip);
+	RUN(test_needs_add);
+	RUN(test_lib_names);
+	RUN(test_needs_rejected);
 	return DONE();
 }
