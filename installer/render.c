@@ -95,8 +95,8 @@ format_network(const struct dy_cidr *c, char *buf, size_t size)
 		 c->len);
 }
 
-/* Major version of the component that owns bin/dockerd ("20.10.24+dfsg1",
- * a Debian epoch "5:20.10" allowed), or -1 when unknown. */
+/* Major version of the component that owns bin/dockerd ("20.10.24+dfsg1"
+ * gives 20), or -1 when unknown. */
 static int
 dockerd_major(const struct dy_meta *m)
 {
@@ -107,10 +107,6 @@ dockerd_major(const struct dy_meta *m)
 	if (e == NULL || e->is_dir || e->component >= m->ncomponents)
 		return -1;
 	v = m->components[e->component].version;
-	for (p = v; *p >= '0' && *p <= '9'; p++)
-		;
-	if (*p == ':')
-		v = p + 1;
 	if (*v < '0' || *v > '9')
 		return -1;
 	for (p = v; *p >= '0' && *p <= '9' && major < 10000; p++)
@@ -363,8 +359,8 @@ dy_render_containerd_toml(const struct dy_render_in *in, struct dy_rendered *out
 		return -1;
 	text_printf(&t,
 		    "# containerd of the dockyard instance %s at %s, written by the installer.\n"
-		    "# Every path is below the root: nothing in /var/lib/containerd, /opt or\n"
-		    "# /run/containerd.  The CRI plugin is off: only dockerd talks to it.\n"
+		    "# Every path is below the root, none shared with the host's containerd.\n"
+		    "# The CRI plugin is off: only dockerd talks to it.\n"
 		    "version = 2\n"
 		    "root = \"%s/lib/containerd\"\n"
 		    "state = \"%s/run/containerd/state\"\n"
