@@ -1095,11 +1095,12 @@ static int
 record_payload(struct inst *ins, struct dy_err *err)
 {
 	char path[PATH_BUF];
-	const char *raw = ins->img->meta_raw;
-
 	if (root_path(ins, path, sizeof(path), PAYLOAD_META, err) < 0)
 		return -1;
-	return put_file(ins, path, path, raw, strlen(raw), 0644, err) < 0 ? -1 : 0;
+	return put_file(ins, path, path, ins->img->meta_raw, (size_t)ins->img->trailer.meta_len,
+			0644, err) < 0
+		       ? -1
+		       : 0;
 }
 
 static int

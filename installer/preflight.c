@@ -27,6 +27,9 @@
 /* How a check's failure counts. */
 #define KERNEL 1u      /* about the running kernel: only a warning for a sysroot */
 #define SYSBOX_ONLY 2u /* required only when the payload carries sysbox */
+#define IMAGE                                                                                      \
+	4u /* what an image holds: its pipeline may add it later, so a                             \
+	    * sysroot install only warns */
 
 struct ctx {
 	const struct dy_preflight_in *in;
@@ -742,15 +745,15 @@ static const struct {
 	{ "user-namespaces", check_userns, KERNEL | SYSBOX_ONLY },
 	{ "overlayfs", check_overlayfs, KERNEL },
 	{ "bridge", check_bridge, KERNEL },
-	{ "iptables", check_iptables, 0 },
+	{ "iptables", check_iptables, IMAGE },
 	{ "netfilter", check_netfilter, KERNEL },
 	{ "conntrack", check_conntrack, KERNEL },
 	{ "fuse", check_fuse, KERNEL | SYSBOX_ONLY },
-	{ "rsync", check_rsync, SYSBOX_ONLY },
+	{ "rsync", check_rsync, IMAGE | SYSBOX_ONLY },
 	{ "cgroup", check_cgroup, KERNEL },
 	{ "mount-propagation", check_propagation, KERNEL | SYSBOX_ONLY },
 	{ "disk-space", check_disk, 0 },
-	{ "shared-libraries", check_libraries, 0 },
+	{ "shared-libraries", check_libraries, IMAGE },
 };
 
 #define NCHECKS (sizeof(check_table) / sizeof(check_table[0]))
@@ -788,7 +791,8 @@ dy_preflight_run(const struct dy_preflight_in *in, struct dy_preflight *out, str
 		unsigned f = check_table[i].flags;
 		snprintf(k->name, sizeof(k->name), "%s", check_table[i].name);
 		/* An image runs on another kernel; sysbox's needs matter only with sysbox. */
-		k->warn_only = ((f & KERNEL) && c.sysroot[0]) || ((f & SYSBOX_ONLY) && !c.sysbox);
+		k->warn_only = ((f & (KERNEL | IMAGE)) && c.sysroot[0]) ||
+			       ((f & SYSBOX_ONLY) && !c.sysbox);
 		check_table[i].run(&c, k);
 		if (k->ok)
 			k->fix[0] = '\0';
