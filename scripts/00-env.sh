@@ -61,7 +61,13 @@ check_value() {
 # load_env: set ROOT, PREFIX, BRIDGE and the networks from etc/dockyard.env.
 load_env() {
 	ROOT=${DOCKYARD_CTL_ROOT:-$(dy_root)}
-	ENV_FILE=$ROOT/etc/dockyard.env
+	load_env_file "$ROOT/etc/dockyard.env"
+}
+
+# load_env_file FILE: load_env from FILE (destroy resumes from a copy of
+# dockyard.env kept outside the root).  ROOT must be set.
+load_env_file() {
+	ENV_FILE=$1
 	[ -f "$ENV_FILE" ] || die "no instance here: $ENV_FILE is missing"
 	if grep -q "$(printf '\r')" "$ENV_FILE"; then
 		die "$ENV_FILE has CRLF line endings; use LF"

@@ -435,3 +435,15 @@ RULES
 	fi
 	return "$net_bad"
 }
+
+# cmd_net_up, cmd_net_down: the network steps alone (the systemd unit's
+# ExecStartPre runs net-up; ExecStopPost runs stop, which ends in net_down).
+cmd_net_up() {
+	[ $# -eq 0 ] || dy_usage_error "net-up takes no arguments"
+	net_up
+}
+
+cmd_net_down() {
+	[ $# -eq 0 ] || dy_usage_error "net-down takes no arguments"
+	net_down
+}

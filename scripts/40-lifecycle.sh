@@ -374,6 +374,11 @@ cmd_start() {
 # sysbox-fs, sysbox-mgr; net_down; remove $SYSBOX_RUN.  Idempotent.
 cmd_stop() {
 	[ $# -eq 0 ] || dy_usage_error "stop takes no arguments"
+	stop_all
+}
+
+# stop_all: what stop does (destroy runs it too).
+stop_all() {
 	dy_timeouts
 	if daemon_check supervisor; then
 		# It stops its children in reverse order and exits 0.

@@ -11,8 +11,12 @@ commands:
                  daemons in order, notify readiness, exit when one dies
   start [--debug-runtime]
                  bridge, rules and daemons in the background (no systemd);
-                 --debug-runtime keeps sysbox-runc's logs in log/runtime/
-  stop           stop the daemons in reverse order; remove rules and bridge
+                 --debug-runtime keeps sysbox-runc's --log output in
+                 log/runtime/ until the next stop (status shows the mode)
+  stop           stop the daemons in reverse order; remove rules and bridge;
+                 ends runtime debug mode
+  net-up         the bridge and its rules alone (the unit's ExecStartPre)
+  net-down       remove the rules and the bridge alone
   status [--json]
                  every component's health; exit 1 when anything is unhealthy
   logs [COMPONENT] [-f]
@@ -20,11 +24,25 @@ commands:
   env            print the export lines for a docker client
   isolate on|off opt-in cross-instance isolation: saved in etc/isolation,
                  applied now when running and on every start
+  verify [--image IMG] [--dind-image IMG | --no-dind]
+                 end-to-end checks, each PASS, FAIL or SKIP with a detail:
+                 daemons, unit, socket, API, a container (IMG, default
+                 $VF_DEFAULT_IMAGE), container to container on the bridge,
+                 NAT, Docker-in-Docker (default $VF_DEFAULT_DIND_IMAGE);
+                 images must be present locally; exit 0 when none fails
+  destroy [--yes] [--keep-data]
+                 stop and remove everything etc/receipt lists: unit, bridges
+                 of the pool, mounts below the root, user, group, subuid and
+                 subgid ranges, AppArmor block, registry entry, the root
+                 (--keep-data keeps lib/docker); asks for the prefix unless
+                 --yes; ends with a residue check (exit 1 names what is left)
 
 The instance is the one this script belongs to: \${ROOT}/bin/dockyardctl
 reads \${ROOT}/etc/dockyard.env.
 
-DOCKYARD_STOP_TIMEOUT (seconds, default 30) bounds the graceful stop.
+DOCKYARD_STOP_TIMEOUT (seconds, default 30) bounds the graceful stop;
+DOCKYARD_START_TIMEOUT (default 60) each wait of a start;
+DOCKYARD_VERIFY_TIMEOUT (default 60) each wait of verify.
 
 exit status: 0 success, 1 failure or unhealthy, 2 usage error
 USAGE
@@ -53,9 +71,18 @@ main() {
 	command=$1
 	shift
 	case $command in
-	run | start | stop | status | logs | env | isolate)
+	run | start | stop | status | logs | env | isolate | verify)
 		load_env
 		"cmd_$command" "$@"
+		;;
+	net-up | net-down)
+		load_env
+		"cmd_net_${command#net-}" "$@"
+		;;
+	destroy)
+		# destroy loads the instance itself: a second destroy finds no
+		# dockyard.env and must still run.
+		cmd_destroy "$@"
 		;;
 	*)
 		printf 'dockyardctl: error: unknown command %s (see --help)\n' "$command" >&2
