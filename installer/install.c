@@ -883,7 +883,11 @@ step_system(struct inst *ins, struct dy_err *err)
 				return -1;
 		}
 	}
+	/* The shared registry directories are listed too: destroy removes
+	 * them once no instance is left in them. */
 	if (dy_sys_registry_ensure(&s, ins->cfg.prefix, ins->cfg.root, err) < 0 ||
+	    dy_receipt_add(&ins->receipt, err, "dir /etc/dockyard") < 0 ||
+	    dy_receipt_add(&ins->receipt, err, "dir /etc/dockyard/instances") < 0 ||
 	    dy_receipt_add(&ins->receipt, err, "registry /etc/dockyard/instances/%s",
 			   ins->cfg.prefix) < 0)
 		return -1;
@@ -1333,6 +1337,33 @@ dy_install_preflight(struct dy_image *img, const struct dy_install_opts *o, stru
 	return rc;
 }
 
+/* dockyardctl of the instance, or the copy an interrupted destroy kept
+ * beside the root; "" when neither exists. */
+static int
+find_destroyer(const char *root, char *prog, size_t size, int *from_state, struct dy_err *err)
+{
+	char parent[PATH_BUF], base[PATH_BUF];
+	struct stat st;
+
+	*from_state = 0;
+	if ((size_t)snprintf(prog, size, "%s/bin/dockyardctl", root) >= size)
+		return dy_errf(err, "path %s/bin/dockyardctl is too long", root);
+	if (lstat(prog, &st) == 0)
+		return 0;
+	snprintf(parent, sizeof(parent), "%s", root);
+	snprintf(base, sizeof(base), "%s", root);
+	if ((size_t)snprintf(prog, size, "%s/.%s.dockyard-destroy/dockyardctl",
+			     strcmp(dirname(parent), "/") == 0 ? "" : parent,
+			     basename(base)) >= size)
+		return dy_errf(err, "path of the destroy state of %s is too long", root);
+	if (lstat(prog, &st) == 0) {
+		*from_state = 1;
+		return 0;
+	}
+	prog[0] = '\0';
+	return 0;
+}
+
 int
 dy_uninstall(const struct dy_install_opts *o, char *const extra[], struct dy_err *err)
 {
@@ -1340,6 +1371,7 @@ dy_uninstall(const struct dy_install_opts *o, char *const extra[], struct dy_err
 	char *argv[8];
 	size_t n = 0;
 	struct stat st;
+	int from_state;
 
 	if (!(o->flags.set & DY_KEY_ROOT)) {
 		dy_errf(err, "uninstall needs --root DIR");
@@ -1349,13 +1381,25 @@ dy_uninstall(const struct dy_install_opts *o, char *const extra[], struct dy_err
 		dy_errf(err, "uninstall works on the running system only, not with --sysroot");
 		return DY_EXIT_USAGE;
 	}
-	if ((size_t)snprintf(prog, sizeof(prog), "%s/bin/dockyardctl", o->flags.root) >=
-		    sizeof(prog) ||
-	    lstat(prog, &st) < 0) {
-		dy_errf(err, "no instance at %s: %s is missing", o->flags.root, prog);
+	if (find_destroyer(o->flags.root, prog, sizeof(prog), &from_state, err) < 0)
+		return DY_EXIT_FAIL;
+	if (prog[0] == '\0') {
+		if (lstat(o->flags.root, &st) < 0 && errno == ENOENT) {
+			dy_say(DY_NORMAL, "nothing installed at %s: nothing to do", o->flags.root);
+			return DY_EXIT_OK;
+		}
+		dy_errf(err, "%s is not an instance: %s/bin/dockyardctl is missing", o->flags.root,
+			o->flags.root);
+		return DY_EXIT_FAIL;
+	}
+	/* The kept copy does not live in ROOT/bin: tell it where the root is. */
+	if (from_state && setenv("DOCKYARD_CTL_ROOT", o->flags.root, 1) < 0) {
+		dy_errnof(err, "cannot set DOCKYARD_CTL_ROOT");
 		return DY_EXIT_FAIL;
 	}
 	argv[n++] = prog;
+	if (dy_display_level < DY_NORMAL)
+		argv[n++] = "-q";
 	argv[n++] = "destroy";
 	while (*extra != NULL && n < sizeof(argv) / sizeof(argv[0]) - 1)
 		argv[n++] = *extra++;

@@ -124,7 +124,9 @@ daemon_start() {
 		>>"$LOGDIR/$_ds_name.log"
 	# A background job of a shell without job control is never a process
 	# group leader, so setsid calls setsid(2) and execs: $! is the daemon.
-	setsid "$@" </dev/null >>"$LOGDIR/$_ds_name.log" 2>&1 &
+	# The daemons find their helpers by name in PATH (containerd its
+	# shim, the shim and dockerd runc): this instance's own come first.
+	PATH=$BIN:$PATH setsid "$@" </dev/null >>"$LOGDIR/$_ds_name.log" 2>&1 &
 	DAEMON_PID=$!
 	pidfile_write "$_ds_name" "$DAEMON_PID" ||
 		die "$_ds_name (pid $DAEMON_PID) vanished at once; see $LOGDIR/$_ds_name.log"

@@ -213,6 +213,23 @@ vf_image_docker_major() {
 	printf '%s' "${_vf_v%%[!0-9]*}"
 }
 
+# vf_real_sysbox: this instance runs a sysbox that can host DinD without
+# privileges: sysbox-mgr is installed and sysbox-runc identifies itself as
+# sysbox ("sysbox-runc" alone on the first line of --version, as every
+# release prints).  VF_NO_SYSBOX says why not.
+vf_real_sysbox() {
+	if [ ! -e "$BIN/sysbox-mgr" ]; then
+		VF_NO_SYSBOX="no sysbox in this instance"
+		return 1
+	fi
+	_vf_first=$("$BIN/sysbox-runc" --version 2>/dev/null | head -n 1) || _vf_first=""
+	if [ "$_vf_first" != sysbox-runc ]; then
+		VF_NO_SYSBOX="$BIN/sysbox-runc is not a real sysbox (--version: '${_vf_first:-nothing}')"
+		return 1
+	fi
+	return 0
+}
+
 vf_check_dind() {
 	if [ "$VF_NO_DIND" = 1 ]; then
 		vf_result SKIP dind "--no-dind"
@@ -234,7 +251,7 @@ vf_check_dind() {
 	fi
 	vf_new_name
 	_vf_d=$VF_NAME
-	if [ -e "$BIN/sysbox-mgr" ]; then
+	if vf_real_sysbox; then
 		_vf_rt=$(vf_docker info --format '{{.DefaultRuntime}}' 2>/dev/null) || _vf_rt=""
 		[ "$_vf_rt" = sysbox-runc ] ||
 			warn "the default runtime is '${_vf_rt:-unknown}', not sysbox-runc; the DinD check asks for sysbox-runc"
@@ -245,7 +262,7 @@ vf_check_dind() {
 			return 0
 		}
 	else
-		echo "note: no sysbox in this instance: DinD check runs an elevated container (--cap-add ALL --cap-drop SYS_RESOURCE, unconfined) — with sysbox this needs no privileges"
+		echo "note: $VF_NO_SYSBOX: DinD check runs an elevated container (--cap-add ALL --cap-drop SYS_RESOURCE, unconfined) — with sysbox this needs no privileges"
 		_vf_how="elevated container, no sysbox"
 		# SPEC.md "Testing here": --privileged fails on hosts whose
 		# capability bounding set lacks CAP_SYS_RESOURCE; this does not.

@@ -68,6 +68,7 @@ ds_root() {
 	DS_STATE=$DS_PARENT/.$DS_BASE.dockyard-destroy
 	DS_LOCK=$DS_PARENT/.$DS_BASE.dockyard-lock
 	DS_UNIT=""
+	DS_WANTS=/etc/systemd/system/multi-user.target.wants/${PREFIX}docker.service
 	DS_FILES=""
 	DS_REGISTRY=""
 	DS_ROOT_MADE=0
@@ -91,7 +92,7 @@ ds_path_ok() {
 		return 1
 	fi
 	case $2 in
-	"/etc/systemd/system/${PREFIX}docker.service" | "/etc/dockyard/instances/$PREFIX" | "$DS_LOCK") return 0 ;;
+	"/etc/systemd/system/${PREFIX}docker.service" | "$DS_WANTS" | "/etc/dockyard/instances/$PREFIX" | "$DS_LOCK") return 0 ;;
 	esac
 	return 1
 }
@@ -252,6 +253,13 @@ ds_save_state() {
 	if ! { cp "$DS_RECEIPT" "$DS_STATE/.receipt.tmp" && mv -f "$DS_STATE/.receipt.tmp" "$DS_STATE/receipt" &&
 		cp "$ENV_FILE" "$DS_STATE/.env.tmp" && mv -f "$DS_STATE/.env.tmp" "$DS_STATE/dockyard.env"; }; then
 		die "cannot keep a copy of the receipt in $DS_STATE"
+	fi
+	# And this script, which removes itself: the installer's uninstall
+	# runs this copy when a destroy stopped half way.
+	if [ -f "$BIN/dockyardctl" ]; then
+		cp "$BIN/dockyardctl" "$DS_STATE/.ctl.tmp" && chmod 700 "$DS_STATE/.ctl.tmp" &&
+			mv -f "$DS_STATE/.ctl.tmp" "$DS_STATE/dockyardctl" ||
+			die "cannot keep a copy of dockyardctl in $DS_STATE"
 	fi
 }
 
@@ -485,6 +493,10 @@ ds_registry_mine() {
 }
 
 ds_system_objects() {
+	# An image install (--sysroot) enabled the unit with this link.
+	if printf '%s' "$DS_FILES" | grep -qxF "$DS_WANTS" && [ -L "$DS_WANTS" ]; then
+		rm -f "$DS_WANTS" && say "removed $DS_WANTS"
+	fi
 	if ds_unit_mine && { [ -f "$DS_UNIT" ] || [ -L "$DS_UNIT" ]; }; then
 		rm -f "$DS_UNIT" && say "removed $DS_UNIT"
 		if ds_systemd; then
