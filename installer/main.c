@@ -522,7 +522,8 @@ cmd_uninstall(const struct cli *c)
 	if (c->keep_data)
 		extra[n++] = "--keep-data";
 	rc = dy_uninstall(&c->inst, extra, &err);
-	dy_error("%s", err.msg);
+	if (rc != DY_EXIT_OK)
+		dy_error("%s", err.msg);
 	return rc;
 }
 

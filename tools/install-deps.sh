@@ -8,7 +8,7 @@ build-essential pkg-config file binutils
 libarchive-dev libacl1-dev liblz4-dev libzstd-dev libbz2-dev liblzma-dev zlib1g-dev
 libxml2-dev nettle-dev libmbedtls-dev libjansson-dev libcurl4-openssl-dev
 zstd python3 shellcheck clang-format openssl util-linux iproute2 iptables kmod curl
-systemd passwd apparmor libsystemd0 libdevmapper1.02.1 libseccomp2
+systemd passwd apparmor rsync libsystemd0 libdevmapper1.02.1 libseccomp2
 "
 
 missing=""

@@ -139,6 +139,7 @@ check 'iptables holds exactly the seven rules of each instance, nothing else cha
 			"-A FORWARD -s $pool -j ACCEPT" "-A FORWARD -d $pool -j ACCEPT" \
 			"-A POSTROUTING -s $pool -j MASQUERADE" || return 1
 	done | sort >want &&
+	test "$(wc -l <want)" = 14 &&
 	{ diff rules.before rules.now | sed -n "s/^> //p" | sort >added; } &&
 	{ diff rules.before rules.now | grep -q "^<" && fail "rules were removed"; true; } &&
 	diff want added
