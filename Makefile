@@ -4,7 +4,7 @@
 #                   built from Debian's packages (payload/debian.manifest)
 #   make check      everything, then unit + CLI tests, also under ASan/UBSan
 #   make deps       install the Debian packages the build and tests need
-#   make demo       build the installer and show --version, list and check
+#   make demo       build the installer, install a demo instance (no systemd), verify it
 #   make dist       the same installer at the release compression level
 #   make debs       download the pinned .deb files into build/debs/
 #   make format     clang-format the C sources
@@ -128,10 +128,8 @@ check test: all debs $(TEST_BINS) $(ASAN_BINS)
 unit: $(TEST_BINS)
 	tests/run.sh --unit-only
 
-demo: all
-	dist/dockyard-installer --version
-	dist/dockyard-installer list
-	dist/dockyard-installer check
+demo: all debs
+	tools/demo.sh
 
 deps:
 	tools/install-deps.sh
