@@ -81,6 +81,13 @@ int
 dy_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		     struct dy_err *err)
 {
+	return dy_write_file_atomic_owned(path, data, len, mode, (uid_t)-1, (gid_t)-1, err);
+}
+
+int
+dy_write_file_atomic_owned(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+			   gid_t gid, struct dy_err *err)
+{
 	char tmp[4096];
 	int fd, rc = 0;
 
@@ -89,7 +96,9 @@ dy_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return dy_errnof(err, "cannot create a temporary file beside %s", path);
-	if (dy_write_full(fd, data, len) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0)
+	if (dy_write_full(fd, data, len) < 0 ||
+	    ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0) ||
+	    fchmod(fd, mode) < 0 || fsync(fd) < 0)
 		rc = dy_errnof(err, "cannot write %s", tmp);
 	close(fd);
 	if (rc == 0 && rename(tmp, path) < 0)

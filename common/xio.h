@@ -20,6 +20,11 @@ int dy_write_full(int fd, const void *buf, size_t len);
 int dy_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			 struct dy_err *err);
 
+/* The same, the file given to uid:gid first (-1 keeps that one), so that
+ * a replaced file keeps an owner other than root. */
+int dy_write_file_atomic_owned(const char *path, const void *data, size_t len, mode_t mode,
+			       uid_t uid, gid_t gid, struct dy_err *err);
+
 /* mkdir -p: every missing directory of path, with mode. */
 int dy_mkdir_p(const char *path, mode_t mode, struct dy_err *err);
 

@@ -144,29 +144,14 @@ read_text(const char *path, char **text, size_t *len, int *missing, struct stat 
 	return 0;
 }
 
-/* Like dy_write_file_atomic, also giving the file an owner before it
- * replaces the old one (subuid files may belong to someone else). */
+/* Replace path keeping the owner and mode of like (subuid files may
+ * belong to someone else). */
 static int
 write_atomic(const char *path, const char *data, size_t len, const struct stat *like,
 	     struct dy_err *err)
 {
-	char tmp[PATH_SIZE];
-	int fd, rc = 0;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp))
-		return dy_errf(err, "path %s is too long", path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return dy_errnof(err, "cannot create a temporary file beside %s", path);
-	if (dy_write_full(fd, data, len) < 0 || fchown(fd, like->st_uid, like->st_gid) < 0 ||
-	    fchmod(fd, like->st_mode & 07777) < 0 || fsync(fd) < 0)
-		rc = dy_errnof(err, "cannot write %s", tmp);
-	close(fd);
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = dy_errnof(err, "cannot rename %s to %s", tmp, path);
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
+	return dy_write_file_atomic_owned(path, data, len, like->st_mode & 07777, like->st_uid,
+					  like->st_gid, err);
 }
 
 static void

@@ -256,10 +256,9 @@ ds_save_state() {
 	fi
 	# And this script, which removes itself: the installer's uninstall
 	# runs this copy when a destroy stopped half way.
-	if [ -f "$BIN/dockyardctl" ]; then
-		cp "$BIN/dockyardctl" "$DS_STATE/.ctl.tmp" && chmod 700 "$DS_STATE/.ctl.tmp" &&
-			mv -f "$DS_STATE/.ctl.tmp" "$DS_STATE/dockyardctl" ||
-			die "cannot keep a copy of dockyardctl in $DS_STATE"
+	if [ -f "$BIN/dockyardctl" ] && ! { cp "$BIN/dockyardctl" "$DS_STATE/.ctl.tmp" &&
+		chmod 700 "$DS_STATE/.ctl.tmp" && mv -f "$DS_STATE/.ctl.tmp" "$DS_STATE/dockyardctl"; }; then
+		die "cannot keep a copy of dockyardctl in $DS_STATE"
 	fi
 }
 

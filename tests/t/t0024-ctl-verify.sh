@@ -190,6 +190,8 @@ expect_success 'no docker CLI: verify fails, names the failing checks, still che
 expect_success 'every check passes with the scripted CLI; sysbox runs DinD without privileges' '
 	groupadd "$GRP" && chgrp "$GRP" "$ROOT/run/docker.sock" && chmod 660 "$ROOT/run/docker.sock" &&
 	write_fake_docker && fresh busybox:latest docker:26.1-dind &&
+	printf "#!/bin/sh\nprintf \"sysbox-runc\\n\\tversion: \\t0.6.7.9-tc (fake for this test)\\n\"\n" \
+		>"$ROOT/bin/sysbox-runc" && chmod 755 "$ROOT/bin/sysbox-runc" &&
 	FAKE_IP=172.29.$NET3.5 FAKE_RUNTIME=sysbox-runc "$CTL" verify >out 2>err &&
 	for c in daemons socket api run bridge nat dind; do line PASS $c || exit 1; done &&
 	grep -qx "verify: 7 passed, 0 failed, 1 skipped" out &&
@@ -197,6 +199,15 @@ expect_success 'every check passes with the scripted CLI; sysbox runs DinD witho
 	! grep -q -- "--cap-add\|--privileged" "$FAKE_DIR/calls" &&
 	grep -q "^exec dockyard-verify-$PFX-[0-9]*-1 ping -c 1 -W 3 172.29.$NET3.5\$" "$FAKE_DIR/calls" &&
 	! grep -q "no sysbox" out &&
+	none_left
+'
+
+expect_success 'a sysbox-runc that is not sysbox (the stand-in) makes DinD run elevated, saying why' '
+	cp "$SRC_DIR/tests/standins/sysbox-runc" "$ROOT/bin/sysbox-runc" &&
+	fresh busybox:latest docker:26.1-dind &&
+	FAKE_IP=172.29.$NET3.5 FAKE_RUNTIME=sysbox-runc "$CTL" verify >out 2>err &&
+	grep -qF "note: $ROOT/bin/sysbox-runc is not a real sysbox (--version: '"'"'sysbox-runc (test stand-in)'"'"'): DinD check runs an elevated container" out &&
+	grep -q -- "^run -d --cap-add ALL" "$FAKE_DIR/calls" &&
 	none_left
 '
 
