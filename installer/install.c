@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,7 @@ struct inst {
 	int upgraded;	    /* bin/ replaced; bin.prev holds the previous one */
 	int extracted;	    /* this run extracted the payload */
 	int lockfd;
+	int host_lockfd; /* held from configuration until the registry entry */
 	struct dy_receipt receipt;
 };
 
@@ -91,6 +93,17 @@ act(struct inst *ins, const char *verb, const char *fmt, ...)
 				      json_pack("{s:s,s:s}", "action", verb, "what", what));
 	else
 		printf("  %-9s %s\n", verb, what);
+}
+
+/* Tests kill the installer at named points (DOCKYARD_FAULT_AT=NAME) to
+ * show that a re-run converges from each of them. */
+static void
+fault_point(const char *name)
+{
+	const char *want = getenv("DOCKYARD_FAULT_AT");
+
+	if (want != NULL && strcmp(want, name) == 0)
+		raise(SIGKILL);
 }
 
 static void
@@ -583,6 +596,7 @@ swap_bin(struct inst *ins, const char *staging, struct dy_err *err)
 		if (rename(bin, prev) < 0)
 			return dy_errnof(err, "cannot move %s aside to %s", bin, prev);
 		ins->upgraded = 1;
+		fault_point("swap");
 	}
 	if (rename(staged, bin) < 0) {
 		dy_errnof(err, "cannot move %s to %s", staged, bin);
@@ -662,6 +676,7 @@ step_binaries(struct inst *ins, struct dy_err *err)
 		return -1;
 	}
 	dy_progress_end();
+	fault_point("staged");
 	if (verify_signature(ins, err) < 0)
 		goto fail;
 	if (ins->mode != DY_RUNTIME_RUNC) {
@@ -1043,7 +1058,11 @@ start_instance(struct inst *ins, struct dy_err *err)
 			      err) < 0)
 			return -1;
 	} else {
-		if (ins->config_changed && ctl(ins, "stop", err) < 0)
+		struct dy_err ignored;
+		/* A stack left half started (an installer killed during its
+		 * start, a daemon that died) is stopped first: start refuses it. */
+		if ((ins->config_changed || ctl(ins, "status", &ignored) < 0) &&
+		    ctl(ins, "stop", err) < 0)
 			return -1;
 		if (ctl(ins, "start", err) < 0)
 			return -1;
@@ -1122,6 +1141,7 @@ step_start(struct inst *ins, struct dy_err *err)
 			roll_back(ins, err);
 		return -1;
 	}
+	fault_point("started");
 	if (ins->upgraded && remove_at_root(ins, "bin.prev", err) < 0)
 		return -1;
 	return record_payload(ins, err);
@@ -1157,6 +1177,38 @@ step_images(struct inst *ins, struct dy_err *err)
 
 /* ---- the command ---- */
 
+/* Conflict detection reads the registry and the host; the install then
+ * writes its registry entry.  One installer at a time holds the span in
+ * between, whatever its root: two roots with one prefix, installed at
+ * once, would otherwise both pass.  A sysroot's own directory is its
+ * lock; the host's is a file in /run/lock (gone at reboot). */
+static int
+take_host_lock(const struct dy_install_opts *o, int *fd_out, struct dy_err *err)
+{
+	const char *path = o->sysroot[0] ? o->sysroot : "/run/lock/dockyard.lock";
+	int fd;
+
+	if (o->sysroot[0])
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	else {
+		fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno == ENOENT) {
+			path = "/run/dockyard.lock";
+			fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		}
+	}
+	if (fd < 0)
+		return dy_errnof(err, "cannot open the installers' lock %s", path);
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			dy_errnof(err, "cannot lock %s", path);
+			close(fd);
+			return -1;
+		}
+	*fd_out = fd;
+	return 0;
+}
+
 static int
 inst_setup(struct inst *ins, struct dy_image *img, const struct dy_install_opts *o,
 	   struct dy_err *err)
@@ -1167,6 +1219,7 @@ inst_setup(struct inst *ins, struct dy_image *img, const struct dy_install_opts 
 	ins->o = o;
 	ins->img = img;
 	ins->lockfd = -1;
+	ins->host_lockfd = -1;
 	ins->dry = o->dry_run;
 	dy_receipt_init(&ins->receipt);
 	rc = dy_install_config(o, &ins->cfg, err);
@@ -1186,6 +1239,8 @@ inst_free(struct inst *ins)
 {
 	if (ins->lockfd >= 0)
 		close(ins->lockfd);
+	if (ins->host_lockfd >= 0)
+		close(ins->host_lockfd);
 	dy_receipt_free(&ins->receipt);
 	json_decref(ins->plan);
 }
@@ -1231,9 +1286,19 @@ run_steps(struct inst *ins, struct dy_err *err)
 	if (dy_receipt_add(&ins->receipt, err, "root %s", ins->cfg.root) < 0 ||
 	    dy_receipt_add(&ins->receipt, err, "prefix %s", ins->cfg.prefix) < 0)
 		return -1;
-	if (step_dirs(ins, err) < 0 || step_binaries(ins, err) < 0 || step_render(ins, err) < 0 ||
-	    step_system(ins, err) < 0 || step_receipt(ins, err) < 0)
+	if (step_dirs(ins, err) < 0 || step_binaries(ins, err) < 0 || step_render(ins, err) < 0)
 		return -1;
+	fault_point("rendered");
+	if (step_system(ins, err) < 0)
+		return -1;
+	if (ins->host_lockfd >= 0) {
+		close(ins->host_lockfd);
+		ins->host_lockfd = -1;
+	}
+	fault_point("system");
+	if (step_receipt(ins, err) < 0)
+		return -1;
+	fault_point("receipt");
 	if (ins->dry)
 		return step_images(ins, err);
 	if (step_start(ins, err) < 0)
@@ -1274,9 +1339,12 @@ dy_install(struct dy_image *img, const struct dy_install_opts *o, struct dy_err 
 {
 	struct inst ins;
 	json_t *preflight = NULL;
-	int rc;
+	int rc, host_lockfd = -1;
 
+	if (!o->dry_run && take_host_lock(o, &host_lockfd, err) < 0)
+		return DY_EXIT_FAIL;
 	rc = inst_setup(&ins, img, o, err);
+	ins.host_lockfd = host_lockfd;
 	if (rc != DY_EXIT_OK) {
 		inst_free(&ins);
 		return rc;
