@@ -201,3 +201,54 @@ for line in sys.stdin:
         break
 ' "$1"
 }
+
+# in_iptables TEXT: an iptables rule (filter, nat or mangle) names TEXT.
+in_iptables() {
+	{
+		iptables -w -S
+		iptables -w -t nat -S
+		iptables -w -t mangle -S
+	} 2>/dev/null | grep -qF -- "$1"
+}
+
+# pick_free FORMAT FIRST STEP COUNT: print a number N = FIRST + STEP * k
+# for which the network `printf FORMAT N` overlaps no route and appears in
+# no iptables rule; the COUNT candidates are tried from k = $$ % COUNT on,
+# so that runs at the same time pick different ones.  Fails when none is.
+pick_free() {
+	_pf_i=0
+	while [ "$_pf_i" -lt "$4" ]; do
+		_pf_n=$(($2 + $3 * (($$ + _pf_i) % $4)))
+		# shellcheck disable=SC2059 # the format is the caller's network pattern
+		_pf_net=$(printf "$1" "$_pf_n")
+		if cidr_is_free "$_pf_net" && ! in_iptables "$_pf_net"; then
+			echo "$_pf_n"
+			return 0
+		fi
+		_pf_i=$((_pf_i + 1))
+	done
+	return 1
+}
+
+# make_standin_payload DIR CLI_TEXT [DOCKERD]: DIR/test.manifest of the
+# stand-in containerd and dockerd (tests/standins/, or DOCKERD), the real
+# dockyardctl, and a fake docker client that prints CLI_TEXT, its
+# arguments and the DOCKER_HOST and DOCKER_CONFIG it got.
+make_standin_payload() {
+	mkdir -p "$1" &&
+		cp "$SRC_DIR/tests/standins/containerd" "$1/containerd" &&
+		cp "${3:-$SRC_DIR/tests/standins/dockerd}" "$1/dockerd" &&
+		printf '#!/bin/sh\necho "%s $* host=$DOCKER_HOST config=$DOCKER_CONFIG"\n' "$2" >"$1/cli" &&
+		cp -r "$SRC_DIR/scripts" "$1/scripts" &&
+		cat >"$1/test.manifest" <<-MANIFEST
+		[component engine]
+		version = 1.0.0-test
+		file dockerd -> bin/dockerd 0755
+		file containerd -> bin/containerd 0755
+		file cli -> bin/docker-cli 0755
+
+		[component dockyardctl]
+		version = 0.1.0
+		concat scripts -> bin/dockyardctl 0755
+		MANIFEST
+}

@@ -24,33 +24,9 @@ unset NOTIFY_SOCKET STANDIN_IGNORE_TERM STANDIN_BIND_DELAY
 # test runs may hold theirs), apart from the ranges t0020 uses (bridges in
 # 172.31.240-255, pools in 172.31.0-127); where to begin depends on $$, so
 # that runs at the same time pick different ones.
-in_iptables() {
-	{
-		iptables -w -S
-		iptables -w -t nat -S
-		iptables -w -t mangle -S
-	} 2>/dev/null | grep -qF -- "$1"
-}
-NET3=""
-i=0
-while [ "$i" -lt 40 ]; do
-	third=$((200 + ($$ + i) % 40))
-	if cidr_is_free "172.31.$third.0/24" && ! in_iptables "172.31.$third.0/24"; then
-		NET3=$third
-		break
-	fi
-	i=$((i + 1))
-done
+NET3=$(pick_free "172.31.%d.0/24" 200 1 40) || NET3=""
 POOL=""
-i=0
-while [ "$i" -lt 18 ]; do
-	pool=172.31.$((128 + 4 * (($$ + i) % 18))).0/22
-	if cidr_is_free "$pool" && ! in_iptables "$pool"; then
-		POOL=$pool
-		break
-	fi
-	i=$((i + 1))
-done
+p=$(pick_free "172.31.%d.0/22" 128 4 18) && POOL=172.31.$p.0/22
 
 lifecycle_cleanup() {
 	if [ -x "$CTL" ]; then

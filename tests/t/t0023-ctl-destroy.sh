@@ -44,27 +44,11 @@ DOCKYARD_START_TIMEOUT=10
 export DOCKYARD_STOP_TIMEOUT DOCKYARD_START_TIMEOUT
 unset NOTIFY_SOCKET STANDIN_IGNORE_TERM STANDIN_BIND_DELAY DOCKYARD_CTL_ROOT
 
-in_iptables() {
-	{
-		iptables -w -S
-		iptables -w -t nat -S
-		iptables -w -t mangle -S
-	} 2>/dev/null | grep -qF -- "$1"
-}
 
 # Networks in 172.30.0.0/16 (other dockyardctl tests use 172.31/16): a
 # /24 for the bridge and a /20 pool whose next /20 is free too (the
 # outside-pool bridge lives there).
-NET3=""
-i=0
-while [ "$i" -lt 40 ]; do
-	third=$((200 + ($$ + i) % 40))
-	if cidr_is_free "172.30.$third.0/24" && ! in_iptables "172.30.$third.0/24"; then
-		NET3=$third
-		break
-	fi
-	i=$((i + 1))
-done
+NET3=$(pick_free "172.30.%d.0/24" 200 1 40) || NET3=""
 POOL3=""
 i=0
 while [ "$i" -lt 11 ]; do

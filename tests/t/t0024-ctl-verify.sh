@@ -32,35 +32,11 @@ export DOCKYARD_STOP_TIMEOUT DOCKYARD_START_TIMEOUT FAKE_DIR
 unset NOTIFY_SOCKET STANDIN_IGNORE_TERM STANDIN_BIND_DELAY DOCKYARD_CTL_ROOT
 unset FAKE_RUNTIME FAKE_PING_RC FAKE_DIND_RC FAKE_DIND_VERSION FAKE_RUN_RC
 
-in_iptables() {
-	{
-		iptables -w -S
-		iptables -w -t nat -S
-		iptables -w -t mangle -S
-	} 2>/dev/null | grep -qF -- "$1"
-}
 
 # Networks in 172.29.0.0/16 (other dockyardctl tests use 172.30 and 172.31).
-NET3=""
-i=0
-while [ "$i" -lt 40 ]; do
-	third=$((200 + ($$ + i) % 40))
-	if cidr_is_free "172.29.$third.0/24" && ! in_iptables "172.29.$third.0/24"; then
-		NET3=$third
-		break
-	fi
-	i=$((i + 1))
-done
+NET3=$(pick_free "172.29.%d.0/24" 200 1 40) || NET3=""
 POOL=""
-i=0
-while [ "$i" -lt 12 ]; do
-	pool=172.29.$((16 * (($$ + i) % 12))).0/20
-	if cidr_is_free "$pool" && ! in_iptables "$pool"; then
-		POOL=$pool
-		break
-	fi
-	i=$((i + 1))
-done
+p=$(pick_free "172.29.%d.0/20" 0 16 12) && POOL=172.29.$p.0/20
 
 verify_cleanup() {
 	if [ -x "$CTL" ]; then

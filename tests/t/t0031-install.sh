@@ -19,16 +19,7 @@ unset NOTIFY_SOCKET STANDIN_IGNORE_TERM STANDIN_BIND_DELAY
 
 # A bridge /24 and a pool that no route and no other test uses (t0020 and
 # t0021 take 172.31.x; this script takes 172.30.x).
-NET3=""
-i=0
-while [ "$i" -lt 60 ]; do
-	third=$((100 + ($$ + i) % 60))
-	if cidr_is_free "172.30.$third.0/24"; then
-		NET3=$third
-		break
-	fi
-	i=$((i + 1))
-done
+NET3=$(pick_free "172.30.%d.0/24" 100 1 60) || NET3=""
 POOL=172.30.$((4 * ($$ % 20))).0/22
 NETFLAGS="--prefix $PFX --bridge-cidr 172.30.$NET3.1/24 --fixed-cidr 172.30.$NET3.0/24 --pool-base $POOL --pool-size 26"
 
@@ -46,27 +37,6 @@ install_cleanup() {
 	cleanup_trash
 }
 trap install_cleanup EXIT
-
-# make_payload DIR CLI_TEXT [DOCKERD]: a manifest of stand-in daemons, the
-# real dockyardctl and a fake docker client that prints what it got.
-make_payload() {
-	mkdir -p "$1" &&
-	cp "$SRC_DIR/tests/standins/containerd" "$1/containerd" &&
-	cp "${3:-$SRC_DIR/tests/standins/dockerd}" "$1/dockerd" &&
-	printf '#!/bin/sh\necho "%s $* host=$DOCKER_HOST config=$DOCKER_CONFIG"\n' "$2" >"$1/cli" &&
-	cp -r "$SRC_DIR/scripts" "$1/scripts" &&
-	cat >"$1/test.manifest" <<-MANIFEST
-	[component engine]
-	version = 1.0.0-test
-	file dockerd -> bin/dockerd 0755
-	file containerd -> bin/containerd 0755
-	file cli -> bin/docker-cli 0755
-
-	[component dockyardctl]
-	version = 0.1.0
-	concat scripts -> bin/dockyardctl 0755
-	MANIFEST
-}
 
 # snapshot FILE: names, sizes and mtimes below /etc and /run.
 snapshot() {
@@ -90,10 +60,10 @@ I3=$TRASH/i3
 
 expect_success 'installers of stand-in daemons build' '
 	test -n "$NET3" &&
-	make_payload "$TRASH/p1" cli-one && build_installer "$TRASH/p1" "$I1" &&
-	make_payload "$TRASH/p2" cli-two && build_installer "$TRASH/p2" "$I2" &&
+	make_standin_payload "$TRASH/p1" cli-one && build_installer "$TRASH/p1" "$I1" &&
+	make_standin_payload "$TRASH/p2" cli-two && build_installer "$TRASH/p2" "$I2" &&
 	printf "#!/bin/sh\necho broken dockerd >&2\nexit 3\n" >"$TRASH/bad-dockerd" &&
-	make_payload "$TRASH/p3" cli-three "$TRASH/bad-dockerd" && build_installer "$TRASH/p3" "$I3"
+	make_standin_payload "$TRASH/p3" cli-three "$TRASH/bad-dockerd" && build_installer "$TRASH/p3" "$I3"
 '
 
 expect_success '--help names the commands and the exit statuses' '
