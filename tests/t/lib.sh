@@ -233,12 +233,13 @@ pick_free() {
 # make_standin_payload DIR CLI_TEXT [DOCKERD]: DIR/test.manifest of the
 # stand-in containerd and dockerd (tests/standins/, or DOCKERD), the real
 # dockyardctl, and a fake docker client that prints CLI_TEXT, its
-# arguments and the DOCKER_HOST and DOCKER_CONFIG it got.
+# arguments and the DOCKER_HOST and DOCKER_CONFIG it got, and appends its
+# arguments to $DOCKER_CONFIG/calls.
 make_standin_payload() {
 	mkdir -p "$1" &&
 		cp "$SRC_DIR/tests/standins/containerd" "$1/containerd" &&
 		cp "${3:-$SRC_DIR/tests/standins/dockerd}" "$1/dockerd" &&
-		printf '#!/bin/sh\necho "%s $* host=$DOCKER_HOST config=$DOCKER_CONFIG"\n' "$2" >"$1/cli" &&
+		printf '#!/bin/sh\necho "$*" >>"$DOCKER_CONFIG/calls"\necho "%s $* host=$DOCKER_HOST config=$DOCKER_CONFIG"\n' "$2" >"$1/cli" &&
 		cp -r "$SRC_DIR/scripts" "$1/scripts" &&
 		cat >"$1/test.manifest" <<-MANIFEST
 		[component engine]
