@@ -33,6 +33,7 @@ VERIFY := verify/sha256.c verify/paths.c verify/trailer.c verify/meta.c verify/i
 BUILDER_LIB := builder/manifest.c builder/pack.c builder/build.c builder/lock.c \
 	builder/scripts.c builder/sbom.c builder/fetch.c builder/unpack.c builder/elf.c
 INSTALLER_LIB := installer/extract.c installer/list.c installer/config.c installer/render.c \
+	installer/binaries.c installer/start.c \
 	installer/receipt.c installer/sysobj.c installer/preflight.c installer/install.c
 UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 

@@ -18,47 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../common/log.h"
-#include "../common/run.h"
 #include "../common/xio.h"
-#include "../verify/payload.h"
-#include "../verify/sig.h"
-#include "extract.h"
 #include "preflight.h"
 #include "receipt.h"
 #include "render.h"
+#include "steps.h"
 #include "sysobj.h"
-
-#define PATH_BUF (DY_ROOT_MAX + 256)
-#define SUBID_COUNT 65536u
-#define STAGING_NAME ".payload-new"
-#define PAYLOAD_META "etc/payload.meta"
-
-struct inst {
-	const struct dy_install_opts *o;
-	struct dy_image *img;
-	struct dy_config cfg;
-	enum dy_runtime_mode mode;
-	char root[PATH_BUF]; /* host path: sysroot + cfg.root */
-	char unit_name[64];
-	char unit_path[PATH_BUF]; /* path on the running system */
-	char group[32];
-	int dry;
-	json_t *plan; /* actions, in plan mode */
-	size_t changes;
-	int config_changed; /* a file the daemons read changed: restart */
-	int upgraded;	    /* bin/ replaced; bin.prev holds the previous one */
-	int extracted;	    /* this run extracted the payload */
-	int lockfd;
-	int host_lockfd; /* held from configuration until the registry entry */
-	struct dy_receipt receipt;
-};
 
 void
 dy_install_opts_init(struct dy_install_opts *o)
@@ -71,11 +40,8 @@ dy_install_opts_init(struct dy_install_opts *o)
 
 /* ---- actions: done, or only recorded in plan mode ---- */
 
-static void act(struct inst *ins, const char *verb, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-act(struct inst *ins, const char *verb, const char *fmt, ...)
+void
+ins_act(struct inst *ins, const char *verb, const char *fmt, ...)
 {
 	char what[PATH_BUF + 256];
 	va_list ap;
@@ -97,8 +63,8 @@ act(struct inst *ins, const char *verb, const char *fmt, ...)
 
 /* Tests kill the installer at named points (DOCKYARD_FAULT_AT=NAME) to
  * show that a re-run converges from each of them. */
-static void
-fault_point(const char *name)
+void
+ins_fault_point(const char *name)
 {
 	const char *want = getenv("DOCKYARD_FAULT_AT");
 
@@ -113,26 +79,26 @@ note_sysobj(void *ctx, const char *what)
 	const char *space = strchr(what, ' ');
 
 	if (space == NULL)
-		act(ins, what, "%s", "");
+		ins_act(ins, what, "%s", "");
 	else {
 		char verb[32];
 		snprintf(verb, sizeof(verb), "%.*s", (int)(space - what), what);
-		act(ins, verb, "%s", space + 1);
+		ins_act(ins, verb, "%s", space + 1);
 	}
 }
 
 /* ---- paths ---- */
 
-static int
-root_path(const struct inst *ins, char *buf, size_t size, const char *rel, struct dy_err *err)
+int
+ins_root_path(const struct inst *ins, char *buf, size_t size, const char *rel, struct dy_err *err)
 {
 	if ((size_t)snprintf(buf, size, "%s/%s", ins->root, rel) >= size)
 		return dy_errf(err, "path %s/%s is too long", ins->root, rel);
 	return 0;
 }
 
-static int
-join_path(char *buf, size_t size, const char *dir, const char *rel, struct dy_err *err)
+int
+ins_join_path(char *buf, size_t size, const char *dir, const char *rel, struct dy_err *err)
 {
 	if ((size_t)snprintf(buf, size, "%s/%s", dir, rel) >= size)
 		return dy_errf(err, "path %s/%s is too long", dir, rel);
@@ -367,13 +333,13 @@ file_matches(const char *path, const char *data, size_t len, unsigned mode)
 }
 
 /* Write path (host path; shown as display) unless it already holds data. */
-static int
-put_file(struct inst *ins, const char *path, const char *display, const char *data, size_t len,
-	 unsigned mode, struct dy_err *err)
+int
+ins_put_file(struct inst *ins, const char *path, const char *display, const char *data, size_t len,
+	     unsigned mode, struct dy_err *err)
 {
 	if (file_matches(path, data, len, mode))
 		return 0;
-	act(ins, access(path, F_OK) == 0 ? "update" : "write", "%s", display);
+	ins_act(ins, access(path, F_OK) == 0 ? "update" : "write", "%s", display);
 	if (ins->dry)
 		return 1;
 	if (dy_write_file_atomic(path, data, len, mode, err) < 0)
@@ -381,8 +347,8 @@ put_file(struct inst *ins, const char *path, const char *display, const char *da
 	return 1;
 }
 
-static int
-ensure_dir(struct inst *ins, const char *path, unsigned mode, struct dy_err *err)
+int
+ins_ensure_dir(struct inst *ins, const char *path, unsigned mode, struct dy_err *err)
 {
 	struct stat st;
 
@@ -391,7 +357,7 @@ ensure_dir(struct inst *ins, const char *path, unsigned mode, struct dy_err *err
 			return 0;
 		return dy_errf(err, "%s exists and is not a directory", path);
 	}
-	act(ins, "mkdir", "%s", path);
+	ins_act(ins, "mkdir", "%s", path);
 	if (ins->dry)
 		return 1;
 	if (mkdir(path, mode) < 0 && errno != EEXIST)
@@ -401,115 +367,8 @@ ensure_dir(struct inst *ins, const char *path, unsigned mode, struct dy_err *err
 	return 1;
 }
 
-/* ---- binaries ---- */
-
-/* Where a payload file lives once installed. */
-static const char *
-installed_rel(const struct inst *ins, const char *path)
-{
-	if (ins->mode != DY_RUNTIME_RUNC && strcmp(path, DY_SYSBOX_RUNC) == 0)
-		return DY_SYSBOX_RUNC_BIN;
-	return path;
-}
-
-static int
-same_payload(const struct dy_meta *a, const struct dy_meta *b)
-{
-	size_t i;
-
-	if (a->ncomponents != b->ncomponents || a->nentries != b->nentries)
-		return 0;
-	for (i = 0; i < a->ncomponents; i++)
-		if (strcmp(a->components[i].name, b->components[i].name) != 0 ||
-		    strcmp(a->components[i].version, b->components[i].version) != 0)
-			return 0;
-	for (i = 0; i < a->nentries; i++) {
-		const struct dy_entry *x = &a->entries[i], *y = &b->entries[i];
-		if (strcmp(x->path, y->path) != 0 || x->is_dir != y->is_dir || x->mode != y->mode ||
-		    x->size != y->size || memcmp(x->sha256, y->sha256, DY_SHA256_LEN) != 0)
-			return 0;
-	}
-	return 1;
-}
-
-/* 1 when the installed payload record matches this payload and every
- * installed file still has its size, mode and digest. */
-static int
-binaries_current(struct inst *ins)
-{
-	char path[PATH_BUF], *raw = NULL;
-	struct dy_meta old;
-	struct dy_err err;
-	size_t i, len = 0;
-	int fd, same;
-
-	if (root_path(ins, path, sizeof(path), PAYLOAD_META, &err) < 0)
-		return 0;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	raw = malloc(DY_META_MAX);
-	if (raw != NULL) {
-		ssize_t n = dy_read_some(fd, raw, DY_META_MAX);
-		len = n > 0 ? (size_t)n : 0;
-	}
-	close(fd);
-	dy_meta_init(&old);
-	same = raw != NULL && dy_meta_parse(raw, len, &old, &err) == 0 &&
-	       same_payload(&old, &ins->img->meta);
-	dy_meta_free(&old);
-	free(raw);
-	for (i = 0; same && i < ins->img->meta.nentries; i++) {
-		const struct dy_entry *e = &ins->img->meta.entries[i];
-		uint8_t digest[DY_SHA256_LEN];
-		unsigned long long size;
-		struct stat st;
-
-		if (e->is_dir)
-			continue;
-		if (root_path(ins, path, sizeof(path), installed_rel(ins, e->path), &err) < 0)
-			return 0;
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			return 0;
-		same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		       (uint64_t)st.st_size == e->size && (st.st_mode & 07777) == e->mode &&
-		       dy_sha256_fd(fd, digest, &size, &err) == 0 &&
-		       dy_digest_equal(digest, e->sha256, DY_SHA256_LEN);
-		close(fd);
-		if (!same)
-			dy_say(DY_VERBOSE, "%s differs from the payload", path);
-	}
-	return same;
-}
-
-static void
-progress(void *ctx, uint64_t done, uint64_t total)
-{
-	(void)ctx;
-	dy_progress("verifying and extracting", done, total, 1);
-}
-
-/* A crash between the two renames of a swap leaves bin.prev without bin. */
-static int
-recover_bin(struct inst *ins, struct dy_err *err)
-{
-	char bin[PATH_BUF], prev[PATH_BUF];
-	struct stat st;
-
-	if (root_path(ins, bin, sizeof(bin), "bin", err) < 0 ||
-	    root_path(ins, prev, sizeof(prev), "bin.prev", err) < 0)
-		return -1;
-	if (lstat(bin, &st) < 0 && errno == ENOENT && lstat(prev, &st) == 0) {
-		act(ins, "restore", "%s from an interrupted upgrade", bin);
-		if (!ins->dry && rename(prev, bin) < 0)
-			return dy_errnof(err, "cannot restore %s to %s", prev, bin);
-	}
-	return 0;
-}
-
-static int
-remove_at_root(struct inst *ins, const char *rel, struct dy_err *err)
+int
+ins_remove_at_root(struct inst *ins, const char *rel, struct dy_err *err)
 {
 	int dfd = open(ins->root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int rc;
@@ -519,185 +378,6 @@ remove_at_root(struct inst *ins, const char *rel, struct dy_err *err)
 	rc = dy_remove_tree_at(dfd, rel, err);
 	close(dfd);
 	return rc;
-}
-
-/* The wrappers the installer writes into bin/ (of the staging tree, or of
- * the live root on a re-run). */
-static int
-render_wrappers(struct inst *ins, const char *bindir, struct dy_err *err)
-{
-	struct dy_render_in in = { &ins->cfg, &ins->img->meta, NULL, 0 };
-	struct dy_rendered r;
-	char path[PATH_BUF];
-	int rc;
-
-	memset(&r, 0, sizeof(r));
-	if (dy_render_docker_wrapper(&in, &r, err) < 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/docker", bindir);
-	rc = put_file(ins, path, path, r.data, r.len, r.mode, err);
-	dy_rendered_free(&r);
-	if (rc < 0 || ins->mode == DY_RUNTIME_RUNC)
-		return rc < 0 ? -1 : 0;
-	memset(&r, 0, sizeof(r));
-	if (dy_render_runtime_wrapper(&in, &r, err) < 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/sysbox-runc", bindir);
-	rc = put_file(ins, path, path, r.data, r.len, r.mode, err);
-	dy_rendered_free(&r);
-	if (rc > 0)
-		ins->config_changed = 1;
-	return rc < 0 ? -1 : 0;
-}
-
-/* Move the staged payload's files outside bin/ into the root, one rename
- * each (lib/ is user data: only the payload's own files are replaced). */
-static int
-place_other_files(struct inst *ins, const char *staging, struct dy_err *err)
-{
-	const struct dy_meta *m = &ins->img->meta;
-	char from[PATH_BUF], to[PATH_BUF];
-	size_t i;
-
-	for (i = 0; i < m->nentries; i++) {
-		const struct dy_entry *e = &m->entries[i];
-		if (strcmp(e->path, "bin") == 0 || strncmp(e->path, "bin/", 4) == 0)
-			continue;
-		if (root_path(ins, to, sizeof(to), e->path, err) < 0)
-			return -1;
-		if (e->is_dir) {
-			if (ensure_dir(ins, to, e->mode, err) < 0)
-				return -1;
-			continue;
-		}
-		if (join_path(from, sizeof(from), staging, e->path, err) < 0)
-			return -1;
-		if (rename(from, to) < 0)
-			return dy_errnof(err, "cannot move %s to %s", from, to);
-	}
-	return 0;
-}
-
-/* Swap the staged bin/ in; the previous one becomes bin.prev. */
-static int
-swap_bin(struct inst *ins, const char *staging, struct dy_err *err)
-{
-	char bin[PATH_BUF], prev[PATH_BUF], staged[PATH_BUF];
-	struct stat st;
-
-	if (root_path(ins, bin, sizeof(bin), "bin", err) < 0 ||
-	    root_path(ins, prev, sizeof(prev), "bin.prev", err) < 0)
-		return -1;
-	if (join_path(staged, sizeof(staged), staging, "bin", err) < 0)
-		return -1;
-	if (lstat(bin, &st) == 0) {
-		if (remove_at_root(ins, "bin.prev", err) < 0)
-			return -1;
-		if (rename(bin, prev) < 0)
-			return dy_errnof(err, "cannot move %s aside to %s", bin, prev);
-		ins->upgraded = 1;
-		fault_point("swap");
-	}
-	if (rename(staged, bin) < 0) {
-		dy_errnof(err, "cannot move %s to %s", staged, bin);
-		if (ins->upgraded && rename(prev, bin) == 0)
-			ins->upgraded = 0;
-		return -1;
-	}
-	return 0;
-}
-
-static int
-check_payload_shape(const struct inst *ins, struct dy_err *err)
-{
-	if (dy_meta_find(&ins->img->meta, "bin/dockyardctl") == NULL)
-		return dy_errf(err, "the payload has no bin/dockyardctl: this installer cannot "
-				    "control an instance");
-	if (dy_meta_find(&ins->img->meta, "bin/docker") != NULL)
-		return dy_errf(err, "the payload ships bin/docker, which is the installer's "
-				    "wrapper; ship the client as bin/docker-cli");
-	if (ins->mode != DY_RUNTIME_RUNC && dy_meta_find(&ins->img->meta, DY_SYSBOX_RUNC) == NULL)
-		return dy_errf(err, "the payload declares sysbox but has no %s", DY_SYSBOX_RUNC);
-	return 0;
-}
-
-static int
-verify_signature(struct inst *ins, struct dy_err *err)
-{
-	struct dy_sig_key *pub = NULL;
-	int rc;
-
-	if (ins->o->key == NULL)
-		return 0;
-	if (dy_sig_key_load(ins->o->key, 0, &pub, err) < 0)
-		return -1;
-	if (!ins->img->digest_ok && dy_image_check_digest(ins->img, err) < 0) {
-		dy_sig_key_free(pub);
-		return -1;
-	}
-	rc = dy_sig_check_image(ins->img, pub, err);
-	if (rc == 0)
-		dy_say(DY_VERBOSE, "signature OK (%s)", dy_sig_key_name(pub));
-	dy_sig_key_free(pub);
-	return rc;
-}
-
-static int
-step_binaries(struct inst *ins, struct dy_err *err)
-{
-	char staging[PATH_BUF], from[PATH_BUF], to[PATH_BUF];
-	struct dy_extract_stats stats;
-
-	if (check_payload_shape(ins, err) < 0 || recover_bin(ins, err) < 0)
-		return -1;
-	if (binaries_current(ins)) {
-		dy_say(DY_VERBOSE, "binaries in %s/bin are up to date", ins->root);
-		/* Nothing is extracted, but the metadata that drives the
-		 * rendering must still come from an intact file. */
-		if (dy_image_check_digest(ins->img, err) < 0 || verify_signature(ins, err) < 0)
-			return -1;
-		if (root_path(ins, staging, sizeof(staging), "bin", err) < 0)
-			return -1;
-		return render_wrappers(ins, staging, err);
-	}
-	act(ins, "extract", "%zu payload entries (%llu bytes) into %s/bin", ins->img->meta.nentries,
-	    (unsigned long long)dy_meta_total_size(&ins->img->meta), ins->root);
-	if (ins->dry) {
-		if (verify_signature(ins, err) < 0 ||
-		    root_path(ins, staging, sizeof(staging), "bin", err) < 0)
-			return -1;
-		return render_wrappers(ins, staging, err);
-	}
-	if (root_path(ins, staging, sizeof(staging), STAGING_NAME, err) < 0 ||
-	    remove_at_root(ins, STAGING_NAME, err) < 0)
-		return -1;
-	if (dy_extract(ins->img, staging, progress, &stats, err) < 0) {
-		dy_progress_end();
-		return -1;
-	}
-	dy_progress_end();
-	fault_point("staged");
-	if (verify_signature(ins, err) < 0)
-		goto fail;
-	if (ins->mode != DY_RUNTIME_RUNC) {
-		if (join_path(from, sizeof(from), staging, DY_SYSBOX_RUNC, err) < 0 ||
-		    join_path(to, sizeof(to), staging, DY_SYSBOX_RUNC_BIN, err) < 0)
-			goto fail;
-		if (rename(from, to) < 0) {
-			dy_errnof(err, "cannot rename %s to %s", from, to);
-			goto fail;
-		}
-	}
-	if (join_path(to, sizeof(to), staging, "bin", err) < 0 ||
-	    render_wrappers(ins, to, err) < 0 || place_other_files(ins, staging, err) < 0 ||
-	    swap_bin(ins, staging, err) < 0)
-		goto fail;
-	ins->config_changed = 1;
-	ins->extracted = 1;
-	return remove_at_root(ins, STAGING_NAME, err);
-fail:
-	remove_at_root(ins, STAGING_NAME, &(struct dy_err){ { 0 } });
-	return -1;
 }
 
 /* ---- rendered configuration ---- */
@@ -725,20 +405,20 @@ step_dirs(struct inst *ins, struct dy_err *err)
 	int made;
 
 	snprintf(whole, sizeof(whole), "dir %s", ins->cfg.root);
-	made = ensure_dir(ins, ins->root, 0755, err);
+	made = ins_ensure_dir(ins, ins->root, 0755, err);
 	if (made < 0 || (made && dy_receipt_add(&ins->receipt, err, "%s", whole) < 0))
 		return -1;
 	/* In a root the install did not make (a mount point, say), the
 	 * receipt lists the top-level directories it made instead. */
 	if (!dy_receipt_has(&ins->receipt, whole) &&
-	    (root_path(ins, path, sizeof(path), "bin", err) < 0 ||
+	    (ins_root_path(ins, path, sizeof(path), "bin", err) < 0 ||
 	     (lstat(path, &st) < 0 &&
 	      dy_receipt_add(&ins->receipt, err, "dir %s/bin", ins->cfg.root) < 0)))
 		return -1;
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		if (root_path(ins, path, sizeof(path), dirs[i].rel, err) < 0)
+		if (ins_root_path(ins, path, sizeof(path), dirs[i].rel, err) < 0)
 			return -1;
-		made = ensure_dir(ins, path, dirs[i].mode, err);
+		made = ins_ensure_dir(ins, path, dirs[i].mode, err);
 		if (made < 0)
 			return -1;
 		if (made && strchr(dirs[i].rel, '/') == NULL &&
@@ -765,9 +445,9 @@ put_rendered(struct inst *ins, render_fn fn, const struct dy_render_in *in, int 
 	if (absolute)
 		rc = host_path(ins->o, path, sizeof(path), r.path, err);
 	else
-		rc = root_path(ins, path, sizeof(path), r.path, err);
+		rc = ins_root_path(ins, path, sizeof(path), r.path, err);
 	if (rc == 0)
-		rc = put_file(ins, path, path, r.data, r.len, r.mode, err);
+		rc = ins_put_file(ins, path, path, r.data, r.len, r.mode, err);
 	dy_rendered_free(&r);
 	if (rc > 0 && restart)
 		ins->config_changed = 1;
@@ -797,9 +477,9 @@ step_render(struct inst *ins, struct dy_err *err)
 	}
 	if (dy_config_format_env(&ins->cfg, &env, &len, err) < 0)
 		return -1;
-	rc = root_path(ins, path, sizeof(path), "etc/dockyard.env", err);
+	rc = ins_root_path(ins, path, sizeof(path), "etc/dockyard.env", err);
 	if (rc == 0)
-		rc = put_file(ins, path, path, env, len, 0644, err);
+		rc = ins_put_file(ins, path, path, env, len, 0644, err);
 	free(env);
 	if (rc < 0)
 		return -1;
@@ -827,13 +507,13 @@ enable_in_image(struct inst *ins, struct dy_err *err)
 	if (host_path(ins->o, dir, sizeof(dir), "/etc/systemd/system/multi-user.target.wants",
 		      err) < 0)
 		return -1;
-	if (join_path(link, sizeof(link), dir, ins->unit_name, err) < 0)
+	if (ins_join_path(link, sizeof(link), dir, ins->unit_name, err) < 0)
 		return -1;
 	n = readlink(link, target, sizeof(target) - 1);
 	if (n > 0 && (size_t)n == strlen(ins->unit_path) &&
 	    memcmp(target, ins->unit_path, (size_t)n) == 0)
 		return 0;
-	act(ins, "enable", "%s (link in %s)", ins->unit_name, dir);
+	ins_act(ins, "enable", "%s (link in %s)", ins->unit_name, dir);
 	if (ins->dry)
 		return 0;
 	if (dy_mkdir_p(dir, 0755, err) < 0)
@@ -858,7 +538,7 @@ own_root(struct inst *ins, struct dy_sys *s, struct dy_err *err)
 		return -1;
 	if (!found || lstat(ins->root, &st) < 0 || (st.st_uid == 0 && st.st_gid == gid))
 		return 0;
-	act(ins, "chown", "%s root:%s", ins->root, ins->group);
+	ins_act(ins, "chown", "%s root:%s", ins->root, ins->group);
 	if (!ins->dry && lchown(ins->root, 0, gid) < 0)
 		return dy_errnof(err, "cannot give %s to group %s", ins->root, ins->group);
 	return 0;
@@ -921,7 +601,7 @@ load_receipt(struct inst *ins, struct dy_err *err)
 	int fd, rc;
 
 	dy_receipt_init(&ins->receipt);
-	if (root_path(ins, path, sizeof(path), "etc/receipt", err) < 0)
+	if (ins_root_path(ins, path, sizeof(path), "etc/receipt", err) < 0)
 		return -1;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -953,226 +633,11 @@ step_receipt(struct inst *ins, struct dy_err *err)
 		return -1;
 	if (dy_receipt_format(&ins->receipt, &text, &len, err) < 0)
 		return -1;
-	rc = root_path(ins, path, sizeof(path), "etc/receipt", err);
+	rc = ins_root_path(ins, path, sizeof(path), "etc/receipt", err);
 	if (rc == 0)
-		rc = put_file(ins, path, path, text, len, 0644, err);
+		rc = ins_put_file(ins, path, path, text, len, 0644, err);
 	free(text);
 	return rc < 0 ? -1 : 0;
-}
-
-/* ---- start ---- */
-
-static int
-systemd_running(const struct inst *ins)
-{
-	struct stat st;
-
-	return !ins->o->no_systemd && ins->o->sysroot[0] == '\0' &&
-	       lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* GET /_ping on the instance's socket answers "OK". */
-static int
-api_answers(const struct inst *ins)
-{
-	static const char req[] = "GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n";
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char buf[1024];
-	size_t len = 0;
-	ssize_t n;
-	int fd, ok;
-
-	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/run/docker.sock", ins->root) >=
-	    sizeof(sa.sun_path))
-		return 0;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    dy_write_full(fd, req, sizeof(req) - 1) < 0) {
-		close(fd);
-		return 0;
-	}
-	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	buf[len] = '\0';
-	ok = strncmp(buf, "HTTP/1.", 7) == 0 && strncmp(buf + 8, " 200", 4) == 0;
-	return ok && len >= 2 && strcmp(buf + len - 2, "OK") == 0;
-}
-
-static int
-wait_api(const struct inst *ins, struct dy_err *err)
-{
-	struct timespec t0, now, nap = { 0, 200 * 1000 * 1000 };
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		if (api_answers(ins))
-			return 0;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - t0.tv_sec >= ins->o->start_timeout)
-			return dy_errf(err,
-				       "the Docker API at %s/run/docker.sock did not answer "
-				       "within %d s (see %s/bin/dockyardctl status and logs)",
-				       ins->root, ins->o->start_timeout, ins->root);
-		nanosleep(&nap, NULL);
-	}
-}
-
-static int
-ctl(const struct inst *ins, const char *command, struct dy_err *err)
-{
-	char prog[PATH_BUF];
-	char *argv[] = { prog, "-q", (char *)command, NULL };
-
-	if (root_path(ins, prog, sizeof(prog), "bin/dockyardctl", err) < 0)
-		return -1;
-	if (dy_display_level > DY_QUIET) {
-		argv[1] = (char *)command;
-		argv[2] = NULL;
-	}
-	return dy_run_ok(argv, NULL, err);
-}
-
-static int
-systemctl(const char *a, const char *b, const char *c, struct dy_err *err)
-{
-	char prog[PATH_BUF];
-	char *argv[] = { prog, (char *)a, (char *)b, (char *)c, NULL };
-
-	if (dy_which("systemctl", prog, sizeof(prog)) < 0)
-		return dy_errf(err, "systemd runs, but there is no systemctl in %s", DY_TOOL_PATH);
-	return dy_run_ok(argv, NULL, err);
-}
-
-/* Start (restart when something the daemons read changed), then wait for
- * the API. */
-static int
-start_instance(struct inst *ins, struct dy_err *err)
-{
-	if (systemd_running(ins)) {
-		if (systemctl("daemon-reload", NULL, NULL, err) < 0 ||
-		    systemctl("enable", ins->unit_name, NULL, err) < 0 ||
-		    systemctl(ins->config_changed ? "restart" : "start", ins->unit_name, NULL,
-			      err) < 0)
-			return -1;
-	} else {
-		struct dy_err ignored;
-		/* A stack left half started (an installer killed during its
-		 * start, a daemon that died) is stopped first: start refuses it. */
-		if ((ins->config_changed || ctl(ins, "status", &ignored) < 0) &&
-		    ctl(ins, "stop", err) < 0)
-			return -1;
-		if (ctl(ins, "start", err) < 0)
-			return -1;
-	}
-	return wait_api(ins, err);
-}
-
-static void
-stop_instance(struct inst *ins)
-{
-	struct dy_err err;
-
-	int rc;
-
-	if (systemd_running(ins))
-		rc = systemctl("stop", ins->unit_name, NULL, &err);
-	else
-		rc = ctl(ins, "stop", &err);
-	if (rc < 0)
-		dy_warn("%s", err.msg);
-}
-
-/* The new bin/ did not come up: put the previous one back and start it. */
-static void
-roll_back(struct inst *ins, struct dy_err *err)
-{
-	char bin[PATH_BUF], prev[PATH_BUF], failed[PATH_BUF];
-	struct dy_err e2;
-
-	stop_instance(ins);
-	if (root_path(ins, bin, sizeof(bin), "bin", &e2) < 0 ||
-	    root_path(ins, prev, sizeof(prev), "bin.prev", &e2) < 0 ||
-	    root_path(ins, failed, sizeof(failed), "bin.failed", &e2) < 0)
-		return;
-	remove_at_root(ins, "bin.failed", &e2);
-	if (rename(bin, failed) < 0 || rename(prev, bin) < 0) {
-		dy_err_wrap(err, "rolling back failed too (%s); previous binaries are in %s",
-			    strerror(errno), prev);
-		return;
-	}
-	remove_at_root(ins, "bin.failed", &e2);
-	ins->upgraded = 0;
-	ins->config_changed = 1;
-	if (start_instance(ins, &e2) < 0)
-		dy_err_wrap(err, "restored the previous bin/, which does not start either (%s)",
-			    e2.msg);
-	else
-		dy_err_wrap(err, "restored the previous bin/, which runs again; the upgrade "
-				 "failed");
-}
-
-static int
-record_payload(struct inst *ins, struct dy_err *err)
-{
-	char path[PATH_BUF];
-	if (root_path(ins, path, sizeof(path), PAYLOAD_META, err) < 0)
-		return -1;
-	return put_file(ins, path, path, ins->img->meta_raw, (size_t)ins->img->trailer.meta_len,
-			0644, err) < 0
-		       ? -1
-		       : 0;
-}
-
-static int
-step_start(struct inst *ins, struct dy_err *err)
-{
-	if (ins->o->no_start || ins->o->sysroot[0] != '\0') {
-		if (ins->upgraded && remove_at_root(ins, "bin.prev", err) < 0)
-			return -1;
-		return record_payload(ins, err);
-	}
-	dy_say(DY_NORMAL, "starting %s%s", ins->unit_name,
-	       systemd_running(ins) ? "" : " (no systemd: dockyardctl start)");
-	if (start_instance(ins, err) < 0) {
-		if (ins->upgraded)
-			roll_back(ins, err);
-		return -1;
-	}
-	fault_point("started");
-	if (ins->upgraded && remove_at_root(ins, "bin.prev", err) < 0)
-		return -1;
-	return record_payload(ins, err);
-}
-
-static int
-step_images(struct inst *ins, struct dy_err *err)
-{
-	const struct dy_meta *m = &ins->img->meta;
-	char docker[PATH_BUF], file[PATH_BUF];
-	char *argv[] = { docker, "load", "-q", "-i", file, NULL };
-	size_t i;
-
-	if (root_path(ins, docker, sizeof(docker), "bin/docker", err) < 0)
-		return -1;
-	for (i = 0; i < m->nentries; i++) {
-		const struct dy_entry *e = &m->entries[i];
-		const char *role;
-
-		if (e->is_dir)
-			continue;
-		role = dy_meta_attr(&m->components[e->component], "role");
-		if (role == NULL || strcmp(role, "image") != 0)
-			continue;
-		if (root_path(ins, file, sizeof(file), e->path, err) < 0)
-			return -1;
-		act(ins, "load", "image %s (%s)", file, m->components[e->component].name);
-		if (!ins->dry && dy_run_ok(argv, NULL, err) < 0)
-			return -1;
-	}
-	return 0;
 }
 
 /* ---- the command ---- */
@@ -1288,17 +753,17 @@ run_steps(struct inst *ins, struct dy_err *err)
 		return -1;
 	if (step_dirs(ins, err) < 0 || step_binaries(ins, err) < 0 || step_render(ins, err) < 0)
 		return -1;
-	fault_point("rendered");
+	ins_fault_point("rendered");
 	if (step_system(ins, err) < 0)
 		return -1;
 	if (ins->host_lockfd >= 0) {
 		close(ins->host_lockfd);
 		ins->host_lockfd = -1;
 	}
-	fault_point("system");
+	ins_fault_point("system");
 	if (step_receipt(ins, err) < 0)
 		return -1;
-	fault_point("receipt");
+	ins_fault_point("receipt");
 	if (ins->dry)
 		return step_images(ins, err);
 	if (step_start(ins, err) < 0)

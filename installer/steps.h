@@ -1,0 +1,69 @@
+/*
+ * The install steps' shared state and helpers (installer/install.c runs
+ * the steps; binaries.c and start.c hold the two largest).  Internal to
+ * the installer: the public interface is install.h.
+ */
+#ifndef DY_STEPS_H
+#define DY_STEPS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "../common/err.h"
+#include "../verify/image.h"
+#include "config.h"
+#include "install.h"
+#include "receipt.h"
+#include "render.h"
+
+#define PATH_BUF (DY_ROOT_MAX + 256)
+#define SUBID_COUNT 65536u
+#define STAGING_NAME ".payload-new"
+#define PAYLOAD_META "etc/payload.meta"
+
+struct inst {
+	const struct dy_install_opts *o;
+	struct dy_image *img;
+	struct dy_config cfg;
+	enum dy_runtime_mode mode;
+	char root[PATH_BUF]; /* host path: sysroot + cfg.root */
+	char unit_name[64];
+	char unit_path[PATH_BUF]; /* path on the running system */
+	char group[32];
+	int dry;
+	json_t *plan; /* actions, in plan mode */
+	size_t changes;
+	int config_changed; /* a file the daemons read changed: restart */
+	int upgraded;	    /* bin/ replaced; bin.prev holds the previous one */
+	int extracted;	    /* this run extracted the payload */
+	int lockfd;
+	int host_lockfd; /* held from configuration until the registry entry */
+	struct dy_receipt receipt;
+};
+
+/* An action: done (and said at -v), or only recorded in plan mode. */
+void ins_act(struct inst *ins, const char *verb, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Tests kill the installer here when DOCKYARD_FAULT_AT names the point. */
+void ins_fault_point(const char *name);
+
+int ins_root_path(const struct inst *ins, char *buf, size_t size, const char *rel,
+		  struct dy_err *err);
+int ins_join_path(char *buf, size_t size, const char *dir, const char *rel, struct dy_err *err);
+/* Write path atomically unless it already holds exactly data and mode:
+ * 1 written (or planned), 0 unchanged, -1 error. */
+int ins_put_file(struct inst *ins, const char *path, const char *display, const char *data,
+		 size_t len, unsigned mode, struct dy_err *err);
+/* mkdir with mode unless a directory is there: 1 made, 0 there, -1 error. */
+int ins_ensure_dir(struct inst *ins, const char *path, unsigned mode, struct dy_err *err);
+/* Remove ROOT/rel (a tree), not following links; absent is fine. */
+int ins_remove_at_root(struct inst *ins, const char *rel, struct dy_err *err);
+
+/* binaries.c: verify, stage and swap in bin/ unless it is current. */
+int step_binaries(struct inst *ins, struct dy_err *err);
+/* start.c: start (or restart), wait for the API, roll back a failed
+ * upgrade; then load the payload's images. */
+int step_start(struct inst *ins, struct dy_err *err);
+int step_images(struct inst *ins, struct dy_err *err);
+
+#endif
