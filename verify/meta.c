@@ -507,7 +507,9 @@ parse_u64(const char *s, int base, uint64_t max, uint64_t *out)
 	char *end;
 	unsigned long long v;
 
-	if (*s == '\0' || *s == '+' || *s == '-' || *s == ' ')
+	/* Digits only: strtoull would also skip leading white space (a tab,
+	 * \v, \f) and take a sign, giving one number several spellings. */
+	if (*s == '\0' || strspn(s, base == 8 ? "01234567" : "0123456789") != strlen(s))
 		return -1;
 	if (base == 10 && s[0] == '0' && s[1] != '\0')
 		return -1; /* one spelling per number: no leading zeros */

@@ -429,6 +429,23 @@ test_parse_rejects_modes_sizes_digests(void)
 		    "line 5", "sha256");
 }
 
+/* strtoull skips leading white space: a tab, \v or \f before a number
+ * must not give it a second spelling (found by fuzz_trailer). */
+static void
+test_parse_rejects_space_in_numbers(void)
+{
+	parse_fails(COMP "dir \t755 bin\n", "line 4", "mode");
+	parse_fails(COMP "dir \v755 bin\n", "line 4", "mode");
+	parse_fails(COMP "dir 0755 bin\nfile demo \f755 5 " SHA_A " bin/x\n", "line 5", "mode");
+	parse_fails(COMP "dir 0755 bin\nfile demo 0755 \t5 " SHA_A " bin/x\n", "line 5",
+		    "bad size");
+	parse_fails(COMP "dir 0755 bin\nfile demo 0755 \v5 " SHA_A " bin/x\n", "line 5",
+		    "bad size");
+	parse_fails("dockyard-payload 1\nbuilt \t1700000000\ncomponent demo 0.1.0\n"
+		    "dir 0755 bin\n",
+		    "line 2", "built");
+}
+
 static void
 test_parse_rejects_paths_and_order(void)
 {
@@ -813,6 +830,7 @@ main(void)
 	RUN(test_parse_rejects_buffer);
 	RUN(test_parse_rejects_components);
 	RUN(test_parse_rejects_modes_sizes_digests);
+	RUN(test_parse_rejects_space_in_numbers);
 	RUN(test_parse_rejects_paths_and_order);
 	RUN(test_add_entry_rejects);
 	RUN(test_add_component_rejects);
