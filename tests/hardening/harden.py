@@ -757,6 +757,7 @@ def main():
     ap.add_argument("--section", action="append", choices=sorted(SECTIONS))
     ap.add_argument("--figures", help="append each section's figures (JSON lines)")
     ap.add_argument("--summary", metavar="FILE", help="add up a figures file and exit")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every failure")
     args = ap.parse_args()
     if args.summary:
         return summary(args.summary)
@@ -781,10 +782,11 @@ def main():
             t0 = time.monotonic()
             SECTIONS[name](tally, work, args)
             fig = tally.figures()
-            for msg in tally.failures[:20]:
+            shown = tally.failures if args.verbose else tally.failures[:20]
+            for msg in shown:
                 print("FAILED %s" % msg)
-            if len(tally.failures) > 20:
-                print("FAILED ... and %d more" % (len(tally.failures) - 20))
+            if len(tally.failures) > len(shown):
+                print("FAILED ... and %d more (-v shows all)" % (len(tally.failures) - len(shown)))
             print("# %s: %s, %d runs, %.1f s" % (name, line_of(fig), fig["runs"],
                                                  time.monotonic() - t0))
             if args.figures:
