@@ -178,3 +178,14 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 # ---- end of fuzzing -----------------------------------------------------
+
+# ---- hardening: attack the installer and count what it refused ----
+# The full form (t0051 runs a bounded one): 1000 seeded byte flips and
+# truncation at every 1% of a small installer, hostile dockyard.env files,
+# hostile roots in --sysroot trees, modes under any umask.  HARDEN_SEED=N
+# replays a run; HARDEN_BIN=build/asan attacks the sanitizer build.
+HARDEN_BIN ?= dist
+.PHONY: hardening
+hardening: $(HARDEN_BIN)/dockyard-build $(HARDEN_BIN)/dockyard-installer-stub
+	DY_BIN=$(abspath $(HARDEN_BIN)) python3 tests/hardening/harden.py --full \
+		$(if $(HARDEN_SEED),--seed $(HARDEN_SEED))

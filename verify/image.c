@@ -55,7 +55,9 @@ dy_image_open(struct dy_image *img, const char *path, const char *display, int f
 	dy_meta_init(&img->meta);
 	snprintf(img->path, sizeof(img->path), "%s", display ? display : path);
 	path = path ? path : display;
-	img->fd = open(path, O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat refuses it
+	 * (regular files ignore the flag). */
+	img->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW));
 	if (img->fd < 0 && errno == ELOOP)
 		return dy_errf(err, "installer %s is a symbolic link; give the file it points to",
 			       img->path);
