@@ -221,32 +221,50 @@ run_preflight(struct inst *ins, json_t **json_out, struct dy_err *err)
 
 /* ---- root and lock ---- */
 
-/* The root is a real directory (or absent) below a parent that no
- * unprivileged user could swap out from under us. */
+/* One existing component of the root's path.  Inside an image tree a
+ * symbolic link is refused (an absolute one would lead out of the tree);
+ * above it, the host's own links are followed for the mode check. */
+static int
+check_component(const char *path, int in_tree, int is_root, struct dy_err *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 1 : dy_errnof(err, "cannot inspect %s", path);
+	if (S_ISLNK(st.st_mode) && (is_root || in_tree))
+		return dy_errf(err, "%s %s is a symbolic link: give the real path",
+			       is_root ? "root" : "directory", path);
+	if (S_ISLNK(st.st_mode) && stat(path, &st) < 0)
+		return dy_errnof(err, "cannot inspect %s", path);
+	if (!S_ISDIR(st.st_mode))
+		return dy_errf(err, "%s %s exists and is not a directory",
+			       is_root ? "root" : "directory", path);
+	if ((st.st_mode & S_IWOTH) && (is_root || !(st.st_mode & S_ISVTX)))
+		return dy_errf(err,
+			       "%s is world-writable%s: anyone could replace the root; pick "
+			       "another place",
+			       path, is_root ? "" : " without the sticky bit");
+	return 0;
+}
+
+/* The root is a real directory (or absent) and no unprivileged user could
+ * swap it, or any directory above it, out from under us. */
 static int
 check_root_path(struct inst *ins, struct dy_err *err)
 {
-	char parent[PATH_BUF];
-	struct stat st;
+	size_t tree = strlen(ins->o->sysroot), i, n = strlen(ins->root);
+	char path[PATH_BUF];
+	int rc;
 
-	if (lstat(ins->root, &st) == 0) {
-		if (S_ISLNK(st.st_mode))
-			return dy_errf(err, "root %s is a symbolic link: give the real path",
-				       ins->root);
-		if (!S_ISDIR(st.st_mode))
-			return dy_errf(err, "root %s exists and is not a directory", ins->root);
-	} else if (errno != ENOENT)
-		return dy_errnof(err, "cannot inspect root %s", ins->root);
-	snprintf(parent, sizeof(parent), "%s", ins->root);
-	while (lstat(dirname(parent), &st) < 0) {
-		if (errno != ENOENT)
-			return dy_errnof(err, "cannot inspect %s", parent);
+	for (i = 1; i <= n; i++) {
+		if (i < n && ins->root[i] != '/')
+			continue;
+		memcpy(path, ins->root, i);
+		path[i] = '\0';
+		rc = check_component(path, tree > 0 && i > tree, i == n, err);
+		if (rc != 0)
+			return rc < 0 ? -1 : 0;
 	}
-	if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
-		return dy_errf(err,
-			       "%s is world-writable without the sticky bit: anyone could replace "
-			       "the root; pick another place",
-			       parent);
 	return 0;
 }
 
@@ -820,6 +838,10 @@ dy_install(struct dy_image *img, const struct dy_install_opts *o, struct dy_err 
 	rc = check_root_path(&ins, err) < 0 ? DY_EXIT_USAGE : DY_EXIT_OK;
 	if (rc == DY_EXIT_OK)
 		rc = run_preflight(&ins, &preflight, err);
+	/* A corrupt file gets no further than this: not even the lock file or
+	 * the layout are written (the extraction checks the members again). */
+	if (rc == DY_EXIT_OK && !ins.dry && !img->digest_ok && dy_image_check_digest(img, err) < 0)
+		rc = DY_EXIT_FAIL;
 	if (rc == DY_EXIT_OK && !ins.dry)
 		rc = take_lock(&ins, err);
 	if (rc == DY_EXIT_OK) {
