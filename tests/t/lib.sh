@@ -253,3 +253,31 @@ make_standin_payload() {
 		concat scripts -> bin/dockyardctl 0755
 		MANIFEST
 }
+
+# make_standin_instance ROOT PREFIX NET POOL: an instance root for the
+# dockyardctl tests: bin/ with the concatenated dockyardctl and the
+# stand-in daemons, etc/dockyard.env for the bridge NET.1/24 (NET is
+# "a.b.c") and the pool POOL, and the containerd.toml and daemon.json the
+# stand-ins read.
+make_standin_instance() {
+	mkdir -p "$1/bin" "$1/etc" &&
+		"$DY_TOOLS/dy-concat" "$SRC_DIR/scripts" "$1/bin/dockyardctl" &&
+		chmod 755 "$1/bin/dockyardctl" &&
+		for _si_c in sysbox-mgr sysbox-fs containerd dockerd; do
+			cp "$SRC_DIR/tests/standins/$_si_c" "$1/bin/$_si_c" || return 1
+		done &&
+		cat >"$1/etc/dockyard.env" <<-ENV &&
+		# test instance
+		DOCKYARD_ROOT=$1
+		DOCKYARD_DOCKER_PREFIX=$2
+		DOCKYARD_BRIDGE_CIDR=$3.1/24
+		DOCKYARD_FIXED_CIDR=$3.0/24
+		DOCKYARD_POOL_BASE=$4
+		DOCKYARD_POOL_SIZE=24
+		ENV
+		printf '[grpc]\n  address = "%s"\n' "$1/run/containerd/containerd.sock" \
+			>"$1/etc/containerd.toml" &&
+		printf '{"hosts": ["unix://%s"], "containerd": "%s", "bridge": "%s"}\n' \
+			"$1/run/docker.sock" "$1/run/containerd/containerd.sock" "${2}docker0" \
+			>"$1/etc/daemon.json"
+}

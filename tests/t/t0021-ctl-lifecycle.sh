@@ -149,25 +149,7 @@ expect_success 'free addresses, curl and the stand-ins are at hand' '
 '
 
 expect_success 'an instance root: dockyard.env, configuration, stand-ins, dockyardctl' '
-	mkdir -p "$ROOT/bin" "$ROOT/etc" &&
-	"$DY_TOOLS/dy-concat" "$SRC_DIR/scripts" "$CTL" && chmod 755 "$CTL" &&
-	for c in $COMPONENTS; do
-		cp "$SRC_DIR/tests/standins/$c" "$ROOT/bin/$c" || exit 1
-	done &&
-	cat >"$ROOT/etc/dockyard.env" <<-ENV &&
-	# test instance
-	DOCKYARD_ROOT=$ROOT
-	DOCKYARD_DOCKER_PREFIX=$PFX
-	DOCKYARD_BRIDGE_CIDR=172.31.$NET3.1/24
-	DOCKYARD_FIXED_CIDR=172.31.$NET3.0/24
-	DOCKYARD_POOL_BASE=$POOL
-	DOCKYARD_POOL_SIZE=24
-	ENV
-	printf "[grpc]\n  address = \"%s\"\n" "$RUNDIR/containerd/containerd.sock" \
-		>"$ROOT/etc/containerd.toml" &&
-	printf "{\"hosts\": [\"unix://%s\"], \"containerd\": \"%s\", \"bridge\": \"%s\"}\n" \
-		"$RUNDIR/docker.sock" "$RUNDIR/containerd/containerd.sock" "${PFX}docker0" \
-		>"$ROOT/etc/daemon.json" &&
+	make_standin_instance "$ROOT" "$PFX" "172.31.$NET3" "$POOL" &&
 	must_fail "$CTL" status >/dev/null 2>&1
 '
 

@@ -124,22 +124,7 @@ none_left() {
 
 expect_success 'an instance with stand-in daemons running' '
 	{ test -n "$NET3" && test -n "$POOL" || fail "no free networks in 172.29.0.0/16"; } &&
-	mkdir -p "$ROOT/bin" "$ROOT/etc" &&
-	"$DY_TOOLS/dy-concat" "$SRC_DIR/scripts" "$CTL" && chmod 755 "$CTL" &&
-	for c in $COMPONENTS; do
-		cp "$SRC_DIR/tests/standins/$c" "$ROOT/bin/$c" || exit 1
-	done &&
-	cat >"$ROOT/etc/dockyard.env" <<-ENV &&
-	DOCKYARD_ROOT=$ROOT
-	DOCKYARD_DOCKER_PREFIX=$PFX
-	DOCKYARD_BRIDGE_CIDR=172.29.$NET3.1/24
-	DOCKYARD_FIXED_CIDR=172.29.$NET3.0/24
-	DOCKYARD_POOL_BASE=$POOL
-	DOCKYARD_POOL_SIZE=24
-	ENV
-	printf "[grpc]\n  address = \"%s\"\n" "$ROOT/run/containerd/containerd.sock" >"$ROOT/etc/containerd.toml" &&
-	printf "{\"hosts\": [\"unix://%s\"], \"containerd\": \"%s\"}\n" \
-		"$ROOT/run/docker.sock" "$ROOT/run/containerd/containerd.sock" >"$ROOT/etc/daemon.json" &&
+	make_standin_instance "$ROOT" "$PFX" "172.29.$NET3" "$POOL" &&
 	"$CTL" -q start
 '
 
