@@ -529,21 +529,28 @@ cmd_uninstall(const struct cli *c)
 
 /* Options that belong to other commands are mistakes, not no-ops. */
 static int
+misplaced(const char *what)
+{
+	dy_error("%s", what);
+	return -1;
+}
+
+static int
 check_applicable(const struct cli *c)
 {
 	const char *cmd = c->command;
 	int install = strcmp(cmd, "install") == 0 || strcmp(cmd, "plan") == 0;
 
 	if (c->inst.json && !install && strcmp(cmd, "list") != 0 && strcmp(cmd, "preflight") != 0)
-		return dy_error("--json applies to list, plan and preflight"), -1;
+		return misplaced("--json applies to list, plan and preflight");
 	if (c->inst.key && !install && strcmp(cmd, "check") != 0)
-		return dy_error("--key applies to check and install"), -1;
+		return misplaced("--key applies to check and install");
 	if (c->out && strcmp(cmd, "gen-env") != 0)
-		return dy_error("--out applies to gen-env"), -1;
+		return misplaced("--out applies to gen-env");
 	if ((c->yes || c->keep_data) && strcmp(cmd, "uninstall") != 0)
-		return dy_error("--yes and --keep-data apply to uninstall"), -1;
+		return misplaced("--yes and --keep-data apply to uninstall");
 	if (c->inst.json && strcmp(cmd, "install") == 0 && !c->inst.dry_run)
-		return dy_error("--json applies to plan (or --dry-run)"), -1;
+		return misplaced("--json applies to plan (or --dry-run)");
 	return 0;
 }
 
