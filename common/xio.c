@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,49 @@ dy_write_full(int fd, const void *buf, size_t len)
 			return -1;
 		done += (size_t)n;
 	}
+	return 0;
+}
+
+int
+dy_read_small_file(const char *path, size_t max, char **out, size_t *len, struct stat *st,
+		   struct dy_err *err)
+{
+	struct stat own;
+	char *buf;
+	int fd, saved;
+
+	if (st == NULL)
+		st = &own;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		saved = errno;
+		dy_errnof(err, "cannot open %s", path);
+		errno = saved;
+		return -1;
+	}
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || (uint64_t)st->st_size > max) {
+		close(fd);
+		errno = EINVAL;
+		return dy_errf(err, "%s is not a regular file of at most %zu bytes", path, max);
+	}
+	buf = malloc((size_t)st->st_size + 1);
+	if (buf == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return dy_errf(err, "out of memory reading %s", path);
+	}
+	if (dy_read_full(fd, buf, (size_t)st->st_size) < 0) {
+		saved = errno;
+		dy_errnof(err, "cannot read %s", path);
+		free(buf);
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	buf[st->st_size] = '\0';
+	*out = buf;
+	*len = (size_t)st->st_size;
 	return 0;
 }
 

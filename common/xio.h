@@ -3,6 +3,7 @@
 #define DY_XIO_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -13,6 +14,13 @@ int dy_read_full(int fd, void *buf, size_t len);
 ssize_t dy_read_some(int fd, void *buf, size_t len);
 int dy_pread_full(int fd, void *buf, size_t len, off_t off);
 int dy_write_full(int fd, const void *buf, size_t len);
+
+/* Read a whole regular file of at most max bytes into a malloc'd,
+ * NUL-terminated buffer.  Opened O_NOFOLLOW and O_NONBLOCK (a FIFO is
+ * refused, not waited on).  st, when not NULL, receives its stat.  On
+ * failure errno is kept, so a caller may treat ENOENT as "absent". */
+int dy_read_small_file(const char *path, size_t max, char **out, size_t *len, struct stat *st,
+		       struct dy_err *err);
 
 /* Write data to a new temporary file beside path (mode given, umask
  * ignored), fsync it and rename it over path: readers see the old file

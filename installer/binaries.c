@@ -60,20 +60,11 @@ binaries_current(struct inst *ins)
 	size_t i, len = 0;
 	int fd, same;
 
-	if (ins_root_path(ins, path, sizeof(path), PAYLOAD_META, &err) < 0)
+	if (ins_root_path(ins, path, sizeof(path), PAYLOAD_META, &err) < 0 ||
+	    dy_read_small_file(path, DY_META_MAX, &raw, &len, NULL, &err) < 0)
 		return 0;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	raw = malloc(DY_META_MAX);
-	if (raw != NULL) {
-		ssize_t n = dy_read_some(fd, raw, DY_META_MAX);
-		len = n > 0 ? (size_t)n : 0;
-	}
-	close(fd);
 	dy_meta_init(&old);
-	same = raw != NULL && dy_meta_parse(raw, len, &old, &err) == 0 &&
-	       same_payload(&old, &ins->img->meta);
+	same = dy_meta_parse(raw, len, &old, &err) == 0 && same_payload(&old, &ins->img->meta);
 	dy_meta_free(&old);
 	free(raw);
 	for (i = 0; same && i < ins->img->meta.nentries; i++) {
@@ -258,7 +249,8 @@ step_binaries(struct inst *ins, struct dy_err *err)
 		dy_say(DY_VERBOSE, "binaries in %s/bin are up to date", ins->root);
 		/* Nothing is extracted, but the metadata that drives the
 		 * rendering must still come from an intact file. */
-		if (dy_image_check_digest(ins->img, err) < 0 || verify_signature(ins, err) < 0)
+		if ((!ins->img->digest_ok && dy_image_check_digest(ins->img, err) < 0) ||
+		    verify_signature(ins, err) < 0)
 			return -1;
 		if (ins_root_path(ins, staging, sizeof(staging), "bin", err) < 0)
 			return -1;

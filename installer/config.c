@@ -499,28 +499,14 @@ dy_config_parse_env(const char *name, const char *text, size_t len, struct dy_co
 int
 dy_config_load_env(const char *path, struct dy_config *c, struct dy_err *err)
 {
-	struct stat st;
 	char *buf;
-	int fd, rc;
+	size_t len;
+	int rc;
 
-	/* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat refuses it. */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return dy_errnof(err, "cannot open %s", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)ENV_MAX) {
-		close(fd);
-		return dy_errf(err, "%s is not a regular file of at most %u bytes", path, ENV_MAX);
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return dy_errf(err, "out of memory");
-	}
-	if (dy_read_full(fd, buf, (size_t)st.st_size) < 0)
-		rc = dy_errnof(err, "cannot read %s", path);
-	else
-		rc = dy_config_parse_env(path, buf, (size_t)st.st_size, c, err);
+	if (dy_read_small_file(path, ENV_MAX, &buf, &len, NULL, err) < 0)
+		return -1;
+	rc = dy_config_parse_env(path, buf, len, c, err);
 	free(buf);
-	close(fd);
 	return rc;
 }
 

@@ -268,20 +268,25 @@ check_root_path(struct inst *ins, struct dy_err *err)
 	return 0;
 }
 
+/* ROOT's sibling ".NAME.SUFFIX" (its lock, a destroy's state), below
+ * prefix.  The root rule makes ROOT absolute with no trailing '/'. */
+static int
+beside_root(const char *prefix, const char *root, const char *suffix, char *buf, size_t size,
+	    struct dy_err *err)
+{
+	const char *slash = strrchr(root, '/');
+
+	if (slash == NULL || (size_t)snprintf(buf, size, "%s%.*s/.%s.%s", prefix,
+					      (int)(slash - root), root, slash + 1, suffix) >= size)
+		return dy_errf(err, "the path .%s beside %s is too long", suffix, root);
+	return 0;
+}
+
 static int
 lock_path(const struct inst *ins, char *buf, size_t size, int host, struct dy_err *err)
 {
-	char copy[PATH_BUF], copy2[PATH_BUF];
-	const char *dir, *base;
-
-	snprintf(copy, sizeof(copy), "%s", ins->cfg.root);
-	snprintf(copy2, sizeof(copy2), "%s", ins->cfg.root);
-	dir = dirname(copy);
-	base = basename(copy2);
-	if ((size_t)snprintf(buf, size, "%s%s%s.%s.dockyard-lock", host ? ins->o->sysroot : "", dir,
-			     strcmp(dir, "/") == 0 ? "" : "/", base) >= size)
-		return dy_errf(err, "lock file path for %s is too long", ins->cfg.root);
-	return 0;
+	return beside_root(host ? ins->o->sysroot : "", ins->cfg.root, "dockyard-lock", buf, size,
+			   err);
 }
 
 static int
@@ -615,24 +620,15 @@ static int
 load_receipt(struct inst *ins, struct dy_err *err)
 {
 	char path[PATH_BUF], *text;
-	ssize_t n;
-	int fd, rc;
+	size_t len;
+	int rc;
 
 	dy_receipt_init(&ins->receipt);
 	if (ins_root_path(ins, path, sizeof(path), "etc/receipt", err) < 0)
 		return -1;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : dy_errnof(err, "cannot read %s", path);
-	text = malloc(1u << 20);
-	if (text == NULL) {
-		close(fd);
-		return dy_errf(err, "out of memory reading %s", path);
-	}
-	n = dy_read_some(fd, text, 1u << 20);
-	close(fd);
-	rc = n < 0 ? dy_errnof(err, "cannot read %s", path)
-		   : dy_receipt_parse(text, (size_t)n, &ins->receipt, err);
+	if (dy_read_small_file(path, DY_RECEIPT_MAX, &text, &len, NULL, err) < 0)
+		return errno == ENOENT ? 0 : -1;
+	rc = dy_receipt_parse(text, len, &ins->receipt, err);
 	free(text);
 	if (rc < 0)
 		return dy_err_wrap(err, "%s", path);
@@ -897,7 +893,6 @@ dy_install_preflight(struct dy_image *img, const struct dy_install_opts *o, stru
 static int
 find_destroyer(const char *root, char *prog, size_t size, int *from_state, struct dy_err *err)
 {
-	char parent[PATH_BUF], base[PATH_BUF];
 	struct stat st;
 
 	*from_state = 0;
@@ -905,12 +900,8 @@ find_destroyer(const char *root, char *prog, size_t size, int *from_state, struc
 		return dy_errf(err, "path %s/bin/dockyardctl is too long", root);
 	if (lstat(prog, &st) == 0)
 		return 0;
-	snprintf(parent, sizeof(parent), "%s", root);
-	snprintf(base, sizeof(base), "%s", root);
-	if ((size_t)snprintf(prog, size, "%s/.%s.dockyard-destroy/dockyardctl",
-			     strcmp(dirname(parent), "/") == 0 ? "" : parent,
-			     basename(base)) >= size)
-		return dy_errf(err, "path of the destroy state of %s is too long", root);
+	if (beside_root("", root, "dockyard-destroy/dockyardctl", prog, size, err) < 0)
+		return -1;
 	if (lstat(prog, &st) == 0) {
 		*from_state = 1;
 		return 0;

@@ -28,6 +28,7 @@
 #include "../common/err.h"
 
 #define DY_RECEIPT_MAX_LINE 1200
+#define DY_RECEIPT_MAX (1u << 20) /* bytes of a whole receipt */
 
 struct dy_receipt {
 	char **lines; /* without "dockyard-receipt 1" and without LF */

@@ -106,42 +106,16 @@ static int
 read_text(const char *path, char **text, size_t *len, int *missing, struct stat *st,
 	  struct dy_err *err)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	char *buf;
-
 	if (missing)
 		*missing = 0;
-	if (fd < 0 && errno == ENOENT && missing) {
-		*missing = 1;
-		*len = 0;
-		*text = calloc(1, 1);
-		return *text ? 0 : dy_errf(err, "out of memory reading %s", path);
-	}
-	if (fd < 0)
-		return dy_errnof(err, "cannot open %s", path);
-	if (fstat(fd, st) < 0) {
-		close(fd);
-		return dy_errnof(err, "cannot stat %s", path);
-	}
-	if (!S_ISREG(st->st_mode) || (uint64_t)st->st_size > ETC_MAX) {
-		close(fd);
-		return dy_errf(err, "%s is not a regular file of at most %u bytes", path, ETC_MAX);
-	}
-	buf = malloc((size_t)st->st_size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return dy_errf(err, "out of memory reading %s", path);
-	}
-	if (dy_read_full(fd, buf, (size_t)st->st_size) < 0) {
-		free(buf);
-		close(fd);
-		return dy_errnof(err, "cannot read %s", path);
-	}
-	close(fd);
-	buf[st->st_size] = '\0';
-	*text = buf;
-	*len = (size_t)st->st_size;
-	return 0;
+	if (dy_read_small_file(path, ETC_MAX, text, len, st, err) == 0)
+		return 0;
+	if (errno != ENOENT || missing == NULL)
+		return -1;
+	*missing = 1;
+	*len = 0;
+	*text = calloc(1, 1);
+	return *text ? 0 : dy_errf(err, "out of memory reading %s", path);
 }
 
 /* Replace path keeping the owner and mode of like (subuid files may
