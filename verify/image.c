@@ -1,6 +1,8 @@
 #include "image.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,52 +87,108 @@ fail:
 	return -1;
 }
 
-struct dy_stream {
-	struct dy_image *img;
+/*
+ * One pass runs on two threads: a reader thread reads the file in order,
+ * hashes every byte and decompresses into a small ring of buffers; the
+ * caller's thread takes the buffers (tar parsing, member digests, writes).
+ * On two cores the two halves cost about the same, so the pass takes about
+ * as long as the slower one.  The ring bounds memory: RING x OUT_CHUNK on
+ * top of the zstd window.
+ */
+#define RING 4
+#define OUT_CHUNK (1u << 20)
+
+struct slot {
+	unsigned char *data;
+	size_t len;
+	uint64_t file_pos; /* file bytes read when the slot was filled */
+};
+
+/* Owned by the reader thread until it has finished. */
+struct reader_state {
 	struct dy_sha256 hash;
 	ZSTD_DCtx *dctx;
 	ZSTD_inBuffer in;
 	unsigned char *inbuf;
-	unsigned char *outbuf;
-	size_t out_cap;
-	uint64_t pos;	     /* next file offset to read */
-	uint64_t tar_out;    /* decompressed bytes handed out */
-	uint64_t bytes_read; /* file bytes read by this pass */
-	int frame_open;	     /* zstd is inside a frame */
+	uint64_t pos;	  /* next file offset to read */
+	uint64_t tar_out; /* decompressed bytes produced */
+	int frame_open;	  /* zstd is inside a frame */
+};
+
+struct dy_stream {
+	struct dy_image *img;
+	struct reader_state r;
+	pthread_t thread;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct slot slots[RING];
+	uint64_t produced; /* slots filled so far */
+	uint64_t consumed; /* slots the caller has released */
+	int held;	   /* the caller holds slots[consumed % RING] */
+	int state;	   /* 0 running, 1 at the end, -1 failed */
+	int stop;	   /* the caller asks the reader to quit */
+	uint64_t bytes_read;
+	struct dy_err rerr; /* the reader's failure */
 	dy_progress_fn progress;
 	void *progress_ctx;
 };
 
 uint64_t
-dy_stream_bytes_read(const struct dy_stream *s)
+dy_stream_bytes_read(struct dy_stream *s)
 {
+	uint64_t n;
+
+	pthread_mutex_lock(&s->mu);
+	n = s->bytes_read;
+	pthread_mutex_unlock(&s->mu);
 	/* The metadata and trailer were read once, at open. */
-	return s->bytes_read + s->img->trailer.meta_len + DY_TRAILER_SIZE;
+	return n + s->img->trailer.meta_len + DY_TRAILER_SIZE;
+}
+
+static void
+stop_reader(struct dy_stream *s)
+{
+	if (!s->started)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	s->started = 0;
 }
 
 void
 dy_stream_free(struct dy_stream *s)
 {
+	size_t i;
+
 	if (s == NULL)
 		return;
-	ZSTD_freeDCtx(s->dctx);
-	free(s->inbuf);
-	free(s->outbuf);
+	stop_reader(s);
+	ZSTD_freeDCtx(s->r.dctx);
+	free(s->r.inbuf);
+	for (i = 0; i < RING; i++)
+		free(s->slots[i].data);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
+
+/* ---- the reader thread ---- */
 
 /* Read [pos, pos+len) of the image into buf and hash it. */
 static int
 read_hashed(struct dy_stream *s, void *buf, size_t len, struct dy_err *err)
 {
-	if (dy_pread_full(s->img->fd, buf, len, (off_t)s->pos) < 0)
+	struct reader_state *r = &s->r;
+
+	if (dy_pread_full(s->img->fd, buf, len, (off_t)r->pos) < 0)
 		return dy_errnof(err, "%s: read failed at offset %llu", s->img->path,
-				 (unsigned long long)s->pos);
-	dy_sha256_update(&s->hash, buf, len);
-	s->pos += len;
-	s->bytes_read += len;
-	if (s->progress)
-		s->progress(s->progress_ctx, s->pos, s->img->size);
+				 (unsigned long long)r->pos);
+	dy_sha256_update(&r->hash, buf, len);
+	r->pos += len;
 	return 0;
 }
 
@@ -139,11 +197,159 @@ hash_stub(struct dy_stream *s, struct dy_err *err)
 {
 	uint64_t end = s->img->trailer.payload_off;
 
-	while (s->pos < end) {
-		size_t n = end - s->pos < READ_CHUNK ? (size_t)(end - s->pos) : READ_CHUNK;
-		if (read_hashed(s, s->inbuf, n, err) < 0)
+	while (s->r.pos < end) {
+		size_t n = end - s->r.pos < READ_CHUNK ? (size_t)(end - s->r.pos) : READ_CHUNK;
+		if (read_hashed(s, s->r.inbuf, n, err) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+static int
+refill(struct dy_stream *s, struct dy_err *err)
+{
+	struct reader_state *r = &s->r;
+	uint64_t end = s->img->trailer.meta_off;
+	size_t n = end - r->pos < READ_CHUNK ? (size_t)(end - r->pos) : READ_CHUNK;
+
+	if (read_hashed(s, r->inbuf, n, err) < 0)
+		return -1;
+	r->in.src = r->inbuf;
+	r->in.size = n;
+	r->in.pos = 0;
+	return 0;
+}
+
+/* One step of the decoder into out: 1 when the payload has ended, 0 when
+ * more may follow, -1 on error. */
+static int
+decode_step(struct dy_stream *s, ZSTD_outBuffer *out, struct dy_err *err)
+{
+	const struct dy_trailer *t = &s->img->trailer;
+	struct reader_state *r = &s->r;
+	size_t ret;
+
+	if (r->in.pos == r->in.size) {
+		if (r->pos == t->meta_off) {
+			if (r->frame_open)
+				return dy_errf(err,
+					       "%s: payload ends inside a zstd frame "
+					       "(truncated or corrupt)",
+					       s->img->path);
+			return 1;
+		}
+		if (refill(s, err) < 0)
+			return -1;
+	}
+	ret = ZSTD_decompressStream(r->dctx, out, &r->in);
+	if (ZSTD_isError(ret) && ZSTD_getErrorCode(ret) == ZSTD_error_frameParameter_windowTooLarge)
+		return dy_errf(err,
+			       "%s: payload is not valid zstd data: it needs more memory "
+			       "than the 2^%u-byte window the trailer declares",
+			       s->img->path, t->window_log);
+	if (ZSTD_isError(ret))
+		return dy_errf(err, "%s: payload is not valid zstd data (corrupt): %s",
+			       s->img->path, ZSTD_getErrorName(ret));
+	r->frame_open = ret != 0;
+	if (out->pos > t->tar_len - r->tar_out)
+		return dy_errf(err,
+			       "%s: payload decompresses to more than the %llu bytes "
+			       "the trailer declares",
+			       s->img->path, (unsigned long long)t->tar_len);
+	return 0;
+}
+
+/* Decompress into one slot until it is full, the payload ends or an error
+ * stops it (what came before the error is still handed out): the last
+ * decode_step result. */
+static int
+fill_slot(struct dy_stream *s, struct slot *slot, struct dy_err *err)
+{
+	ZSTD_outBuffer out = { slot->data, OUT_CHUNK, 0 };
+	size_t good = 0;
+	int rc = 0;
+
+	while (rc == 0 && out.pos < out.size) {
+		rc = decode_step(s, &out, err);
+		if (rc >= 0)
+			good = out.pos;
+	}
+	s->r.tar_out += good;
+	slot->len = good;
+	slot->file_pos = s->r.pos;
+	return rc;
+}
+
+/* Wait for a free slot: its index, or -1 when asked to stop. */
+static int
+wait_free_slot(struct dy_stream *s)
+{
+	int idx;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop && s->produced - s->consumed >= RING)
+		pthread_cond_wait(&s->cv, &s->mu);
+	idx = s->stop ? -1 : (int)(s->produced % RING);
+	pthread_mutex_unlock(&s->mu);
+	return idx;
+}
+
+static void
+publish(struct dy_stream *s, int has_data, int state)
+{
+	pthread_mutex_lock(&s->mu);
+	if (has_data)
+		s->produced++;
+	s->bytes_read = s->r.pos;
+	s->state = state;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *
+reader_main(void *arg)
+{
+	struct dy_stream *s = arg;
+	struct dy_err err;
+	int idx, rc;
+
+	if (hash_stub(s, &err) < 0)
+		goto fail;
+	for (;;) {
+		idx = wait_free_slot(s);
+		if (idx < 0)
+			return NULL;
+		rc = fill_slot(s, &s->slots[idx], &err);
+		if (rc < 0)
+			s->rerr = err; /* read by the caller only after state -1 */
+		publish(s, s->slots[idx].len > 0, rc);
+		if (rc != 0)
+			return NULL;
+	}
+fail:
+	s->rerr = err;
+	publish(s, 0, -1);
+	return NULL;
+}
+
+/* ---- the caller's side ---- */
+
+static int
+start_reader(struct dy_stream *s, struct dy_err *err)
+{
+	sigset_t all, old;
+	int rc;
+
+	/* Signals go to the caller's thread, as in a single-threaded program. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&s->thread, NULL, reader_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		errno = rc;
+		return dy_errnof(err, "cannot start the reader thread");
+	}
+	s->started = 1;
 	return 0;
 }
 
@@ -152,6 +358,7 @@ dy_stream_begin(struct dy_image *img, struct dy_stream **out, dy_progress_fn pro
 		void *progress_ctx, struct dy_err *err)
 {
 	struct dy_stream *s;
+	size_t i;
 
 	*out = NULL;
 	img->digest_ok = 0; /* until this pass says otherwise */
@@ -161,19 +368,23 @@ dy_stream_begin(struct dy_image *img, struct dy_stream **out, dy_progress_fn pro
 	s->img = img;
 	s->progress = progress;
 	s->progress_ctx = progress_ctx;
-	s->out_cap = ZSTD_DStreamOutSize();
-	s->inbuf = malloc(READ_CHUNK);
-	s->outbuf = malloc(s->out_cap);
-	s->dctx = ZSTD_createDCtx();
-	if (s->inbuf == NULL || s->outbuf == NULL || s->dctx == NULL) {
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->r.inbuf = malloc(READ_CHUNK);
+	s->r.dctx = ZSTD_createDCtx();
+	for (i = 0; i < RING; i++)
+		s->slots[i].data = malloc(OUT_CHUNK);
+	for (i = 0; i < RING && s->slots[i].data; i++)
+		;
+	if (s->r.inbuf == NULL || s->r.dctx == NULL || i < RING) {
 		dy_stream_free(s);
 		return dy_errf(err, "out of memory");
 	}
 	/* Bound the decoder's memory by the window the trailer declares
 	 * (itself capped at 2^27): a payload needing more is refused. */
-	ZSTD_DCtx_setParameter(s->dctx, ZSTD_d_windowLogMax, img->trailer.window_log);
-	dy_sha256_init(&s->hash);
-	if (hash_stub(s, err) < 0) {
+	ZSTD_DCtx_setParameter(s->r.dctx, ZSTD_d_windowLogMax, img->trailer.window_log);
+	dy_sha256_init(&s->r.hash);
+	if (start_reader(s, err) < 0) {
 		dy_stream_free(s);
 		return -1;
 	}
@@ -181,63 +392,35 @@ dy_stream_begin(struct dy_image *img, struct dy_stream **out, dy_progress_fn pro
 	return 0;
 }
 
-static int
-refill(struct dy_stream *s, struct dy_err *err)
-{
-	uint64_t end = s->img->trailer.meta_off;
-	size_t n = end - s->pos < READ_CHUNK ? (size_t)(end - s->pos) : READ_CHUNK;
-
-	if (read_hashed(s, s->inbuf, n, err) < 0)
-		return -1;
-	s->in.src = s->inbuf;
-	s->in.size = n;
-	s->in.pos = 0;
-	return 0;
-}
-
 ssize_t
 dy_stream_read(struct dy_stream *s, const void **buf, struct dy_err *err)
 {
-	const struct dy_trailer *t = &s->img->trailer;
+	struct slot *slot;
 
-	for (;;) {
-		ZSTD_outBuffer out = { s->outbuf, s->out_cap, 0 };
-		size_t ret;
-
-		if (s->in.pos == s->in.size) {
-			if (s->pos == t->meta_off) {
-				if (s->frame_open)
-					return dy_errf(err,
-						       "%s: payload ends inside a zstd frame "
-						       "(truncated or corrupt)",
-						       s->img->path);
-				return 0;
-			}
-			if (refill(s, err) < 0)
-				return -1;
-		}
-		ret = ZSTD_decompressStream(s->dctx, &out, &s->in);
-		if (ZSTD_isError(ret) &&
-		    ZSTD_getErrorCode(ret) == ZSTD_error_frameParameter_windowTooLarge)
-			return dy_errf(err,
-				       "%s: payload is not valid zstd data: it needs more memory "
-				       "than the 2^%u-byte window the trailer declares",
-				       s->img->path, t->window_log);
-		if (ZSTD_isError(ret))
-			return dy_errf(err, "%s: payload is not valid zstd data (corrupt): %s",
-				       s->img->path, ZSTD_getErrorName(ret));
-		s->frame_open = ret != 0;
-		if (out.pos == 0)
-			continue;
-		if (out.pos > t->tar_len - s->tar_out)
-			return dy_errf(err,
-				       "%s: payload decompresses to more than the %llu bytes "
-				       "the trailer declares",
-				       s->img->path, (unsigned long long)t->tar_len);
-		s->tar_out += out.pos;
-		*buf = s->outbuf;
-		return (ssize_t)out.pos;
+	pthread_mutex_lock(&s->mu);
+	if (s->held) {
+		s->held = 0;
+		s->consumed++;
+		pthread_cond_broadcast(&s->cv);
 	}
+	while (s->consumed == s->produced && s->state == 0)
+		pthread_cond_wait(&s->cv, &s->mu);
+	if (s->consumed == s->produced) {
+		/* Everything before a failure has been handed out first, so
+		 * errors surface where a single pass would meet them. */
+		int state = s->state;
+		pthread_mutex_unlock(&s->mu);
+		if (state < 0)
+			return dy_errf(err, "%s", s->rerr.msg);
+		return 0;
+	}
+	slot = &s->slots[s->consumed % RING];
+	s->held = 1;
+	pthread_mutex_unlock(&s->mu);
+	if (s->progress)
+		s->progress(s->progress_ctx, slot->file_pos, s->img->size);
+	*buf = slot->data;
+	return (ssize_t)slot->len;
 }
 
 /*
@@ -279,13 +462,14 @@ dy_stream_finish(struct dy_stream *s, struct dy_err *err)
 		;
 	if (n < 0)
 		return -1;
-	if (s->tar_out != s->img->trailer.tar_len)
+	stop_reader(s); /* it has ended: its state is the caller's now */
+	if (s->r.tar_out != s->img->trailer.tar_len)
 		return dy_errf(err,
 			       "%s: payload decompresses to %llu bytes, trailer declares %llu "
 			       "(corrupt)",
-			       s->img->path, (unsigned long long)s->tar_out,
+			       s->img->path, (unsigned long long)s->r.tar_out,
 			       (unsigned long long)s->img->trailer.tar_len);
-	return compare_digest(s->img, &s->hash, err);
+	return compare_digest(s->img, &s->r.hash, err);
 }
 
 int

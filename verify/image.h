@@ -51,7 +51,7 @@ ssize_t dy_stream_read(struct dy_stream *s, const void **buf, struct dy_err *err
 int dy_stream_finish(struct dy_stream *s, struct dy_err *err);
 /* Bytes of the image file read, open included: equal to its size when
  * every byte was read exactly once. */
-uint64_t dy_stream_bytes_read(const struct dy_stream *s);
+uint64_t dy_stream_bytes_read(struct dy_stream *s);
 void dy_stream_free(struct dy_stream *s);
 
 /* One pass, digest only (no decompression); also fills signed_digest. */

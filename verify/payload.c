@@ -197,7 +197,7 @@ dy_payload_walk(struct dy_image *img, const struct dy_walk_ops *ops, void *ctx,
 {
 	struct reader r;
 	struct archive *a;
-	int rc;
+	int rc, walk_failed;
 
 	memset(&r, 0, sizeof(r));
 	r.path = img->path;
@@ -215,12 +215,13 @@ dy_payload_walk(struct dy_image *img, const struct dy_walk_ops *ops, void *ctx,
 	else
 		rc = walk_entries(a, &r, img, ops, ctx, err);
 	archive_read_free(a);
+	walk_failed = rc != 0;
 	if (rc == 0)
 		rc = dy_stream_finish(r.stream, err);
-	else
-		explain_failure(img, err);
 	if (bytes_read)
 		*bytes_read = dy_stream_bytes_read(r.stream);
-	dy_stream_free(r.stream);
+	dy_stream_free(r.stream); /* the reader thread stops here */
+	if (walk_failed)
+		explain_failure(img, err);
 	return rc;
 }
