@@ -1,9 +1,11 @@
 /*
- * The binaries step: when the installed payload record and every
- * installed file match this payload, nothing is extracted; otherwise the
- * payload is verified and staged in ROOT/.payload-new, the wrappers are
- * written into its bin/, and bin/ is swapped in with two renames, the
- * previous one kept as bin.prev until the new instance answers.
+ * The payload's two steps.  Stage (before anything else is written): when
+ * the installed payload record and every installed file match this
+ * payload, only the file's digest is checked; otherwise the payload is
+ * verified and extracted in one pass into ROOT/.payload-new, and a failure
+ * leaves nothing behind.  Binaries (after the layout): the wrappers are
+ * written into the staged bin/, and bin/ is swapped in with two renames,
+ * the previous one kept as bin.prev until the new instance answers.
  */
 #include "steps.h"
 
@@ -237,35 +239,29 @@ verify_signature(struct inst *ins, struct dy_err *err)
 	return rc;
 }
 
-int
-step_binaries(struct inst *ins, struct dy_err *err)
+/* Create the root for the staging tree when it is missing; the layout
+ * step records it in the receipt. */
+static int
+ensure_root(struct inst *ins, struct dy_err *err)
+{
+	int made = ins_ensure_dir(ins, ins->root, 0755, err);
+
+	if (made < 0)
+		return -1;
+	ins->root_made = made;
+	return 0;
+}
+
+/* Extract the payload into ROOT/.payload-new in the one pass that also
+ * checks every member and the whole-file digest; then the signature. */
+static int
+stage_payload(struct inst *ins, struct dy_err *err)
 {
 	char staging[PATH_BUF], from[PATH_BUF], to[PATH_BUF];
 	struct dy_extract_stats stats;
 
-	if (check_payload_shape(ins, err) < 0 || recover_bin(ins, err) < 0)
-		return -1;
-	if (binaries_current(ins)) {
-		dy_say(DY_VERBOSE, "binaries in %s/bin are up to date", ins->root);
-		/* Nothing is extracted, but the metadata that drives the
-		 * rendering must still come from an intact file. */
-		if ((!ins->img->digest_ok && dy_image_check_digest(ins->img, err) < 0) ||
-		    verify_signature(ins, err) < 0)
-			return -1;
-		if (ins_root_path(ins, staging, sizeof(staging), "bin", err) < 0)
-			return -1;
-		return render_wrappers(ins, staging, err);
-	}
-	ins_act(ins, "extract", "%zu payload entries (%llu bytes) into %s/bin",
-		ins->img->meta.nentries, (unsigned long long)dy_meta_total_size(&ins->img->meta),
-		ins->root);
-	if (ins->dry) {
-		if (verify_signature(ins, err) < 0 ||
-		    ins_root_path(ins, staging, sizeof(staging), "bin", err) < 0)
-			return -1;
-		return render_wrappers(ins, staging, err);
-	}
-	if (ins_root_path(ins, staging, sizeof(staging), STAGING_NAME, err) < 0 ||
+	if (ensure_root(ins, err) < 0 ||
+	    ins_root_path(ins, staging, sizeof(staging), STAGING_NAME, err) < 0 ||
 	    ins_remove_at_root(ins, STAGING_NAME, err) < 0)
 		return -1;
 	if (dy_extract(ins->img, staging, progress, &stats, err) < 0) {
@@ -273,18 +269,73 @@ step_binaries(struct inst *ins, struct dy_err *err)
 		return -1;
 	}
 	dy_progress_end();
+	dy_say(DY_VERBOSE, "verified and extracted %llu bytes; read the %llu-byte file %s",
+	       (unsigned long long)stats.bytes_written, (unsigned long long)ins->img->size,
+	       stats.bytes_read == ins->img->size ? "once" : "more than once");
 	ins_fault_point("staged");
 	if (verify_signature(ins, err) < 0)
-		goto fail;
-	if (ins->mode != DY_RUNTIME_RUNC) {
-		if (ins_join_path(from, sizeof(from), staging, DY_SYSBOX_RUNC, err) < 0 ||
-		    ins_join_path(to, sizeof(to), staging, DY_SYSBOX_RUNC_BIN, err) < 0)
-			goto fail;
-		if (rename(from, to) < 0) {
-			dy_errnof(err, "cannot rename %s to %s", from, to);
-			goto fail;
-		}
+		return -1;
+	if (ins->mode == DY_RUNTIME_RUNC)
+		return 0;
+	if (ins_join_path(from, sizeof(from), staging, DY_SYSBOX_RUNC, err) < 0 ||
+	    ins_join_path(to, sizeof(to), staging, DY_SYSBOX_RUNC_BIN, err) < 0)
+		return -1;
+	if (rename(from, to) < 0)
+		return dy_errnof(err, "cannot rename %s to %s", from, to);
+	return 0;
+}
+
+/* Undo what a failed stage made: the staging tree, and the root when this
+ * run created it, so a corrupt file leaves nothing behind. */
+static void
+unstage(struct inst *ins)
+{
+	struct dy_err ignored;
+
+	if (ins_remove_at_root(ins, STAGING_NAME, &ignored) < 0)
+		return;
+	if (ins->root_made && rmdir(ins->root) == 0)
+		ins->root_made = 0;
+}
+
+int
+step_stage(struct inst *ins, struct dy_err *err)
+{
+	if (check_payload_shape(ins, err) < 0 || recover_bin(ins, err) < 0)
+		return -1;
+	ins->binaries_current = binaries_current(ins);
+	if (ins->binaries_current) {
+		dy_say(DY_VERBOSE, "binaries in %s/bin are up to date", ins->root);
+		/* Nothing is extracted, but the metadata that drives the
+		 * rendering must still come from an intact file: the one read. */
+		if (!ins->img->digest_ok && dy_image_check_digest(ins->img, err) < 0)
+			return -1;
+		return verify_signature(ins, err);
 	}
+	ins_act(ins, "extract", "%zu payload entries (%llu bytes) into %s/bin",
+		ins->img->meta.nentries, (unsigned long long)dy_meta_total_size(&ins->img->meta),
+		ins->root);
+	if (ins->dry)
+		return verify_signature(ins, err);
+	if (stage_payload(ins, err) < 0) {
+		unstage(ins);
+		return -1;
+	}
+	return 0;
+}
+
+int
+step_binaries(struct inst *ins, struct dy_err *err)
+{
+	char staging[PATH_BUF], to[PATH_BUF];
+
+	if (ins->binaries_current || ins->dry) {
+		if (ins_root_path(ins, staging, sizeof(staging), "bin", err) < 0)
+			return -1;
+		return render_wrappers(ins, staging, err);
+	}
+	if (ins_root_path(ins, staging, sizeof(staging), STAGING_NAME, err) < 0)
+		return -1;
 	if (ins_join_path(to, sizeof(to), staging, "bin", err) < 0 ||
 	    render_wrappers(ins, to, err) < 0 || place_other_files(ins, staging, err) < 0 ||
 	    swap_bin(ins, staging, err) < 0)

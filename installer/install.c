@@ -289,27 +289,50 @@ lock_path(const struct inst *ins, char *buf, size_t size, int host, struct dy_er
 			   err);
 }
 
-static int
-take_lock(struct inst *ins, struct dy_err *err)
+/* The highest of path's missing ancestors (path itself when only it is
+ * missing) into top, or "" when path exists: what mkdir -p will create. */
+static void
+first_missing(const char *path, char *top, size_t size)
 {
-	char path[PATH_BUF], holder[32] = "";
-	ssize_t n;
+	char probe[PATH_BUF];
+	struct stat st;
+	char *slash;
 
-	if (lock_path(ins, path, sizeof(path), 1, err) < 0)
-		return DY_EXIT_FAIL;
-	if (dy_mkdir_p(dirname(strcpy((char[PATH_BUF]){ 0 }, path)), 0755, err) < 0)
-		return DY_EXIT_FAIL;
-	ins->lockfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (ins->lockfd < 0) {
-		dy_errnof(err, "cannot open the lock file %s", path);
-		return DY_EXIT_FAIL;
+	top[0] = '\0';
+	snprintf(probe, sizeof(probe), "%s", path);
+	while (probe[0] != '\0' && lstat(probe, &st) < 0 && errno == ENOENT) {
+		snprintf(top, size, "%s", probe);
+		slash = strrchr(probe, '/');
+		if (slash == NULL)
+			break;
+		*slash = '\0';
 	}
-	if (flock(ins->lockfd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK) {
-			dy_errnof(err, "cannot lock %s", path);
-			return DY_EXIT_FAIL;
-		}
-		n = pread(ins->lockfd, holder, sizeof(holder) - 1, 0);
+}
+
+/* Open and flock the lock file once: DY_EXIT_OK, DY_EXIT_LOCKED, or -1
+ * when the file was removed while this run waited (take it again). */
+static int
+lock_once(struct inst *ins, const char *path, struct dy_err *err)
+{
+	char holder[32] = "";
+	struct stat held, now;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	ins->lock_made = fd >= 0;
+	if (fd < 0 && errno == EEXIST) {
+		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			return -1; /* removed in between: once more */
+	}
+	if (fd < 0)
+		return dy_errnof(err, "cannot open the lock file %s", path), DY_EXIT_FAIL;
+	ins->lockfd = fd;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK)
+			return dy_errnof(err, "cannot lock %s", path), DY_EXIT_FAIL;
+		n = pread(fd, holder, sizeof(holder) - 1, 0);
 		holder[n > 0 ? n : 0] = '\0';
 		holder[strcspn(holder, "\n")] = '\0';
 		if (!ins->o->wait_lock) {
@@ -321,16 +344,61 @@ take_lock(struct inst *ins, struct dy_err *err)
 		}
 		dy_say(DY_NORMAL, "waiting for dockyard-installer (pid %s) to finish with %s",
 		       holder[0] ? holder : "?", ins->cfg.root);
-		while (flock(ins->lockfd, LOCK_EX) < 0)
-			if (errno != EINTR) {
-				dy_errnof(err, "cannot lock %s", path);
-				return DY_EXIT_FAIL;
-			}
+		while (flock(fd, LOCK_EX) < 0)
+			if (errno != EINTR)
+				return dy_errnof(err, "cannot lock %s", path), DY_EXIT_FAIL;
 	}
+	/* A holder that created the file and failed removes it again (and a
+	 * destroy does): a lock on the removed file guards nothing. */
+	if (fstat(fd, &held) < 0 || lstat(path, &now) < 0 || held.st_ino != now.st_ino ||
+	    held.st_dev != now.st_dev) {
+		close(fd);
+		ins->lockfd = -1;
+		return -1;
+	}
+	return DY_EXIT_OK;
+}
+
+static int
+take_lock(struct inst *ins, struct dy_err *err)
+{
+	char path[PATH_BUF], holder[32];
+	int rc;
+
+	if (lock_path(ins, path, sizeof(path), 1, err) < 0)
+		return DY_EXIT_FAIL;
+	first_missing(dirname(strcpy((char[PATH_BUF]){ 0 }, path)), ins->lock_dirs_made,
+		      sizeof(ins->lock_dirs_made));
+	if (dy_mkdir_p(dirname(strcpy((char[PATH_BUF]){ 0 }, path)), 0755, err) < 0)
+		return DY_EXIT_FAIL;
+	while ((rc = lock_once(ins, path, err)) < 0)
+		;
+	if (rc != DY_EXIT_OK)
+		return rc;
 	snprintf(holder, sizeof(holder), "%ld\n", (long)getpid());
 	if (ftruncate(ins->lockfd, 0) < 0 || pwrite(ins->lockfd, holder, strlen(holder), 0) < 0)
 		dy_warn("cannot record this process in %s: %s", path, strerror(errno));
 	return DY_EXIT_OK;
+}
+
+/* After a failed stage nothing else has been written: remove the lock
+ * file and the directories this run made for it (still holding the lock;
+ * a waiter notices the removal and locks afresh). */
+static void
+drop_fresh_lock(struct inst *ins)
+{
+	char path[PATH_BUF], dir[PATH_BUF];
+	struct dy_err ignored;
+	size_t top = strlen(ins->lock_dirs_made);
+
+	if (!ins->lock_made || lock_path(ins, path, sizeof(path), 1, &ignored) < 0)
+		return;
+	if (unlink(path) < 0)
+		return;
+	ins->lock_made = 0;
+	snprintf(dir, sizeof(dir), "%s", path);
+	while (top > 0 && strlen(dirname(dir)) >= top && rmdir(dir) == 0)
+		;
 }
 
 /* ---- files ---- */
@@ -429,7 +497,8 @@ step_dirs(struct inst *ins, struct dy_err *err)
 
 	snprintf(whole, sizeof(whole), "dir %s", ins->cfg.root);
 	made = ins_ensure_dir(ins, ins->root, 0755, err);
-	if (made < 0 || (made && dy_receipt_add(&ins->receipt, err, "%s", whole) < 0))
+	if (made < 0 || ((made || ins->root_made) && !dy_receipt_has(&ins->receipt, whole) &&
+			 dy_receipt_add(&ins->receipt, err, "%s", whole) < 0))
 		return -1;
 	/* In a root the install did not make (a mount point, say), the
 	 * receipt lists the top-level directories it made instead. */
@@ -765,6 +834,11 @@ run_steps(struct inst *ins, struct dy_err *err)
 	if (dy_receipt_add(&ins->receipt, err, "root %s", ins->cfg.root) < 0 ||
 	    dy_receipt_add(&ins->receipt, err, "prefix %s", ins->cfg.prefix) < 0)
 		return -1;
+	if (step_stage(ins, err) < 0) {
+		if (!ins->dry)
+			drop_fresh_lock(ins);
+		return -1;
+	}
 	if (step_dirs(ins, err) < 0 || step_binaries(ins, err) < 0 || step_render(ins, err) < 0)
 		return -1;
 	ins_fault_point("rendered");
@@ -834,10 +908,6 @@ dy_install(struct dy_image *img, const struct dy_install_opts *o, struct dy_err 
 	rc = check_root_path(&ins, err) < 0 ? DY_EXIT_USAGE : DY_EXIT_OK;
 	if (rc == DY_EXIT_OK)
 		rc = run_preflight(&ins, &preflight, err);
-	/* A corrupt file gets no further than this: not even the lock file or
-	 * the layout are written (the extraction checks the members again). */
-	if (rc == DY_EXIT_OK && !ins.dry && !img->digest_ok && dy_image_check_digest(img, err) < 0)
-		rc = DY_EXIT_FAIL;
 	if (rc == DY_EXIT_OK && !ins.dry)
 		rc = take_lock(&ins, err);
 	if (rc == DY_EXIT_OK) {

@@ -33,11 +33,15 @@ struct inst {
 	int dry;
 	json_t *plan; /* actions, in plan mode */
 	size_t changes;
-	int config_changed; /* a file the daemons read changed: restart */
-	int upgraded;	    /* bin/ replaced; bin.prev holds the previous one */
-	int extracted;	    /* this run extracted the payload */
+	int config_changed;   /* a file the daemons read changed: restart */
+	int upgraded;	      /* bin/ replaced; bin.prev holds the previous one */
+	int extracted;	      /* this run extracted the payload */
+	int binaries_current; /* the installed payload is this one: no extraction */
+	int root_made;	      /* this run created the root directory */
 	int lockfd;
-	int host_lockfd; /* held from configuration until the registry entry */
+	int lock_made;		       /* this run created the lock file ... */
+	char lock_dirs_made[PATH_BUF]; /* ... and these directories for it */
+	int host_lockfd;	       /* held from configuration until the registry entry */
 	struct dy_receipt receipt;
 };
 
@@ -59,7 +63,10 @@ int ins_ensure_dir(struct inst *ins, const char *path, unsigned mode, struct dy_
 /* Remove ROOT/rel (a tree), not following links; absent is fine. */
 int ins_remove_at_root(struct inst *ins, const char *rel, struct dy_err *err);
 
-/* binaries.c: verify, stage and swap in bin/ unless it is current. */
+/* binaries.c: verify the file and stage the payload unless it is
+ * installed already (first; a failure leaves nothing behind) ... */
+int step_stage(struct inst *ins, struct dy_err *err);
+/* ... then, after the layout, swap the staged bin/ in. */
 int step_binaries(struct inst *ins, struct dy_err *err);
 /* start.c: start (or restart), wait for the API, roll back a failed
  * upgrade; then load the payload's images. */
