@@ -28,7 +28,7 @@ LIBS_STATIC = $(shell $(PKG_CONFIG) --static --libs libarchive) -lzstd -ljansson
 LDFLAGS_STATIC := -static -Wl,--gc-sections
 
 COMMON := common/err.c common/log.c common/opts.c common/xio.c common/run.c
-VERIFY := verify/sha256.c verify/paths.c verify/trailer.c verify/meta.c verify/image.c \
+VERIFY := verify/sha256.c verify/sha256_x86.c verify/paths.c verify/trailer.c verify/meta.c verify/image.c \
 	verify/payload.c verify/sig.c
 BUILDER_LIB := builder/manifest.c builder/pack.c builder/build.c builder/lock.c \
 	builder/scripts.c builder/sbom.c builder/fetch.c builder/unpack.c builder/elf.c
