@@ -46,7 +46,7 @@ store_be32(unsigned char *p, uint32_t v)
 static void
 block_portable(uint32_t st[8], const unsigned char *p)
 {
-	uint32_t w[64], s[8], t1, t2;
+	uint32_t w[64], a, b, c, d, e, f, g, h, t1, t2;
 	int i;
 
 	for (i = 0; i < 16; i++)
@@ -54,18 +54,18 @@ block_portable(uint32_t st[8], const unsigned char *p)
 	for (i = 16; i < 64; i++)
 		w[i] = w[i - 16] + (ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ w[i - 15] >> 3) +
 		       w[i - 7] + (ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ w[i - 2] >> 10);
-	memcpy(s, st, sizeof(s));
+	a = st[0], b = st[1], c = st[2], d = st[3];
+	e = st[4], f = st[5], g = st[6], h = st[7];
+	/* Unrolled, the renaming of a..h below costs no moves. */
+#pragma GCC unroll 64
 	for (i = 0; i < 64; i++) {
-		t1 = s[7] + (ror(s[4], 6) ^ ror(s[4], 11) ^ ror(s[4], 25)) +
-		     ((s[4] & s[5]) ^ (~s[4] & s[6])) + K[i] + w[i];
-		t2 = (ror(s[0], 2) ^ ror(s[0], 13) ^ ror(s[0], 22)) +
-		     ((s[0] & s[1]) ^ (s[0] & s[2]) ^ (s[1] & s[2]));
-		memmove(s + 1, s, 7 * sizeof(s[0]));
-		s[4] += t1;
-		s[0] = t1 + t2;
+		t1 = h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+		t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+		h = g, g = f, f = e, e = d + t1;
+		d = c, c = b, b = a, a = t1 + t2;
 	}
-	for (i = 0; i < 8; i++)
-		st[i] += s[i];
+	st[0] += a, st[1] += b, st[2] += c, st[3] += d;
+	st[4] += e, st[5] += f, st[6] += g, st[7] += h;
 }
 
 static void
