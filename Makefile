@@ -28,7 +28,7 @@ LIBS_STATIC = $(shell $(PKG_CONFIG) --static --libs libarchive) -lzstd -ljansson
 LDFLAGS_STATIC := -static -Wl,--gc-sections
 
 COMMON := common/err.c common/log.c common/opts.c common/xio.c common/run.c
-VERIFY := verify/sha256.c verify/paths.c verify/trailer.c verify/meta.c verify/image.c \
+VERIFY := verify/sha256.c verify/sha256_x86.c verify/paths.c verify/trailer.c verify/meta.c verify/image.c \
 	verify/payload.c verify/sig.c
 BUILDER_LIB := builder/manifest.c builder/pack.c builder/build.c builder/lock.c \
 	builder/scripts.c builder/sbom.c builder/fetch.c builder/unpack.c builder/elf.c
@@ -116,7 +116,7 @@ build/rel/dy-%: build/rel/tests/tools/dy-%.o $(call objs,rel,$(LIB_SRC))
 build/asan/dy-%: build/asan/tests/tools/dy-%.o $(call objs,asan,$(LIB_SRC))
 	$(CC) -fsanitize=address,undefined -o $@ $^ $(LIBS_DYN)
 
-TOOLS := dy-forge dy-fetch dy-concat dy-render
+TOOLS := dy-forge dy-fetch dy-concat dy-render dy-shabench
 TEST_BINS := $(addprefix build/rel/unit/,$(UNIT_TESTS)) $(addprefix build/rel/,$(TOOLS))
 ASAN_BINS := $(addprefix build/asan/unit/,$(UNIT_TESTS)) $(addprefix build/asan/,$(TOOLS)) \
 	build/asan/dockyard-build build/asan/dockyard-installer-stub

@@ -1,8 +1,12 @@
 /*
  * verify/sha256.h: FIPS 180-2 vectors, streaming, cloning, hex and the
  * file helper.  Every digest in the tree goes through these functions.
+ * Both block functions (SHA-NI and portable) are checked against the
+ * vectors and against mbedtls over random lengths and splits.
  */
 #include <fcntl.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/version.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -14,6 +18,13 @@
 #define MSG448 "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
 #define MSG448_HEX "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
 #define MILLION_A_HEX "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+
+/* mbedtls 2.x spells the one-shot digest mbedtls_sha256_ret; 3.x dropped it. */
+#if MBEDTLS_VERSION_NUMBER < 0x03000000
+#define reference_sha256 mbedtls_sha256_ret
+#else
+#define reference_sha256 mbedtls_sha256
+#endif
 
 /* Hex of a finished digest, so failures print something readable. */
 static void
@@ -354,6 +365,180 @@ test_sha256_fd_read_error(void)
 	close(fd);
 }
 
+/* ---- both block functions ---- */
+
+/* The kernel's view of the CPU, independent of the library's cpuid check. */
+static int
+cpu_has_sha_ni(void)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	int found = 0;
+
+	if (f == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "flags", 5) == 0)
+			found = strstr(line, " sha_ni") != NULL &&
+				strstr(line, " sse4_1") != NULL && strstr(line, " ssse3") != NULL;
+	fclose(f);
+	return found;
+}
+
+/* Like RUN, once per block function; the SHA-NI run is reported as skipped
+ * on a CPU without the extensions rather than silently passing. */
+static void
+run_impl(void (*fn)(void), const char *name, int portable)
+{
+	const char *impl = portable ? "portable" : "sha-ni";
+
+	h_count++;
+	if (!portable && !cpu_has_sha_ni()) {
+		printf("ok %d - %s (%s) # SKIP no SHA-NI\n", h_count, name, impl);
+		return;
+	}
+	h_test_failed = 0;
+	dy_sha256_force_portable(portable);
+	CHECK(strcmp(dy_sha256_impl(), impl) == 0);
+	fn();
+	dy_sha256_force_portable(0);
+	printf("%s %d - %s (%s)\n", h_test_failed ? "not ok" : "ok", h_count, name, impl);
+	h_failed_tests += h_test_failed;
+}
+
+#define RUN_BOTH(fn)                                                                               \
+	do {                                                                                       \
+		run_impl(fn, #fn, 1);                                                              \
+		run_impl(fn, #fn, 0);                                                              \
+	} while (0)
+
+/* Without the override the best block function the CPU has is used. */
+static void
+test_impl_follows_cpu(void)
+{
+	dy_sha256_force_portable(1);
+	CHECK(strcmp(dy_sha256_impl(), "portable") == 0);
+	dy_sha256_force_portable(0);
+	CHECK(strcmp(dy_sha256_impl(), cpu_has_sha_ni() ? "sha-ni" : "portable") == 0);
+}
+
+static void
+test_impl_vectors(void)
+{
+	test_known_vectors();
+	test_init_final_without_update_is_empty_digest();
+	test_million_a_streamed();
+	test_clone_finishes_two_digests();
+	test_clone_is_independent();
+}
+
+/* One million 'a' in one call: many whole blocks straight from the buffer. */
+static void
+test_impl_million_a_one_shot(void)
+{
+	static uint8_t a[1000000];
+
+	memset(a, 'a', sizeof(a));
+	CHECK(buf_hex_is(a, sizeof(a), MILLION_A_HEX));
+}
+
+/* xorshift32: reproducible lengths, splits and bytes. */
+static uint32_t
+rnd(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/* Split sizes around the block size and the fd helper's buffer. */
+static size_t
+split_size(uint32_t *s)
+{
+	static const size_t sizes[] = { 1, 2, 31, 55, 56, 63, 64, 65, 127, 128, 129, 4096 };
+	uint32_t r = rnd(s);
+
+	if (r % 4 == 0)
+		return r / 4 % 300; /* 0 included: an empty update must be harmless */
+	return sizes[r / 4 % (sizeof(sizes) / sizeof(sizes[0]))];
+}
+
+static void
+streamed(const uint8_t *p, size_t len, uint32_t *s, uint8_t out[DY_SHA256_LEN])
+{
+	struct dy_sha256 h;
+	size_t off = 0, n;
+
+	dy_sha256_init(&h);
+	while (off < len) {
+		n = split_size(s);
+		if (n > len - off)
+			n = len - off;
+		dy_sha256_update(&h, p + off, n);
+		off += n;
+	}
+	dy_sha256_final(&h, out);
+}
+
+/* Random lengths 0..10000 from unaligned starts, in random pieces. */
+static void
+test_impl_matches_mbedtls(void)
+{
+	static uint8_t data[10000 + 16];
+	uint8_t want[DY_SHA256_LEN], got[DY_SHA256_LEN];
+	uint32_t s = 0x9e3779b9;
+	size_t i, len, start;
+	int round, bad = 0;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)rnd(&s);
+	for (round = 0; round < 600; round++) {
+		len = round < 130 ? (size_t)round : rnd(&s) % 10001;
+		start = rnd(&s) % 16;
+		(void)reference_sha256(data + start, len, want, 0);
+		dy_sha256_buf(data + start, len, got);
+		if (memcmp(want, got, DY_SHA256_LEN) != 0 && bad++ < 3)
+			printf("#   len %zu start %zu differs from mbedtls\n", len, start);
+		streamed(data + start, len, &s, got);
+		if (memcmp(want, got, DY_SHA256_LEN) != 0 && bad++ < 3)
+			printf("#   len %zu start %zu (streamed) differs from mbedtls\n", len,
+			       start);
+	}
+	CHECK(bad == 0);
+}
+
+/* A clone taken at any point finishes the prefix; the original the whole. */
+static void
+test_impl_clone_mid_stream(void)
+{
+	static uint8_t data[3000 + 16];
+	uint8_t want[DY_SHA256_LEN], got[DY_SHA256_LEN];
+	struct dy_sha256 h, copy;
+	uint32_t s = 12345;
+	size_t i, cut, len, start;
+	int round, bad = 0;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)rnd(&s);
+	for (round = 0; round < 200; round++) {
+		len = rnd(&s) % 3001;
+		cut = len ? rnd(&s) % (len + 1) : 0;
+		start = rnd(&s) % 16;
+		dy_sha256_init(&h);
+		dy_sha256_update(&h, data + start, cut);
+		dy_sha256_clone(&copy, &h);
+		dy_sha256_update(&h, data + start + cut, len - cut);
+		dy_sha256_final(&copy, got);
+		(void)reference_sha256(data + start, cut, want, 0);
+		bad += memcmp(want, got, DY_SHA256_LEN) != 0;
+		dy_sha256_final(&h, got);
+		(void)reference_sha256(data + start, len, want, 0);
+		bad += memcmp(want, got, DY_SHA256_LEN) != 0;
+	}
+	CHECK(bad == 0);
+}
+
 int
 main(void)
 {
@@ -370,5 +555,10 @@ main(void)
 	RUN(test_digest_equal);
 	RUN(test_sha256_fd);
 	RUN(test_sha256_fd_read_error);
+	RUN(test_impl_follows_cpu);
+	RUN_BOTH(test_impl_vectors);
+	RUN_BOTH(test_impl_million_a_one_shot);
+	RUN_BOTH(test_impl_matches_mbedtls);
+	RUN_BOTH(test_impl_clone_mid_stream);
 	return DONE();
 }
