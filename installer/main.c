@@ -15,6 +15,7 @@
 #include "../common/version.h"
 #include "../verify/image.h"
 #include "../verify/payload.h"
+#include "../verify/sha256.h"
 #include "../verify/sig.h"
 #include "../common/xio.h"
 #include "config.h"
@@ -421,8 +422,9 @@ cmd_check(const struct cli *c, struct dy_image *img)
 		dy_error("%s", err.msg);
 		goto out;
 	}
-	dy_say(DY_VERBOSE, "read %llu of %llu bytes once", (unsigned long long)read_bytes,
-	       (unsigned long long)img->size);
+	dy_say(DY_VERBOSE, "read %llu of %llu bytes %s (SHA-256: %s)",
+	       (unsigned long long)read_bytes, (unsigned long long)img->size,
+	       read_bytes == img->size ? "once" : "more than once", dy_sha256_impl());
 	dy_say(DY_NORMAL, "%s: OK (%zu components, %zu entries, %llu bytes verified)", img->path,
 	       img->meta.ncomponents, img->meta.nentries, (unsigned long long)img->size);
 	say_signature_state(img, pub);
