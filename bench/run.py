@@ -291,19 +291,21 @@ def procs_under(path):
     return found
 
 
-def host_diff(before, after, prefixes):
-    """Differences, each marked as ours (names one of our prefixes) or not."""
-    lines = []
+def host_diff(before, after, prefixes, scratch):
+    """(ours, others): the differences that name one of this bench's
+    prefixes or its scratch directory, and every other difference (made by
+    another process while the bench ran, e.g. a test suite)."""
+    ours, others = [], []
     for key in before:
         b, a = before[key], after[key]
         gone = [x for x in b if x not in a]
         new = [x for x in a if x not in b]
         for sign, items in (("-", gone), ("+", new)):
             for item in items:
-                ours = any(re.search(r"\b%s" % re.escape(p), item) for p in prefixes)
-                lines.append("%s %s: %s%s" % (sign, key, item, "" if ours else
-                                                "  (no prefix of this bench: another process?)"))
-    return lines
+                mine = (scratch and scratch in item) or any(
+                    re.search(r"(^|[^a-z0-9_])%s" % re.escape(p), item) for p in prefixes)
+                (ours if mine else others).append("%s %s: %s" % (sign, key, item))
+    return ours, others
 
 
 # ---- the bench --------------------------------------------------------------
@@ -392,9 +394,10 @@ class Bench:
         if not built:
             log("preparing: tar | zstd -%d --long=27 of the same files (untimed)" % self.level)
             self.baseline_pack()
-        log("preparing: tar | gzip -9 of the same files (untimed)")
-        must(["bash", "-c", "set -o pipefail; %s | gzip -9 -n > %s" % (self.tar_cmd(), self.tgz)],
-             "tar | gzip", self.logf)
+        if any(f in self.only for f in ("size", "install", "rss")):
+            log("preparing: tar | gzip -9 of the same files (untimed)")
+            must(["bash", "-c", "set -o pipefail; %s | gzip -9 -n > %s" %
+                  (self.tar_cmd(), self.tgz)], "tar | gzip", self.logf)
         self.size = os.path.getsize(self.inst)
         self.tr = trailer(self.inst)
         self.listing = json.loads(capture([self.inst, "list", "--json"]))
@@ -601,7 +604,18 @@ class Bench:
              inst["syncs"], chk["bytes"], chk["bytes"] / self.size, base["bytes"], zs,
              base["bytes"] / zs))
         self.reads = inst
+        for r in self.rows:
+            if r.figure.startswith("install --no-start / tar -x zstd"):
+                r.why += self.reads_why()
         return True
+
+    def reads_why(self):
+        r = getattr(self, "reads", None)
+        if not r:
+            return ""
+        return (" In the traced install it read the installer file %.2f times (%d bytes) and "
+                "called fsync/fdatasync %d time(s)." % (r["bytes"] / self.size, r["bytes"],
+                                                        r["syncs"]))
 
     def fig_rss(self):
         if "install_rss" not in self.samples or "check_rss" not in self.samples:
@@ -753,10 +767,13 @@ class Bench:
     def table_md(self):
         out = ["| figure | dockyard: median (min-max) | baseline: median (min-max) | ratio | "
                "goal | result |", "| --- | --- | --- | ---: | --- | --- |"]
+        def code(text):  # a pipe ends a table cell even inside a code span
+            return "`%s`" % text.replace("|", "\\|") if text else ""
+
         for r in self.rows:
             out.append("| %s | %s<br>%s | %s<br>%s | %s | %s | %s |" % (
-                r.figure, r.side(r.a), "`%s`" % r.subject, r.side(r.b),
-                "`%s`" % r.baseline if r.baseline else "", r.ratio_text(), r.goal or "-",
+                r.figure, r.side(r.a), code(r.subject), r.side(r.b), code(r.baseline),
+                r.ratio_text(), r.goal or "-",
                 "**%s**" % r.result() if r.result() == "MISS" else r.result()))
         return "\n".join(out)
 
@@ -781,7 +798,7 @@ class Bench:
         info["filesystem"] = "%s (%s; stat -f: %s)" % (
             self.base_dir, fs or "findmnt gave nothing",
             quiet(["stat", "-f", "-c", "%T", self.scratch])[1])
-        info["zstd"] = quiet(["zstd", "--version"])[1].splitlines()[0]
+        info["zstd"] = quiet(["zstd", "--version"])[1].splitlines()[0].strip("* ")
         info["gzip"] = quiet(["gzip", "--version"])[1].splitlines()[0]
         info["tar"] = quiet(["tar", "--version"])[1].splitlines()[0]
         vv = quiet([self.inst, "-v", "-v", "check"])[1].lower()
@@ -803,7 +820,7 @@ class Bench:
         dirty = [l for l in st.splitlines() if l[3:] != rel]
         return head + ("-dirty" if dirty else "")
 
-    def write_report(self, machine, diff):
+    def write_report(self, machine, diff, others):
         why = []
         for r in self.rows:
             if r.result() == "MISS":
@@ -852,8 +869,13 @@ class Bench:
         text += ["", "## Misses", ""]
         text += (["- " + w for w in why] if why else ["None."])
         text += ["", "## Host", "",
-                 "Host left as found." if not diff else
-                 "The host differs from before the run:\n\n```\n%s\n```" % "\n".join(diff), ""]
+                 "Host left as found (links, iptables rules, users, groups, subordinate ids, "
+                 "registry, units, mounts, ip_forward, processes compared before and after)."
+                 if not diff else "The host was NOT left as found:\n\n```\n%s\n```" %
+                 "\n".join(diff), ""]
+        if others:
+            text += ["Changed meanwhile by other processes (naming no prefix or path of this "
+                     "bench): %d item(s)." % len(others), ""]
         tmp = self.out + ".tmp"
         with open(tmp, "w") as f:
             f.write("\n".join(text))
@@ -960,7 +982,7 @@ class Bench:
             problems = self.cleanup()
         for p in problems:
             log("cleanup: " + p)
-        diff = host_diff(before, host_state(), self.prefixes)
+        diff, others = host_diff(before, host_state(), self.prefixes, self.scratch)
         if self.rows:
             print(self.table_text())
             if self.runs < MIN_RUNS:
@@ -968,10 +990,13 @@ class Bench:
             for n in self.notes:
                 print("- " + n)
         print("host left as found" if not diff and not problems else
-              "host differs from before the run:\n  " + "\n  ".join(diff + problems))
+              "host NOT left as found:\n  " + "\n  ".join(diff + problems))
+        if others:
+            print("changed during the run by other processes (no prefix or path of this "
+                  "bench):\n  " + "\n  ".join(others))
         if rc == 0 and not interrupted:
             if (self.full and self.runs >= MIN_RUNS) or self.out_given:
-                self.write_report(machine, diff + problems)
+                self.write_report(machine, diff + problems, others)
             else:
                 log("%s not written: %s" % (os.path.relpath(self.out, SRC_DIR),
                                             "a partial run (BENCH_ONLY)" if not self.full else
