@@ -909,7 +909,9 @@ class Bench:
                 self.roots.remove(root)
                 continue
             log("cleanup: uninstalling %s" % root)
-            rc, out = quiet([self.inst, "uninstall", "--root", root, "--yes", "-q"])
+            # --wait: an installer stopped a moment ago (or one left running by
+            # a stopped strace, which detaches) may still hold the root's lock.
+            rc, out = quiet([self.inst, "uninstall", "--root", root, "--yes", "--wait", "-q"])
             if rc != 0:
                 problems.append("uninstall %s (exit %d): %s" % (root, rc, out))
             else:
