@@ -43,7 +43,7 @@ LIB_SRC := $(COMMON) $(VERIFY) $(BUILDER_LIB) $(INSTALLER_LIB)
 # Keep intermediate objects: no rebuilds, and no "rm ..." after the test summary.
 .SECONDARY:
 
-.PHONY: all check test unit demo deps debs dist format format-check lint clean asan
+.PHONY: all check test unit demo deps debs dist format format-check lint clean asan bench
 all: dist/dockyard-build dist/dockyard-installer-stub dist/dockyard-installer
 
 # V=1 shows full compiler command lines.
@@ -92,6 +92,13 @@ dist/dockyard-installer: dist/dockyard-build dist/dockyard-installer-stub payloa
 dist: dist/dockyard-build dist/dockyard-installer-stub build/debs/.complete
 	dist/dockyard-build --level $(RELEASE_LEVEL) --cache $(CACHE) \
 		--manifest payload/debian.manifest --out dist/dockyard-installer
+
+# ---- benchmarks: dockyard against plain tools (bench/run.py, docs/benchmarks.md) ----
+#   make bench    every figure, BENCH_RUNS (5) runs each at BENCH_LEVEL (19);
+#                 writes BENCHMARKS.md.  BENCH_ONLY=install,check,... a subset.
+bench: dist/dockyard-build dist/dockyard-installer-stub build/debs/.complete
+	BENCH_RUNS='$(BENCH_RUNS)' BENCH_LEVEL='$(BENCH_LEVEL)' BENCH_OUT='$(BENCH_OUT)' \
+		BENCH_DIR='$(BENCH_DIR)' BENCH_ONLY='$(BENCH_ONLY)' python3 bench/run.py
 
 # ---- sanitizer binaries (dynamic: ASan cannot run static executables) ----
 build/asan/dockyard-build: $(call objs,asan,builder/main.c $(BUILDER_LIB) $(VERIFY) $(COMMON))
