@@ -3,9 +3,11 @@
  * the installed payload record and every installed file match this
  * payload, only the file's digest is checked; otherwise the payload is
  * verified and extracted in one pass into ROOT/.payload-new, and a failure
- * leaves nothing behind.  Binaries (after the layout): the wrappers are
- * written into the staged bin/, and bin/ is swapped in with two renames,
- * the previous one kept as bin.prev until the new instance answers.
+ * leaves nothing behind.  Binaries (after the layout, render and system
+ * steps, which overlap the staged files' writeback to disk): the wrappers
+ * are written into the staged bin/, and bin/ is swapped in with two
+ * renames, the previous one kept as bin.prev until the new instance
+ * answers.
  */
 #include "steps.h"
 
@@ -264,7 +266,7 @@ stage_payload(struct inst *ins, struct dy_err *err)
 	    ins_root_path(ins, staging, sizeof(staging), STAGING_NAME, err) < 0 ||
 	    ins_remove_at_root(ins, STAGING_NAME, err) < 0)
 		return -1;
-	if (dy_extract(ins->img, staging, progress, &stats, err) < 0) {
+	if (dy_extract_unsynced(ins->img, staging, progress, &stats, err) < 0) {
 		dy_progress_end();
 		return -1;
 	}
@@ -324,6 +326,12 @@ step_stage(struct inst *ins, struct dy_err *err)
 	return 0;
 }
 
+static const char *
+staged_name(const char *path, void *ctx)
+{
+	return installed_rel(ctx, path);
+}
+
 int
 step_binaries(struct inst *ins, struct dy_err *err)
 {
@@ -336,7 +344,11 @@ step_binaries(struct inst *ins, struct dy_err *err)
 	}
 	if (ins_root_path(ins, staging, sizeof(staging), STAGING_NAME, err) < 0)
 		return -1;
-	if (ins_join_path(to, sizeof(to), staging, "bin", err) < 0 ||
+	/* The writeback started during the stage has had the layout, render
+	 * and system steps to finish; what is left is waited for here, before
+	 * anything of the staged tree goes live. */
+	if (dy_extract_sync(staging, &ins->img->meta, staged_name, ins, err) < 0 ||
+	    ins_join_path(to, sizeof(to), staging, "bin", err) < 0 ||
 	    render_wrappers(ins, to, err) < 0 || place_other_files(ins, staging, err) < 0 ||
 	    swap_bin(ins, staging, err) < 0)
 		goto fail;

@@ -70,7 +70,7 @@ x_data(void *ctx, const struct dy_entry *e, const void *buf, size_t len, uint64_
 }
 
 /* Start writing a finished file back to disk now, without waiting: by
- * the end of the pass little is left for sync_staged() to wait for. */
+ * the end of the pass little is left for sync_tree() to wait for. */
 static void
 start_writeback(const char *path)
 {
@@ -96,26 +96,42 @@ x_end(void *ctx, const struct dy_entry *e, struct dy_err *err)
 	return 0;
 }
 
-/* Every staged file and directory on disk before the tree is renamed into
- * place: after a power cut the tree is whole or absent, never a set of
- * empty files under the final name. */
+/* Every file and directory of a tree (m's entries below dirfd, with
+ * rename_bin's name changes) on disk: after a power cut the tree is whole
+ * or absent, never a set of empty files under the final name. */
 static int
-sync_staged(const struct dy_meta *m, struct dy_err *err)
+sync_tree(int dirfd, const struct dy_meta *m, const char *(*rename_fn)(const char *, void *),
+	  void *ctx, struct dy_err *err)
 {
 	size_t i;
 	int fd, rc;
 
 	for (i = 0; i <= m->nentries; i++) {
 		const char *path = i < m->nentries ? m->entries[i].path : ".";
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (rename_fn && i < m->nentries)
+			path = rename_fn(path, ctx);
+		fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
-			return dy_errnof(err, "cannot open staged %s to sync it", path);
+			return dy_errnof(err, "cannot open extracted %s to sync it", path);
 		rc = i < m->nentries && !m->entries[i].is_dir ? fdatasync(fd) : fsync(fd);
 		close(fd);
 		if (rc < 0)
-			return dy_errnof(err, "cannot write staged %s to disk", path);
+			return dy_errnof(err, "cannot write extracted %s to disk", path);
 	}
 	return 0;
+}
+
+int
+dy_extract_sync(const char *dir, const struct dy_meta *m,
+		const char *(*rename_fn)(const char *, void *), void *ctx, struct dy_err *err)
+{
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc;
+
+	if (dirfd < 0)
+		return dy_errnof(err, "cannot open %s to sync it", dir);
+	rc = sync_tree(dirfd, m, rename_fn, ctx, err);
+	close(dirfd);
+	return rc;
 }
 
 /* Split target into an opened parent directory and a final name. */
@@ -218,7 +234,7 @@ make_staging(int parentfd, const char *base, char *name, size_t len, struct dy_e
 
 static int
 extract_into(struct dy_image *img, int stagefd, dy_progress_fn progress,
-	     struct dy_extract_stats *stats, struct dy_err *err)
+	     struct dy_extract_stats *stats, int sync_now, struct dy_err *err)
 {
 	struct extractor x = { archive_write_disk_new(), &img->meta, stats };
 	struct dy_walk_ops ops = { x_begin, x_data, x_end, progress, NULL };
@@ -241,17 +257,17 @@ extract_into(struct dy_image *img, int stagefd, dy_progress_fn progress,
 	if (archive_write_close(x.disk) != ARCHIVE_OK && rc == 0)
 		rc = dy_errf(err, "cannot finish extraction: %s", archive_error_string(x.disk));
 	archive_write_free(x.disk);
-	if (rc == 0)
-		rc = sync_staged(&img->meta, err);
+	if (rc == 0 && sync_now)
+		rc = sync_tree(stagefd, &img->meta, NULL, NULL, err);
 	if (fchdir(cwd) < 0 && rc == 0)
 		rc = dy_errnof(err, "cannot return to the working directory");
 	close(cwd);
 	return rc;
 }
 
-int
-dy_extract(struct dy_image *img, const char *target, dy_progress_fn progress,
-	   struct dy_extract_stats *stats, struct dy_err *err)
+static int
+extract_tree(struct dy_image *img, const char *target, dy_progress_fn progress,
+	     struct dy_extract_stats *stats, int sync_now, struct dy_err *err)
 {
 	char base[256], staging[320];
 	struct dy_err cleanup_err;
@@ -271,7 +287,7 @@ dy_extract(struct dy_image *img, const char *target, dy_progress_fn progress,
 	if (stagefd < 0)
 		rc = dy_errnof(err, "cannot open staging directory %s", staging);
 	if (rc == 0)
-		rc = extract_into(img, stagefd, progress, stats, err);
+		rc = extract_into(img, stagefd, progress, stats, sync_now, err);
 	if (rc == 0 && fchmod(stagefd, 0755) < 0)
 		rc = dy_errnof(err, "cannot set the mode of %s", target);
 	/* rename(2) replaces an empty directory atomically. */
@@ -283,4 +299,18 @@ dy_extract(struct dy_image *img, const char *target, dy_progress_fn progress,
 		dy_err_wrap(err, "%s; also failed to remove staging", cleanup_err.msg);
 	close(parentfd);
 	return rc;
+}
+
+int
+dy_extract(struct dy_image *img, const char *target, dy_progress_fn progress,
+	   struct dy_extract_stats *stats, struct dy_err *err)
+{
+	return extract_tree(img, target, progress, stats, 1, err);
+}
+
+int
+dy_extract_unsynced(struct dy_image *img, const char *target, dy_progress_fn progress,
+		    struct dy_extract_stats *stats, struct dy_err *err)
+{
+	return extract_tree(img, target, progress, stats, 0, err);
 }

@@ -839,7 +839,7 @@ run_steps(struct inst *ins, struct dy_err *err)
 			drop_fresh_lock(ins);
 		return -1;
 	}
-	if (step_dirs(ins, err) < 0 || step_binaries(ins, err) < 0 || step_render(ins, err) < 0)
+	if (step_dirs(ins, err) < 0 || step_render(ins, err) < 0)
 		return -1;
 	ins_fault_point("rendered");
 	if (step_system(ins, err) < 0)
@@ -849,7 +849,7 @@ run_steps(struct inst *ins, struct dy_err *err)
 		ins->host_lockfd = -1;
 	}
 	ins_fault_point("system");
-	if (step_receipt(ins, err) < 0)
+	if (step_binaries(ins, err) < 0 || step_receipt(ins, err) < 0)
 		return -1;
 	ins_fault_point("receipt");
 	if (ins->dry)
