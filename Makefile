@@ -84,8 +84,9 @@ build/debs/.e2e-complete: tests/e2e/debs.list tools/fetch-debs.sh
 
 debs: build/debs/.complete build/debs/.e2e-complete
 
+# The builder reads scripts/*.sh (dockyardctl) when it runs.
 dist/dockyard-installer: dist/dockyard-build dist/dockyard-installer-stub payload/debian.manifest \
-		payload/debian.lock build/debs/.complete
+		payload/debian.lock build/debs/.complete $(wildcard scripts/*.sh)
 	dist/dockyard-build -q --level $(LEVEL) --cache $(CACHE) \
 		--manifest payload/debian.manifest --out $@
 

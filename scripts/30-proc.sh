@@ -132,14 +132,19 @@ daemon_start() {
 		die "$_ds_name (pid $DAEMON_PID) vanished at once; see $LOGDIR/$_ds_name.log"
 }
 
+# socket_inodes SOCKET: "socket:[INODE] ..." of the listening unix
+# sockets bound at exactly SOCKET, from /proc/net/unix.
+socket_inodes() {
+	DY_SOCK=$1 awk 'NF == 8 && $8 == ENVIRON["DY_SOCK"] && $4 == "00010000" {
+		printf "socket:[%s] ", $7 }' /proc/net/unix
+}
+
 # socket_holder SOCKET: the pids (one a line, sorted) of the processes
-# holding a listening unix socket bound at exactly SOCKET: its inodes
-# from /proc/net/unix, then the /proc/*/fd links "socket:[INODE]".  One
-# ls -l lists every link (find -lname is not in busybox; readlink would
-# cost a fork per descriptor).
+# holding a listening unix socket bound at exactly SOCKET: the /proc/*/fd
+# links to its inodes.  One ls -l lists every link (find -lname is not in
+# busybox; readlink would cost a fork per descriptor).
 socket_holder() {
-	_sh_want=$(DY_SOCK=$1 awk 'NF == 8 && $8 == ENVIRON["DY_SOCK"] && $4 == "00010000" {
-		printf "socket:[%s] ", $7 }' /proc/net/unix) || return 0
+	_sh_want=$(socket_inodes "$1") || return 0
 	[ -n "$_sh_want" ] || return 0
 	# shellcheck disable=SC2012 # ls -l is read for link targets only
 	ls -l /proc/[0-9]*/fd 2>/dev/null | DY_WANT=$_sh_want awk '
@@ -148,9 +153,24 @@ socket_holder() {
 		NF >= 3 && pid != "" && $(NF - 1) == "->" && ($NF in want) { print pid }' | sort -un
 }
 
+# pid_holds PID WANT: one of PID's descriptors is a link in WANT (the
+# output of socket_inodes).
+pid_holds() {
+	# shellcheck disable=SC2012 # ls -l is read for link targets only
+	ls -l "/proc/$1/fd" 2>/dev/null | DY_WANT=$2 awk '
+		BEGIN { n = split(ENVIRON["DY_WANT"], w, " "); for (i = 1; i <= n; i++) want[w[i]] = 1 }
+		NF >= 3 && $(NF - 1) == "->" && ($NF in want) { found = 1 }
+		END { exit !found }'
+}
+
 # socket_held_by SOCKET PID: SOCKET is held by PID or a descendant of it.
-# SH_HOLDERS lists every holder (space separated).
+# PID itself is asked first: that is the usual case, and scanning every
+# process's descriptors costs a good part of a second on a busy host.
 socket_held_by() {
+	SH_HOLDERS=""
+	_shb_want=$(socket_inodes "$1")
+	[ -n "$_shb_want" ] || return 1
+	! pid_holds "$2" "$_shb_want" || return 0
 	SH_HOLDERS=$(socket_holder "$1" | tr '\n' ' ')
 	SH_HOLDERS=${SH_HOLDERS% }
 	for _shb in $SH_HOLDERS; do

@@ -684,7 +684,7 @@ RANGES
 		done
 	fi
 	if [ -z "$_dr_left" ]; then
-		echo "residue check: nothing left of $ROOT${PREFIX:+ ($PREFIX)}"
+		[ "$DY_QUIET" = 1 ] || echo "residue check: nothing left of $ROOT${PREFIX:+ ($PREFIX)}"
 		return 0
 	fi
 	echo "residue check: left of $ROOT${PREFIX:+ ($PREFIX)}:"
