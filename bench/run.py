@@ -369,10 +369,10 @@ class Bench:
 
     # -- preparation ----------------------------------------------------------
 
-    def build(self, out):
+    def build(self, out, extra=()):
         env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
         argv = [BUILD, "-q", "--level", str(self.level), "--cache", CACHE,
-                "--manifest", MANIFEST, "--out", out]
+                "--manifest", MANIFEST, "--out", out] + list(extra)
         return must(argv, "dockyard-build", self.logf, env=env)[0]
 
     def tar_cmd(self):
@@ -475,6 +475,20 @@ class Bench:
             "%.4f x against --long=27, whose decoder needs a 2^27-byte window, twice the %d MB "
             "memory goal." % (100.0 * tr["payload_off"] / self.size, tr["payload_len"] / zw, wl,
                               zw / zs, 64))
+        # The other end of the trade-off: the same build with the baseline's
+        # window, its size and what its decoder needs.
+        big = self.path("installer-w27")
+        log("size: the same installer with --window-log 27 (untimed build)")
+        self.build(big, ["--window-log", "27", "--no-dist-files"])
+        rss = [must([big, "check", "-q"], "check (window 2^27)", self.logf)[1] * 1024.0
+               for _ in range(3)]
+        self.rows.append(Row("size: installer --window-log 27 / tar.zst", [os.path.getsize(big)],
+                             [zs], f_mb, "installer (window 2^27)",
+                             "tar | zstd -%d --long=27" % self.level))
+        self.rows.append(Row("peak RSS: check, window 2^27", rss, None, f_mb,
+                             "check of the window-2^27 installer", "", "<= 64 MB",
+                             lambda r: statistics.median(r.a) <= 64e6, ratio=False))
+        os.unlink(big)
         self.rows.append(Row("size: installer / tar.gz", [self.size], [gz], f_mb,
                              "installer", "tar | gzip -9"))
         self.rows.append(Row("size: stub, payload (zstd)", [tr["payload_off"]],
