@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The 64 round constants (sha256.c). */
+extern const uint32_t dy_sha256_k[64];
+
 /* Run n 64-byte blocks starting at p through state. */
 typedef void dy_sha256_blocks_fn(uint32_t state[8], const unsigned char *p, size_t n);
 
