@@ -7,7 +7,7 @@ PACKAGES="
 build-essential pkg-config file binutils
 libarchive-dev libacl1-dev liblz4-dev libzstd-dev libbz2-dev liblzma-dev zlib1g-dev
 libxml2-dev nettle-dev libmbedtls-dev libjansson-dev libcurl4-openssl-dev
-zstd python3 shellcheck clang-format openssl util-linux iproute2 iptables kmod curl
+zstd python3 shellcheck clang-format openssl util-linux iproute2 iptables kmod curl strace
 systemd passwd apparmor rsync libsystemd0 libdevmapper1.02.1 libseccomp2
 clang libclang-rt-14-dev
 "
