@@ -287,15 +287,16 @@ stage_payload(struct inst *ins, struct dy_err *err)
 	return 0;
 }
 
-/* Undo what a failed stage made: the staging tree, and the root when this
- * run created it, so a corrupt file leaves nothing behind. */
-static void
-unstage(struct inst *ins)
+void
+step_unstage(struct inst *ins)
 {
 	struct dy_err ignored;
 
+	if (ins->dry || ins->binaries_current)
+		return;
 	if (ins_remove_at_root(ins, STAGING_NAME, &ignored) < 0)
 		return;
+	/* Only while it is still empty: after the layout step it is not. */
 	if (ins->root_made && rmdir(ins->root) == 0)
 		ins->root_made = 0;
 }
@@ -320,7 +321,7 @@ step_stage(struct inst *ins, struct dy_err *err)
 	if (ins->dry)
 		return verify_signature(ins, err);
 	if (stage_payload(ins, err) < 0) {
-		unstage(ins);
+		step_unstage(ins);
 		return -1;
 	}
 	return 0;

@@ -839,11 +839,15 @@ run_steps(struct inst *ins, struct dy_err *err)
 			drop_fresh_lock(ins);
 		return -1;
 	}
-	if (step_dirs(ins, err) < 0 || step_render(ins, err) < 0)
+	if (step_dirs(ins, err) < 0 || step_render(ins, err) < 0) {
+		step_unstage(ins);
 		return -1;
+	}
 	ins_fault_point("rendered");
-	if (step_system(ins, err) < 0)
+	if (step_system(ins, err) < 0) {
+		step_unstage(ins);
 		return -1;
+	}
 	if (ins->host_lockfd >= 0) {
 		close(ins->host_lockfd);
 		ins->host_lockfd = -1;

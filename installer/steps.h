@@ -68,6 +68,9 @@ int ins_remove_at_root(struct inst *ins, const char *rel, struct dy_err *err);
 int step_stage(struct inst *ins, struct dy_err *err);
 /* ... then, after the layout, swap the staged bin/ in. */
 int step_binaries(struct inst *ins, struct dy_err *err);
+/* A step between the two failed: remove the staging tree (and the root
+ * when this run made it and it is still empty). */
+void step_unstage(struct inst *ins);
 /* start.c: start (or restart), wait for the API, roll back a failed
  * upgrade; then load the payload's images. */
 int step_start(struct inst *ins, struct dy_err *err);

@@ -28,7 +28,7 @@ install_cleanup() {
 		"$ROOT/bin/dockyardctl" -q stop >/dev/null 2>&1
 	fi
 	kill_mentioning "$TRASH"
-	for who in "$GROUP" "t31x$(($$ % 1000))docker"; do
+	for who in "$GROUP" "t31x$(($$ % 1000))docker" "t31y$(($$ % 1000))docker"; do
 		userdel "$who" >/dev/null 2>&1
 		groupdel "$who" >/dev/null 2>&1
 	done
@@ -157,6 +157,19 @@ expect_success 'a corrupt installer leaves nothing behind: no root, lock or pare
 	grep -q "installer is corrupt" err &&
 	test ! -e "$TRASH/fresh" &&
 	! grep -q "^$GROUP:" /etc/group
+'
+
+# A user of the instance's name whose primary group is another one makes
+# the system step fail after the payload was staged.
+expect_success 'a step failing after the stage leaves no staging tree' '
+	who=t31y$(($$ % 1000))docker &&
+	useradd --system --no-create-home --gid nogroup --shell /usr/sbin/nologin "$who" &&
+	must_fail "$I1" --root "$TRASH/r2" --prefix "t31y$(($$ % 1000))" --no-systemd --no-start \
+		2>err &&
+	grep -q "user $who exists" err &&
+	test -d "$TRASH/r2/etc" && test ! -e "$TRASH/r2/.payload-new" &&
+	userdel "$who" && { groupdel "$who" 2>/dev/null || :; } &&
+	rm -rf "$TRASH/r2" "$TRASH/.r2.dockyard-lock"
 '
 
 expect_success 'install without systemd: the instance runs and answers' '
