@@ -120,10 +120,10 @@ recover_bin(struct inst *ins, struct dy_err *err)
 	return 0;
 }
 
-/* The wrappers the installer writes into bin/ (of the staging tree, or of
- * the live root on a re-run). */
+/* Render one wrapper into bindir/name: 1 written, 0 unchanged, -1 error. */
 static int
-render_wrappers(struct inst *ins, const char *bindir, struct dy_err *err)
+put_wrapper(struct inst *ins, render_fn fn, const char *bindir, const char *name,
+	    struct dy_err *err)
 {
 	struct dy_render_in in = { &ins->cfg, &ins->img->meta, NULL, 0 };
 	struct dy_rendered r;
@@ -131,19 +131,24 @@ render_wrappers(struct inst *ins, const char *bindir, struct dy_err *err)
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	if (dy_render_docker_wrapper(&in, &r, err) < 0)
+	if (fn(&in, &r, err) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/docker", bindir);
+	snprintf(path, sizeof(path), "%s/%s", bindir, name);
 	rc = ins_put_file(ins, path, path, r.data, r.len, r.mode, err);
 	dy_rendered_free(&r);
+	return rc;
+}
+
+/* The wrappers the installer writes into bin/ (of the staging tree, or of
+ * the live root on a re-run). */
+static int
+render_wrappers(struct inst *ins, const char *bindir, struct dy_err *err)
+{
+	int rc = put_wrapper(ins, dy_render_docker_wrapper, bindir, "docker", err);
+
 	if (rc < 0 || ins->mode == DY_RUNTIME_RUNC)
 		return rc < 0 ? -1 : 0;
-	memset(&r, 0, sizeof(r));
-	if (dy_render_runtime_wrapper(&in, &r, err) < 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/sysbox-runc", bindir);
-	rc = ins_put_file(ins, path, path, r.data, r.len, r.mode, err);
-	dy_rendered_free(&r);
+	rc = put_wrapper(ins, dy_render_runtime_wrapper, bindir, "sysbox-runc", err);
 	if (rc > 0)
 		ins->config_changed = 1;
 	return rc < 0 ? -1 : 0;

@@ -362,14 +362,14 @@ lock_once(struct inst *ins, const char *path, struct dy_err *err)
 static int
 take_lock(struct inst *ins, struct dy_err *err)
 {
-	char path[PATH_BUF], holder[32];
+	char path[PATH_BUF], dir[PATH_BUF], holder[32];
 	int rc;
 
 	if (lock_path(ins, path, sizeof(path), 1, err) < 0)
 		return DY_EXIT_FAIL;
-	first_missing(dirname(strcpy((char[PATH_BUF]){ 0 }, path)), ins->lock_dirs_made,
-		      sizeof(ins->lock_dirs_made));
-	if (dy_mkdir_p(dirname(strcpy((char[PATH_BUF]){ 0 }, path)), 0755, err) < 0)
+	dirname(strcpy(dir, path));
+	first_missing(dir, ins->lock_dirs_made, sizeof(ins->lock_dirs_made));
+	if (dy_mkdir_p(dir, 0755, err) < 0)
 		return DY_EXIT_FAIL;
 	while ((rc = lock_once(ins, path, err)) < 0)
 		;
@@ -520,8 +520,6 @@ step_dirs(struct inst *ins, struct dy_err *err)
 	}
 	return 0;
 }
-
-typedef int (*render_fn)(const struct dy_render_in *, struct dy_rendered *, struct dy_err *);
 
 static int
 put_rendered(struct inst *ins, render_fn fn, const struct dy_render_in *in, int absolute,

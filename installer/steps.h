@@ -45,6 +45,9 @@ struct inst {
 	struct dy_receipt receipt;
 };
 
+/* One rendered file (render.h: daemon.json, the unit, the wrappers ...). */
+typedef int (*render_fn)(const struct dy_render_in *, struct dy_rendered *, struct dy_err *);
+
 /* An action: done (and said at -v), or only recorded in plan mode. */
 void ins_act(struct inst *ins, const char *verb, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
