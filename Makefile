@@ -125,6 +125,8 @@ build/asan/dy-%: build/asan/tests/tools/dy-%.o $(call objs,asan,$(LIB_SRC))
 	$(CC) -fsanitize=address,undefined -o $@ $^ $(LIBS_DYN)
 
 TOOLS := dy-forge dy-fetch dy-concat dy-render dy-shabench
+# dy-shabench measures nettle's SHA-256 beside the own one.
+build/rel/dy-shabench build/asan/dy-shabench: LIBS_DYN += -lnettle
 TEST_BINS := $(addprefix build/rel/unit/,$(UNIT_TESTS)) $(addprefix build/rel/,$(TOOLS))
 ASAN_BINS := $(addprefix build/asan/unit/,$(UNIT_TESTS)) $(addprefix build/asan/,$(TOOLS)) \
 	build/asan/dockyard-build build/asan/dockyard-installer-stub
