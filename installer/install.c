@@ -270,7 +270,7 @@ check_root_path(struct inst *ins, struct dy_err *err)
 
 /* ROOT's sibling ".NAME.SUFFIX" (its lock, a destroy's state), below
  * prefix.  The root rule makes ROOT absolute with no trailing '/'. */
-static int
+int
 beside_root(const char *prefix, const char *root, const char *suffix, char *buf, size_t size,
 	    struct dy_err *err)
 {

@@ -14,7 +14,7 @@
 #define NAME_MAX_LEN 32
 
 /* The field types a kind takes after its keyword. */
-enum field { F_PATH, F_NAME, F_NUM };
+enum field { F_PATH, F_NAME, F_NUM, F_COUNT };
 
 struct kind {
 	const char *name;
@@ -29,8 +29,8 @@ static const struct kind kinds[] = {
 	{ "file", 1, { F_PATH } },
 	{ "group", 1, { F_NAME } },
 	{ "user", 1, { F_NAME } },
-	{ "subuid", 3, { F_NAME, F_NUM, F_NUM } },
-	{ "subgid", 3, { F_NAME, F_NUM, F_NUM } },
+	{ "subuid", 3, { F_NAME, F_NUM, F_COUNT } },
+	{ "subgid", 3, { F_NAME, F_NUM, F_COUNT } },
 	{ "apparmor", 2, { F_PATH, F_NAME } },
 	{ "registry", 1, { F_PATH } },
 	{ "lock", 1, { F_PATH } },
@@ -61,8 +61,9 @@ find_kind(const char *word, size_t len)
 	return NULL;
 }
 
-/* Absolute, not "/", [A-Za-z0-9._/-] only, no "." or ".." component: the
- * destroy script removes these paths with unquoted shell words. */
+/* Absolute, not "/", [A-Za-z0-9._/-] only, no "." or ".." component, no
+ * trailing '/': the destroy script removes these paths with unquoted shell
+ * words, and compares them as strings with the paths it knows. */
 static const char *
 path_problem(const char *p, size_t len)
 {
@@ -70,6 +71,8 @@ path_problem(const char *p, size_t len)
 		return "must be absolute";
 	if (len == 1)
 		return "must not be /";
+	if (p[len - 1] == '/')
+		return "must not end in /";
 	for (size_t i = 0; i < len; i++) {
 		char c = p[i];
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -133,6 +136,8 @@ field_problem(enum field f, const char *p, size_t len)
 		return name_problem(p, len);
 	case F_NUM:
 		return num_problem(p, len);
+	case F_COUNT: /* a range of no ids is never written, and means nothing */
+		return len == 1 && p[0] == '0' ? "must not be 0" : num_problem(p, len);
 	}
 	return "has an unknown type";
 }

@@ -40,8 +40,10 @@ void dy_receipt_free(struct dy_receipt *r);
 /* Parse receipt text; an unknown kind or bad field is an error with its
  * line number.  Strict, since a shell reads it too: fields separated by
  * one space; paths absolute, not "/", of [A-Za-z0-9._/-] without "." or
- * ".." components; names 1-32 of [a-z0-9_]; ids decimal uint32; no blank,
- * comment or repeated lines; the last line ends in LF.  r need not be
+ * ".." components or a trailing '/'; names 1-32 of [a-z0-9_]; ids decimal
+ * uint32, a range's count not 0; no blank, comment or repeated lines; the
+ * last line ends in LF.  tests/corpus/receipt-* hold the cases
+ * scripts/70-destroy.sh must read alike.  r need not be
  * initialised; on error it is left empty. */
 int dy_receipt_parse(const char *text, size_t len, struct dy_receipt *r, struct dy_err *err);
 /* Add "KIND ARGS..." unless the same line is already there; a line parse

@@ -57,6 +57,11 @@ void ins_fault_point(const char *name);
 int ins_root_path(const struct inst *ins, char *buf, size_t size, const char *rel,
 		  struct dy_err *err);
 int ins_join_path(char *buf, size_t size, const char *dir, const char *rel, struct dy_err *err);
+/* prefix + ROOT's sibling ".BASENAME.SUFFIX": its lock ("dockyard-lock")
+ * and the state a destroy keeps ("dockyard-destroy"), outside the tree
+ * destroy removes.  scripts/70-destroy.sh (ds_root) names them alike. */
+int beside_root(const char *prefix, const char *root, const char *suffix, char *buf, size_t size,
+		struct dy_err *err);
 /* Write path atomically unless it already holds exactly data and mode:
  * 1 written (or planned), 0 unchanged, -1 error. */
 int ins_put_file(struct inst *ins, const char *path, const char *display, const char *data,

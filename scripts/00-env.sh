@@ -26,7 +26,9 @@ env_value() {
 		sed -e 's/[[:space:]]*$//' -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/"
 }
 
-# check_value KEY VALUE: the character rules of each key (SPEC.md).
+# check_value KEY VALUE: the rule of each key's value, as the installer
+# checks it (installer/config.c; tests/corpus/ holds the cases both must
+# agree on).
 check_value() {
 	case $1 in
 	DOCKYARD_ROOT)
@@ -37,25 +39,59 @@ check_value() {
 		case $2 in
 		*[!A-Za-z0-9._/-]*) die "DOCKYARD_ROOT '$2' may contain only [A-Za-z0-9._/-]" ;;
 		esac
+		dy_root_ok "$2" ||
+			die "DOCKYARD_ROOT '$2' must not be /, have an empty, . or .. component, or be longer than $DY_ROOT_MAX characters"
 		;;
 	DOCKYARD_DOCKER_PREFIX)
 		case $2 in
-		*[!a-z0-9_]* | ?????????*) die "DOCKYARD_DOCKER_PREFIX '$2' must be at most 8 characters of [a-z0-9_]" ;;
+		'' | *[!a-z0-9_]* | ?????????*) die "DOCKYARD_DOCKER_PREFIX '$2' must be at most 8 characters of [a-z0-9_], and not empty" ;;
 		esac
 		;;
-	DOCKYARD_BRIDGE_CIDR | DOCKYARD_FIXED_CIDR | DOCKYARD_POOL_BASE)
-		case $2 in
-		*[!0-9./]* | '') die "$1 '$2' is not an IPv4 CIDR (a.b.c.d/n)" ;;
-		*/*) ;;
-		*) die "$1 '$2' needs a prefix length (a.b.c.d/n)" ;;
-		esac
+	DOCKYARD_BRIDGE_CIDR)
+		net_cidr "$1" "$2"
+		;;
+	DOCKYARD_FIXED_CIDR | DOCKYARD_POOL_BASE)
+		# These are networks: an address with host bits set is a typo.
+		net_cidr "$1" "$2"
+		# shellcheck disable=SC2154 # net_cidr (20-net.sh) sets net_*
+		[ "$net_addr" = $((net_addr & net_mask)) ] ||
+			die "$1 $2 has host bits set: the network is $net_net"
 		;;
 	DOCKYARD_POOL_SIZE)
+		# 31 and 32 leave no room for a gateway and a container.
 		case $2 in
-		'' | *[!0-9]*) die "DOCKYARD_POOL_SIZE '$2' must be a prefix length (a number)" ;;
+		'' | *[!0-9]* | 0* | ???*) die "DOCKYARD_POOL_SIZE '$2' must be a prefix length (a number from 1 to 30)" ;;
 		esac
+		[ "$2" -le 30 ] || die "DOCKYARD_POOL_SIZE '$2' must be a prefix length (a number from 1 to 30)"
 		;;
 	esac
+}
+
+# The longest root whose deepest socket, ROOT/run/containerd/
+# containerd.sock.ttrpc (37 characters and a NUL), still fits the 108
+# bytes of a unix socket address.
+DY_ROOT_MAX=70
+
+# dy_plain_path PATH: PATH is absolute, not /, of [A-Za-z0-9._/-] only,
+# without an empty, . or .. component or a trailing /: safe as an unquoted
+# shell word, and equal as a string to any other spelling of it.
+dy_plain_path() {
+	case $1 in
+	/ | *[!A-Za-z0-9._/-]* | *//* | */./* | */../* | */. | */.. | */) return 1 ;;
+	/*) return 0 ;;
+	esac
+	return 1
+}
+
+# dy_root_ok VALUE: VALUE obeys the root rule once its trailing slashes
+# are dropped ("/dy1/" is "/dy1": shells complete directories with one);
+# sets DY_ROOT_VALUE to it without them.
+dy_root_ok() {
+	DY_ROOT_VALUE=$1
+	while [ ${#DY_ROOT_VALUE} -gt 1 ] && [ "${DY_ROOT_VALUE%/}" != "$DY_ROOT_VALUE" ]; do
+		DY_ROOT_VALUE=${DY_ROOT_VALUE%/}
+	done
+	[ ${#DY_ROOT_VALUE} -le "$DY_ROOT_MAX" ] && dy_plain_path "$DY_ROOT_VALUE"
 }
 
 # load_env: set ROOT, PREFIX, BRIDGE and the networks from etc/dockyard.env.

@@ -52,16 +52,14 @@ ds_root() {
 	if [ -z "$ROOT" ]; then
 		ROOT=$(dy_root) || die "cannot find the instance root from $0"
 	fi
-	case $ROOT in
-	/) die "refusing to destroy the root directory /" ;;
-	/*) ;;
-	*) die "the instance root '$ROOT' is not an absolute path" ;;
-	esac
-	case $ROOT in
-	*[!A-Za-z0-9._/-]* | *//* | */./* | */../* | */. | */.. | */)
-		die "the instance root '$ROOT' is not a plain path of [A-Za-z0-9._/-]"
-		;;
-	esac
+	if ! dy_root_ok "$ROOT"; then
+		case $DY_ROOT_VALUE in
+		/) die "refusing to destroy the root directory /" ;;
+		/*) die "the instance root '$ROOT' is not a plain path of [A-Za-z0-9._/-] of at most $DY_ROOT_MAX characters" ;;
+		*) die "the instance root '$ROOT' is not an absolute path" ;;
+		esac
+	fi
+	ROOT=$DY_ROOT_VALUE
 	[ ! -L "$ROOT" ] || die "the instance root $ROOT is a symlink"
 	DS_PARENT=${ROOT%/*}
 	DS_BASE=${ROOT##*/}
@@ -77,12 +75,8 @@ ds_root() {
 # ds_path_ok KIND PATH: PATH is a plain absolute path inside the root or a
 # known system place for KIND (dir or file).
 ds_path_ok() {
+	dy_plain_path "$2" || return 1
 	case $2 in
-	/*) ;;
-	*) return 1 ;;
-	esac
-	case $2 in
-	*[!A-Za-z0-9._/-]* | *//* | */./* | */../* | */. | */.. | */) return 1 ;;
 	"$ROOT" | "$ROOT"/*) return 0 ;;
 	esac
 	if [ "$1" = dir ]; then
@@ -102,19 +96,20 @@ ds_refuse() {
 	die "refusing to destroy: $DS_RECEIPT: $*; nothing was changed"
 }
 
-# ds_num VALUE: a decimal number without leading zeros.
+# ds_num VALUE: a decimal number without leading zeros, below 2^32 (ids).
 ds_num() {
 	case $1 in
 	0) return 0 ;;
 	'' | *[!0-9]* | 0* | ???????????*) return 1 ;;
 	esac
-	return 0
+	[ "$1" -le 4294967295 ]
 }
 
 # ds_read_receipt: parse and check DS_RECEIPT (see the top of this file).
-# Fills DS_DIRS, DS_FILES (one a line), DS_USER, DS_GROUP, DS_SUBUID and
-# DS_SUBGID ("START COUNT" lines), DS_AA ("FILE" lines), DS_REGISTRY,
-# DS_LOCKS.
+# The format is installer/receipt.h's, read as strictly (the cases both
+# must agree on are in tests/corpus/receipt-*).  Fills DS_DIRS, DS_FILES
+# (one a line), DS_USER, DS_GROUP, DS_SUBUID and DS_SUBGID ("START COUNT"
+# lines), DS_AA ("FILE" lines), DS_REGISTRY, DS_LOCKS.
 ds_read_receipt() {
 	DS_DIRS=""
 	DS_FILES=""
@@ -126,100 +121,151 @@ ds_read_receipt() {
 	DS_LOCKS=""
 	_dr_root=""
 	_dr_n=0
+	_dr_seen="
+"
 	_dr_acct=${PREFIX}docker
-	while IFS=' ' read -r _dr_kind _dr_a _dr_b _dr_c _dr_x || [ -n "$_dr_kind" ]; do
+	while IFS= read -r _dr_line || _dr_unterminated "$_dr_line"; do
 		_dr_n=$((_dr_n + 1))
 		if [ "$_dr_n" = 1 ]; then
-			if [ "$_dr_kind $_dr_a" != "dockyard-receipt 1" ] || [ -n "$_dr_b" ]; then
-				ds_refuse "line 1 is not 'dockyard-receipt 1'"
-			fi
+			[ "$_dr_line" = "dockyard-receipt 1" ] || ds_refuse "line 1 is not 'dockyard-receipt 1'"
 			continue
 		fi
-		[ -n "$_dr_kind" ] || continue
-		[ -z "$_dr_x" ] || ds_refuse "line $_dr_n: too many fields"
-		case $_dr_kind in
-		root | prefix | dir | file | group | user | registry | lock)
-			if [ -z "$_dr_a" ] || [ -n "$_dr_b" ]; then
-				ds_refuse "line $_dr_n: '$_dr_kind' takes one field"
-			fi
-			;;
-		apparmor)
-			if [ -z "$_dr_b" ] || [ -n "$_dr_c" ]; then
-				ds_refuse "line $_dr_n: 'apparmor' takes FILE PREFIX"
-			fi
-			;;
-		subuid | subgid)
-			[ -n "$_dr_c" ] || ds_refuse "line $_dr_n: '$_dr_kind' takes NAME START COUNT"
-			;;
-		*) ds_refuse "line $_dr_n: unknown kind '$_dr_kind'" ;;
-		esac
-		case $_dr_kind in
-		root)
-			[ "$_dr_a" != / ] || ds_refuse "its root is /"
-			[ "$_dr_a" = "$ROOT" ] || ds_refuse "its root $_dr_a is not this instance's root $ROOT"
-			_dr_root=$_dr_a
-			;;
-		prefix)
-			[ "$_dr_a" = "$PREFIX" ] || ds_refuse "its prefix '$_dr_a' is not this instance's prefix '$PREFIX'"
-			;;
-		dir | file)
-			ds_path_ok "$_dr_kind" "$_dr_a" ||
-				ds_refuse "line $_dr_n: $_dr_kind $_dr_a lies outside $ROOT and outside the places an install uses"
-			if [ "$_dr_kind" = dir ]; then
-				DS_DIRS="$DS_DIRS$_dr_a
-"
-			else
-				DS_FILES="$DS_FILES$_dr_a
-"
-				# The registry entry and the lock may be listed as files.
-				[ "$_dr_a" != "/etc/dockyard/instances/$PREFIX" ] || DS_REGISTRY=$_dr_a
-				[ "$_dr_a" != "$DS_LOCK" ] || DS_LOCKS=$_dr_a
-			fi
-			;;
-		group | user)
-			[ "$_dr_a" = "$_dr_acct" ] ||
-				ds_refuse "line $_dr_n: $_dr_kind '$_dr_a' is not this instance's $_dr_acct"
-			if [ "$_dr_kind" = user ]; then DS_USER=$_dr_a; else DS_GROUP=$_dr_a; fi
-			;;
-		subuid | subgid)
-			[ "$_dr_a" = "$_dr_acct" ] ||
-				ds_refuse "line $_dr_n: $_dr_kind of '$_dr_a', not of this instance's $_dr_acct"
-			if ! ds_num "$_dr_b" || ! ds_num "$_dr_c" || [ "$_dr_c" = 0 ]; then
-				ds_refuse "line $_dr_n: $_dr_kind range '$_dr_b $_dr_c' is not START COUNT"
-			fi
-			if [ "$_dr_kind" = subuid ]; then
-				DS_SUBUID="$DS_SUBUID$_dr_b $_dr_c
-"
-			else
-				DS_SUBGID="$DS_SUBGID$_dr_b $_dr_c
-"
-			fi
-			;;
-		apparmor)
-			case $_dr_a in
-			/etc/apparmor.d/local/*[!A-Za-z0-9._-]* | /etc/apparmor.d/local/.*) _dr_ok=0 ;;
-			/etc/apparmor.d/local/?*) _dr_ok=1 ;;
-			*) _dr_ok=0 ;;
-			esac
-			[ "$_dr_ok" = 1 ] || ds_refuse "line $_dr_n: AppArmor file $_dr_a is not in /etc/apparmor.d/local/"
-			[ "$_dr_b" = "$PREFIX" ] || ds_refuse "line $_dr_n: AppArmor block of prefix '$_dr_b', not '$PREFIX'"
-			DS_AA="$DS_AA$_dr_a
-"
-			;;
-		registry)
-			[ "$_dr_a" = "/etc/dockyard/instances/$PREFIX" ] ||
-				ds_refuse "line $_dr_n: registry entry $_dr_a is not /etc/dockyard/instances/$PREFIX"
-			DS_REGISTRY=$_dr_a
-			;;
-		lock)
-			[ "$_dr_a" = "$DS_LOCK" ] || ds_refuse "line $_dr_n: lock file $_dr_a is not $DS_LOCK"
-			DS_LOCKS=$_dr_a
-			;;
-		esac
+		_dr_fields "$_dr_line"
+		_dr_arity
+		_dr_entry
 	done <"$DS_RECEIPT"
 	[ "$_dr_n" -gt 0 ] || ds_refuse "it is empty"
 	[ -n "$_dr_root" ] || ds_refuse "it names no root"
 	DS_UNIT=/etc/systemd/system/${PREFIX}docker.service
+}
+
+# _dr_unterminated LINE: the text after the last line break (read failed):
+# refuse it unless there is none; never continues the loop.
+_dr_unterminated() {
+	[ -z "$1" ] || ds_refuse "line $((_dr_n + 1)) has no newline at the end (truncated?)"
+	return 1
+}
+
+# _dr_fields LINE: split LINE into _dr_kind _dr_a _dr_b _dr_c _dr_x, after
+# the rules of every line: not empty, fields separated by exactly one
+# space, at most 1200 bytes, not a repeat of an earlier line.
+_dr_fields() {
+	case $1 in
+	'') ds_refuse "line $_dr_n is empty" ;;
+	' '* | *' ' | *'  '*) ds_refuse "line $_dr_n: an empty field (fields are separated by one space)" ;;
+	esac
+	[ ${#1} -le 1200 ] || ds_refuse "line $_dr_n is longer than 1200 bytes"
+	case $_dr_seen in
+	*"
+$1
+"*) ds_refuse "line $_dr_n repeats an earlier line" ;;
+	esac
+	_dr_seen="$_dr_seen$1
+"
+	IFS=' ' read -r _dr_kind _dr_a _dr_b _dr_c _dr_x <<LINE
+$1
+LINE
+}
+
+# _dr_arity: the kind is known and has its number of fields.
+_dr_arity() {
+	[ -z "$_dr_x" ] || ds_refuse "line $_dr_n: too many fields"
+	case $_dr_kind in
+	root | prefix | dir | file | group | user | registry | lock)
+		if [ -z "$_dr_a" ] || [ -n "$_dr_b" ]; then
+			ds_refuse "line $_dr_n: '$_dr_kind' takes one field"
+		fi
+		;;
+	apparmor)
+		if [ -z "$_dr_b" ] || [ -n "$_dr_c" ]; then
+			ds_refuse "line $_dr_n: 'apparmor' takes FILE PREFIX"
+		fi
+		;;
+	subuid | subgid)
+		[ -n "$_dr_c" ] || ds_refuse "line $_dr_n: '$_dr_kind' takes NAME START COUNT"
+		;;
+	*) ds_refuse "line $_dr_n: unknown kind '$_dr_kind'" ;;
+	esac
+}
+
+# _dr_entry: check one entry against this instance and collect it.
+_dr_entry() {
+	case $_dr_kind in
+	root)
+		[ "$_dr_a" != / ] || ds_refuse "its root is /"
+		[ "$_dr_a" = "$ROOT" ] || ds_refuse "its root $_dr_a is not this instance's root $ROOT"
+		_dr_root=$_dr_a
+		;;
+	prefix)
+		[ "$_dr_a" = "$PREFIX" ] || ds_refuse "its prefix '$_dr_a' is not this instance's prefix '$PREFIX'"
+		;;
+	dir | file) _dr_path ;;
+	group | user) _dr_account ;;
+	subuid | subgid) _dr_subids ;;
+	apparmor) _dr_apparmor ;;
+	registry)
+		[ "$_dr_a" = "/etc/dockyard/instances/$PREFIX" ] ||
+			ds_refuse "line $_dr_n: registry entry $_dr_a is not /etc/dockyard/instances/$PREFIX"
+		DS_REGISTRY=$_dr_a
+		;;
+	lock)
+		[ "$_dr_a" = "$DS_LOCK" ] || ds_refuse "line $_dr_n: lock file $_dr_a is not $DS_LOCK"
+		DS_LOCKS=$_dr_a
+		;;
+	esac
+}
+
+# _dr_path: a dir or file entry, inside the root or a place an install uses.
+_dr_path() {
+	ds_path_ok "$_dr_kind" "$_dr_a" ||
+		ds_refuse "line $_dr_n: $_dr_kind $_dr_a lies outside $ROOT and outside the places an install uses"
+	if [ "$_dr_kind" = dir ]; then
+		DS_DIRS="$DS_DIRS$_dr_a
+"
+		return 0
+	fi
+	DS_FILES="$DS_FILES$_dr_a
+"
+	# The registry entry and the lock may be listed as files.
+	[ "$_dr_a" != "/etc/dockyard/instances/$PREFIX" ] || DS_REGISTRY=$_dr_a
+	[ "$_dr_a" != "$DS_LOCK" ] || DS_LOCKS=$_dr_a
+}
+
+# _dr_account: a user or group entry, which must be this instance's.
+_dr_account() {
+	[ "$_dr_a" = "$_dr_acct" ] ||
+		ds_refuse "line $_dr_n: $_dr_kind '$_dr_a' is not this instance's $_dr_acct"
+	if [ "$_dr_kind" = user ]; then DS_USER=$_dr_a; else DS_GROUP=$_dr_a; fi
+}
+
+# _dr_subids: a subuid or subgid range of this instance's account.
+_dr_subids() {
+	[ "$_dr_a" = "$_dr_acct" ] ||
+		ds_refuse "line $_dr_n: $_dr_kind of '$_dr_a', not of this instance's $_dr_acct"
+	if ! ds_num "$_dr_b" || ! ds_num "$_dr_c" || [ "$_dr_c" = 0 ]; then
+		ds_refuse "line $_dr_n: $_dr_kind range '$_dr_b $_dr_c' is not START COUNT"
+	fi
+	if [ "$_dr_kind" = subuid ]; then
+		DS_SUBUID="$DS_SUBUID$_dr_b $_dr_c
+"
+	else
+		DS_SUBGID="$DS_SUBGID$_dr_b $_dr_c
+"
+	fi
+}
+
+# _dr_apparmor: an AppArmor file in /etc/apparmor.d/local/ holding a block
+# of this instance's prefix.
+_dr_apparmor() {
+	case $_dr_a in
+	/etc/apparmor.d/local/*[!A-Za-z0-9._-]* | /etc/apparmor.d/local/.*) _dr_ok=0 ;;
+	/etc/apparmor.d/local/?*) _dr_ok=1 ;;
+	*) _dr_ok=0 ;;
+	esac
+	[ "$_dr_ok" = 1 ] || ds_refuse "line $_dr_n: AppArmor file $_dr_a is not in /etc/apparmor.d/local/"
+	[ "$_dr_b" = "$PREFIX" ] || ds_refuse "line $_dr_n: AppArmor block of prefix '$_dr_b', not '$PREFIX'"
+	DS_AA="$DS_AA$_dr_a
+"
 }
 
 # ds_confirm: --yes, or the prefix typed on a terminal.

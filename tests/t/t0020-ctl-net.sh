@@ -207,9 +207,15 @@ expect_success 'net_rules prints the seven rules in iptables-save form' '
 	diff want rules
 '
 
-expect_success 'net_rules writes networks as iptables does (host bits cleared)' '
-	sed -i -e "s|^DOCKYARD_FIXED_CIDR=.*|DOCKYARD_FIXED_CIDR=198.18.9.5/24|" \
+expect_success 'a fixed CIDR or pool base with host bits set is refused, naming the network' '
+	sed -i "s|^DOCKYARD_FIXED_CIDR=.*|DOCKYARD_FIXED_CIDR=198.18.9.5/24|" "$R3/etc/dockyard.env" &&
+	must_fail ctl "$R3" net_rules 2>err && cat err &&
+	grep -q "DOCKYARD_FIXED_CIDR 198.18.9.5/24 has host bits set: the network is 198.18.9.0/24" err &&
+	sed -i -e "s|^DOCKYARD_FIXED_CIDR=.*|DOCKYARD_FIXED_CIDR=198.18.9.0/24|" \
 		-e "s|^DOCKYARD_POOL_BASE=.*|DOCKYARD_POOL_BASE=198.18.70.9/21|" "$R3/etc/dockyard.env" &&
+	must_fail ctl "$R3" net_rules 2>err && cat err &&
+	grep -q "DOCKYARD_POOL_BASE 198.18.70.9/21 has host bits set: the network is 198.18.64.0/21" err &&
+	sed -i "s|^DOCKYARD_POOL_BASE=.*|DOCKYARD_POOL_BASE=198.18.64.0/21|" "$R3/etc/dockyard.env" &&
 	ctl "$R3" net_rules >rules &&
 	grep -qx -- "-t nat -A POSTROUTING -s 198.18.9.0/24 ! -o ${P3}docker0 -j MASQUERADE" rules &&
 	grep -qx -- "-t filter -A FORWARD -d 198.18.64.0/21 -j ACCEPT" rules
