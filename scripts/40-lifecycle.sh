@@ -419,43 +419,73 @@ cmd_status() {
 	_stat_table=$(printf '%-11s %-8s %-6s %s' COMPONENT PID HEALTH DETAIL)
 	_stat_comps=""
 	for _stat_c in $(dy_components); do
-		if check_component "$_stat_c"; then
-			_stat_ok=1
-			_stat_detail=$CC_SOCK
-			[ "$_stat_c" != dockerd ] || _stat_detail="$CC_SOCK, API answers"
-		else
-			_stat_ok=0
-			_stat_detail=${CC_PROBLEM#"$_stat_c: "}
-			_stat_problems="$_stat_problems$CC_PROBLEM
-"
-		fi
-		_stat_table="$_stat_table
-$(printf '%-11s %-8s %-6s %s' "$_stat_c" "${CC_PID:--}" "$([ "$_stat_ok" = 1 ] && echo ok || echo FAIL)" "$_stat_detail")"
-		_stat_obj=$(printf '{"name":%s,"healthy":%s,"pid":%s,"running":%s,"socket":%s,"socket_held":%s' \
-			"$(json_str "$_stat_c")" "$(json_bool "$_stat_ok")" "${CC_PID:-null}" \
-			"$(json_bool "$CC_RUNNING")" "$(json_str "$CC_SOCK")" "$(json_bool "$CC_HELD")")
-		[ "$_stat_c" != dockerd ] || _stat_obj="$_stat_obj,\"api\":$(json_bool "$CC_API")"
-		if [ "$_stat_ok" = 1 ]; then
-			_stat_obj="$_stat_obj,\"problem\":null}"
-		else
-			_stat_obj="$_stat_obj,\"problem\":$(json_str "$CC_PROBLEM")}"
-		fi
-		_stat_comps="$_stat_comps${_stat_comps:+,}$_stat_obj"
+		_stat_component "$_stat_c"
 	done
-	_stat_sup=null
-	if [ -f "$RUN/supervisor.pid" ]; then
-		if daemon_check supervisor; then
-			_stat_table="$_stat_table
-$(printf '%-11s %-8s %-6s %s' supervisor "$DC_PID" ok "dockyardctl run")"
-			_stat_sup="{\"pid\":$DC_PID,\"running\":true}"
-		else
-			_stat_problems="${_stat_problems}supervisor: $DC_REASON
-"
-			_stat_table="$_stat_table
-$(printf '%-11s %-8s %-6s %s' supervisor "${DC_PID:--}" FAIL "$DC_REASON")"
-			_stat_sup="{\"pid\":${DC_PID:-null},\"running\":false}"
-		fi
+	_stat_supervisor
+	_stat_network
+	_stat_debug=0
+	if [ -f "$RUN/debug-runtime" ]; then
+		_stat_debug=1
+		_stat_table="$_stat_table
+runtime debug mode: on (runtime logs in $LOGDIR/runtime)"
 	fi
+	_stat_healthy=1
+	[ -z "$_stat_problems" ] || _stat_healthy=0
+	_stat_print
+	[ "$_stat_healthy" = 0 ] || return 0
+	printf '%s' "$_stat_problems" | while IFS= read -r _stat_l; do
+		printf 'dockyardctl%s: unhealthy: %s\n' "${PREFIX:+ [$PREFIX]}" "$_stat_l" >&2
+	done
+	exit 1
+}
+
+# _stat_component NAME: NAME's row of the table (_stat_table), its JSON
+# object (appended to _stat_comps) and its problem (_stat_problems).
+_stat_component() {
+	if check_component "$1"; then
+		_stat_ok=1
+		_stat_detail=$CC_SOCK
+		[ "$1" != dockerd ] || _stat_detail="$CC_SOCK, API answers"
+	else
+		_stat_ok=0
+		_stat_detail=${CC_PROBLEM#"$1: "}
+		_stat_problems="$_stat_problems$CC_PROBLEM
+"
+	fi
+	_stat_table="$_stat_table
+$(printf '%-11s %-8s %-6s %s' "$1" "${CC_PID:--}" "$([ "$_stat_ok" = 1 ] && echo ok || echo FAIL)" "$_stat_detail")"
+	_stat_obj=$(printf '{"name":%s,"healthy":%s,"pid":%s,"running":%s,"socket":%s,"socket_held":%s' \
+		"$(json_str "$1")" "$(json_bool "$_stat_ok")" "${CC_PID:-null}" \
+		"$(json_bool "$CC_RUNNING")" "$(json_str "$CC_SOCK")" "$(json_bool "$CC_HELD")")
+	[ "$1" != dockerd ] || _stat_obj="$_stat_obj,\"api\":$(json_bool "$CC_API")"
+	if [ "$_stat_ok" = 1 ]; then
+		_stat_obj="$_stat_obj,\"problem\":null}"
+	else
+		_stat_obj="$_stat_obj,\"problem\":$(json_str "$CC_PROBLEM")}"
+	fi
+	_stat_comps="$_stat_comps${_stat_comps:+,}$_stat_obj"
+}
+
+# _stat_supervisor: the supervisor's row and _stat_sup, when there is one.
+_stat_supervisor() {
+	_stat_sup=null
+	[ -f "$RUN/supervisor.pid" ] || return 0
+	if daemon_check supervisor; then
+		_stat_table="$_stat_table
+$(printf '%-11s %-8s %-6s %s' supervisor "$DC_PID" ok "dockyardctl run")"
+		_stat_sup="{\"pid\":$DC_PID,\"running\":true}"
+	else
+		_stat_problems="${_stat_problems}supervisor: $DC_REASON
+"
+		_stat_table="$_stat_table
+$(printf '%-11s %-8s %-6s %s' supervisor "${DC_PID:--}" FAIL "$DC_REASON")"
+		_stat_sup="{\"pid\":${DC_PID:-null},\"running\":false}"
+	fi
+}
+
+# _stat_network: the network's rows (net_check's lines), _stat_net_ok and
+# _stat_net_json; also the problems as JSON (_stat_prob_json).
+_stat_network() {
 	net_check
 	if [ "$NET_RC" = 0 ]; then
 		_stat_net_ok=1
@@ -482,14 +512,10 @@ $(printf '%-11s %-8s %-6s %s' network - "$([ "$_stat_net_ok" = 1 ] && echo ok ||
 	done
 	IFS=$_stat_ifs
 	set +f
-	_stat_debug=0
-	if [ -f "$RUN/debug-runtime" ]; then
-		_stat_debug=1
-		_stat_table="$_stat_table
-runtime debug mode: on (runtime logs in $LOGDIR/runtime)"
-	fi
-	_stat_healthy=1
-	[ -z "$_stat_problems" ] || _stat_healthy=0
+}
+
+# _stat_print: the table, or with --json one object.
+_stat_print() {
 	if [ "$_stat_json" = 1 ]; then
 		printf '{"root":%s,"prefix":%s,"bridge":%s,"healthy":%s,"components":[%s],"supervisor":%s,"network":{"healthy":%s,"lines":[%s]},"debug_runtime":%s,"problems":[%s]}\n' \
 			"$(json_str "$ROOT")" "$(json_str "$PREFIX")" "$(json_str "$BRIDGE")" \
@@ -498,11 +524,6 @@ runtime debug mode: on (runtime logs in $LOGDIR/runtime)"
 	else
 		printf '%s\n' "$_stat_table"
 	fi
-	[ "$_stat_healthy" = 0 ] || return 0
-	printf '%s' "$_stat_problems" | while IFS= read -r _stat_l; do
-		printf 'dockyardctl%s: unhealthy: %s\n' "${PREFIX:+ [$PREFIX]}" "$_stat_l" >&2
-	done
-	exit 1
 }
 
 # run_exit: EXIT trap of the supervisor.  Stops the children in reverse
