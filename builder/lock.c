@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,8 +148,8 @@ dy_lock_parse(const char *name, const char *buf, size_t len, struct dy_lock *l, 
 int
 dy_lock_load(const char *path, int missing_ok, struct dy_lock *l, struct dy_err *err)
 {
-	struct stat st;
-	char *buf;
+	char name[PATH_MAX + 16], *buf;
+	size_t len;
 	int fd, rc;
 
 	memset(l, 0, sizeof(*l));
@@ -157,21 +158,12 @@ dy_lock_load(const char *path, int missing_ok, struct dy_lock *l, struct dy_err 
 		return dy_lock_parse(path, "", 0, l, err);
 	if (fd < 0)
 		return dy_errnof(err, "cannot open lock file %s", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > LOCK_MAX) {
-		close(fd);
-		return dy_errf(err, "lock file %s is not a regular file of at most %u bytes", path,
-			       LOCK_MAX);
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL || dy_read_full(fd, buf, (size_t)st.st_size) < 0) {
-		rc = buf ? dy_errnof(err, "cannot read lock file %s", path)
-			 : dy_errf(err, "out of memory");
-		free(buf);
-		close(fd);
-		return rc;
-	}
+	snprintf(name, sizeof(name), "lock file %s", path);
+	rc = dy_read_small_fd(fd, name, LOCK_MAX, &buf, &len, NULL, err);
 	close(fd);
-	rc = dy_lock_parse(path, buf, (size_t)st.st_size, l, err);
+	if (rc < 0)
+		return -1;
+	rc = dy_lock_parse(path, buf, len, l, err);
 	free(buf);
 	return rc;
 }

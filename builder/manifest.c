@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -489,37 +490,25 @@ dy_manifest_parse(const char *name, const char *dir, const char *buf, size_t len
 int
 dy_manifest_load(const char *path, struct dy_manifest *m, struct dy_err *err)
 {
-	char *buf, *copy;
-	struct stat st;
+	char name[PATH_MAX + 16], *buf, *copy;
+	size_t len;
 	int fd, rc;
 
 	memset(m, 0, sizeof(*m));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return dy_errnof(err, "cannot open manifest %s", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > DY_MANIFEST_MAX) {
-		close(fd);
-		return dy_errf(err, "manifest %s is not a regular file of at most %u bytes", path,
-			       DY_MANIFEST_MAX);
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return dy_errf(err, "out of memory");
-	}
-	if (dy_read_full(fd, buf, (size_t)st.st_size) < 0) {
-		dy_errnof(err, "cannot read manifest %s", path);
-		free(buf);
-		close(fd);
-		return -1;
-	}
+	snprintf(name, sizeof(name), "manifest %s", path);
+	rc = dy_read_small_fd(fd, name, DY_MANIFEST_MAX, &buf, &len, NULL, err);
 	close(fd);
+	if (rc < 0)
+		return -1;
 	copy = strdup(path);
 	if (copy == NULL) {
 		free(buf);
 		return dy_errf(err, "out of memory");
 	}
-	rc = dy_manifest_parse(path, dirname(copy), buf, (size_t)st.st_size, m, err);
+	rc = dy_manifest_parse(path, dirname(copy), buf, len, m, err);
 	free(copy);
 	free(buf);
 	return rc;

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,25 +33,15 @@ byte_order(const struct dirent **a, const struct dirent **b)
 static int
 read_source(int dirfd, const char *name, char **buf, size_t *len, struct dy_err *err)
 {
-	struct stat st;
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	char what[NAME_MAX + 16];
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc;
 
 	if (fd < 0)
 		return dy_errnof(err, "cannot open script %s", name);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > SCRIPT_MAX) {
-		close(fd);
-		return dy_errf(err, "script %s is not a regular file of at most %u bytes", name,
-			       SCRIPT_MAX);
-	}
-	*len = (size_t)st.st_size;
-	*buf = malloc(*len + 1);
-	if (*buf == NULL || dy_read_full(fd, *buf, *len) < 0) {
-		close(fd);
-		return *buf ? dy_errnof(err, "cannot read script %s", name)
-			    : dy_errf(err, "out of memory");
-	}
+	snprintf(what, sizeof(what), "script %s", name);
+	rc = dy_read_small_fd(fd, what, SCRIPT_MAX, buf, len, NULL, err);
 	close(fd);
-	return 0;
+	return rc;
 }
 
 /* Append one source, minus a first-line shebang, ending in a newline. */

@@ -79,15 +79,43 @@ dy_write_full(int fd, const void *buf, size_t len)
 }
 
 int
-dy_read_small_file(const char *path, size_t max, char **out, size_t *len, struct stat *st,
-		   struct dy_err *err)
+dy_read_small_fd(int fd, const char *name, size_t max, char **out, size_t *len, struct stat *st,
+		 struct dy_err *err)
 {
 	struct stat own;
 	char *buf;
-	int fd, saved;
+	int saved;
 
 	if (st == NULL)
 		st = &own;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || (uint64_t)st->st_size > max) {
+		errno = EINVAL;
+		return dy_errf(err, "%s is not a regular file of at most %zu bytes", name, max);
+	}
+	buf = malloc((size_t)st->st_size + 1);
+	if (buf == NULL) {
+		errno = ENOMEM;
+		return dy_errf(err, "out of memory reading %s", name);
+	}
+	if (dy_read_full(fd, buf, (size_t)st->st_size) < 0) {
+		saved = errno;
+		dy_errnof(err, "cannot read %s", name);
+		free(buf);
+		errno = saved;
+		return -1;
+	}
+	buf[st->st_size] = '\0';
+	*out = buf;
+	*len = (size_t)st->st_size;
+	return 0;
+}
+
+int
+dy_read_small_file(const char *path, size_t max, char **out, size_t *len, struct stat *st,
+		   struct dy_err *err)
+{
+	int fd, rc, saved;
+
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		saved = errno;
@@ -95,30 +123,11 @@ dy_read_small_file(const char *path, size_t max, char **out, size_t *len, struct
 		errno = saved;
 		return -1;
 	}
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || (uint64_t)st->st_size > max) {
-		close(fd);
-		errno = EINVAL;
-		return dy_errf(err, "%s is not a regular file of at most %zu bytes", path, max);
-	}
-	buf = malloc((size_t)st->st_size + 1);
-	if (buf == NULL) {
-		close(fd);
-		errno = ENOMEM;
-		return dy_errf(err, "out of memory reading %s", path);
-	}
-	if (dy_read_full(fd, buf, (size_t)st->st_size) < 0) {
-		saved = errno;
-		dy_errnof(err, "cannot read %s", path);
-		free(buf);
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	rc = dy_read_small_fd(fd, path, max, out, len, st, err);
+	saved = errno;
 	close(fd);
-	buf[st->st_size] = '\0';
-	*out = buf;
-	*len = (size_t)st->st_size;
-	return 0;
+	errno = saved;
+	return rc;
 }
 
 int

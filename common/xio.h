@@ -21,6 +21,10 @@ int dy_write_full(int fd, const void *buf, size_t len);
  * failure errno is kept, so a caller may treat ENOENT as "absent". */
 int dy_read_small_file(const char *path, size_t max, char **out, size_t *len, struct stat *st,
 		       struct dy_err *err);
+/* The same from an open file (not closed), for callers that open it their
+ * own way; name is what messages call it ("lock file PATH"). */
+int dy_read_small_fd(int fd, const char *name, size_t max, char **out, size_t *len, struct stat *st,
+		     struct dy_err *err);
 
 /* Write data to a new temporary file beside path (mode given, umask
  * ignored), fsync it and rename it over path: readers see the old file
