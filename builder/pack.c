@@ -263,18 +263,11 @@ write_file_data(struct job *j, struct archive *a, struct dy_entry *e, struct dy_
 static int
 write_entry(struct job *j, struct archive *a, struct dy_entry *e, struct dy_err *err)
 {
-	struct archive_entry *ae = archive_entry_new();
+	struct archive_entry *ae = dy_entry_header(e, (time_t)j->o->epoch);
 	int rc;
 
 	if (ae == NULL)
 		return dy_errf(err, "out of memory");
-	archive_entry_set_pathname(ae, e->path);
-	archive_entry_set_filetype(ae, e->is_dir ? AE_IFDIR : AE_IFREG);
-	archive_entry_set_perm(ae, e->mode);
-	archive_entry_set_size(ae, e->is_dir ? 0 : (la_int64_t)e->size);
-	archive_entry_set_mtime(ae, (time_t)j->o->epoch, 0);
-	archive_entry_set_uid(ae, 0);
-	archive_entry_set_gid(ae, 0);
 	rc = archive_write_header(a, ae);
 	archive_entry_free(ae);
 	if (rc != ARCHIVE_OK)

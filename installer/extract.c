@@ -40,16 +40,11 @@ static int
 x_begin(void *ctx, const struct dy_entry *e, struct dy_err *err)
 {
 	struct extractor *x = ctx;
-	struct archive_entry *ae = archive_entry_new();
+	struct archive_entry *ae = dy_entry_header(e, (time_t)x->meta->built);
 	int rc;
 
 	if (ae == NULL)
 		return dy_errf(err, "out of memory");
-	archive_entry_set_pathname(ae, e->path);
-	archive_entry_set_filetype(ae, e->is_dir ? AE_IFDIR : AE_IFREG);
-	archive_entry_set_perm(ae, e->mode);
-	archive_entry_set_size(ae, (la_int64_t)e->size);
-	archive_entry_set_mtime(ae, (time_t)x->meta->built, 0);
 	rc = archive_write_header(x->disk, ae);
 	archive_entry_free(ae);
 	if (rc != ARCHIVE_OK)

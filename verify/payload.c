@@ -225,3 +225,20 @@ dy_payload_walk(struct dy_image *img, const struct dy_walk_ops *ops, void *ctx,
 		explain_failure(img, err);
 	return rc;
 }
+
+struct archive_entry *
+dy_entry_header(const struct dy_entry *e, time_t mtime)
+{
+	struct archive_entry *ae = archive_entry_new();
+
+	if (ae == NULL)
+		return NULL;
+	archive_entry_set_pathname(ae, e->path);
+	archive_entry_set_filetype(ae, e->is_dir ? AE_IFDIR : AE_IFREG);
+	archive_entry_set_perm(ae, e->mode);
+	archive_entry_set_size(ae, e->is_dir ? 0 : (la_int64_t)e->size);
+	archive_entry_set_mtime(ae, mtime, 0);
+	archive_entry_set_uid(ae, 0);
+	archive_entry_set_gid(ae, 0);
+	return ae;
+}

@@ -10,8 +10,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "image.h"
+
+struct archive_entry;
 
 struct dy_walk_ops {
 	int (*begin)(void *ctx, const struct dy_entry *e, struct dy_err *err);
@@ -26,5 +29,12 @@ struct dy_walk_ops {
  * bytes of the image file were read. */
 int dy_payload_walk(struct dy_image *img, const struct dy_walk_ops *ops, void *ctx,
 		    uint64_t *bytes_read, struct dy_err *err);
+
+/* A tar header for e made from its metadata alone: path, kind, mode, size,
+ * mtime, owner root.  Both the builder (into the payload) and the installer
+ * (onto the disk) write headers only this way, so nothing else of a source
+ * file or of the tar (owners, xattrs, ACLs, odd types) can pass.  NULL when
+ * out of memory; free it with archive_entry_free. */
+struct archive_entry *dy_entry_header(const struct dy_entry *e, time_t mtime);
 
 #endif
