@@ -461,33 +461,98 @@ check_userns(struct ctx *c, struct dy_check *k)
 	fix(k, "sysctl -w user.max_user_namespaces=15000 and keep it in /etc/sysctl.d/");
 }
 
+/* A kernel feature an instance needs: present when a sign of it is there
+ * (a filesystem in /proc/filesystems, a file the loaded module makes), or
+ * available when one of its modules is loadable or built in. */
+struct module_need {
+	const char *fs;
+	struct {
+		const char *path, *says;
+	} loaded[2];
+	const char *modules[2];
+	const char *missing; /* %s: the kernel release */
+	const char *fix;
+};
+
+static const struct module_need need_overlay = {
+	.fs = "overlay",
+	.modules = { "overlay" },
+	.missing = "overlay is neither in /proc/filesystems nor a module of kernel %s",
+	.fix = "modprobe overlay, or use a kernel with CONFIG_OVERLAY_FS (dockerd's overlay2 "
+	       "storage driver needs it)",
+};
+
+static const struct module_need need_bridge = {
+	.loaded = { { "/sys/module/bridge", "bridge module loaded" } },
+	.modules = { "bridge" },
+	.missing = "no bridge module in kernel %s",
+	.fix = "modprobe bridge, or use a kernel with CONFIG_BRIDGE (each instance has its own "
+	       "bridge)",
+};
+
+static const struct module_need need_netfilter = {
+	.loaded = { { "/proc/net/ip_tables_names", "ip_tables loaded" },
+		    { "/sys/module/nf_tables", "nf_tables loaded" } },
+	.modules = { "nf_tables", "ip_tables" },
+	.missing = "neither nf_tables nor ip_tables in kernel %s",
+	.fix = "modprobe nf_tables (or ip_tables), or use a kernel with CONFIG_NF_TABLES or "
+	       "CONFIG_IP_NF_IPTABLES",
+};
+
+static const struct module_need need_conntrack = {
+	.loaded = { { "/proc/net/nf_conntrack", "nf_conntrack loaded" },
+		    { "/sys/module/nf_conntrack", "nf_conntrack loaded" } },
+	.modules = { "nf_conntrack" },
+	.missing = "no nf_conntrack in kernel %s",
+	.fix = "modprobe nf_conntrack, or use a kernel with CONFIG_NF_CONNTRACK (the forwarding "
+	       "rules match --ctstate)",
+};
+
+static void
+check_module(struct ctx *c, struct dy_check *k, const struct module_need *m)
+{
+	size_t i;
+
+	if (m->fs && fs_listed(m->fs)) {
+		pass(k, "%s is in /proc/filesystems", m->fs);
+		return;
+	}
+	for (i = 0; i < 2 && m->loaded[i].path; i++)
+		if (exists(m->loaded[i].path)) {
+			pass(k, "%s", m->loaded[i].says);
+			return;
+		}
+	for (i = 0; i < 2 && m->modules[i]; i++)
+		if (module_available(c, m->modules[i])) {
+			pass(k, "module available");
+			return;
+		}
+	fail(k, m->missing, c->release);
+	fix(k, "%s", m->fix);
+}
+
 static void
 check_overlayfs(struct ctx *c, struct dy_check *k)
 {
-	if (fs_listed("overlay"))
-		pass(k, "overlay is in /proc/filesystems");
-	else if (module_available(c, "overlay"))
-		pass(k, "module available");
-	else {
-		fail(k, "overlay is neither in /proc/filesystems nor a module of kernel %s",
-		     c->release);
-		fix(k, "modprobe overlay, or use a kernel with CONFIG_OVERLAY_FS (dockerd's "
-		       "overlay2 storage driver needs it)");
-	}
+	check_module(c, k, &need_overlay);
 }
 
 static void
 check_bridge(struct ctx *c, struct dy_check *k)
 {
-	if (exists("/sys/module/bridge"))
-		pass(k, "bridge module loaded");
-	else if (module_available(c, "bridge"))
-		pass(k, "module available");
-	else {
-		fail(k, "no bridge module in kernel %s", c->release);
-		fix(k, "modprobe bridge, or use a kernel with CONFIG_BRIDGE (each instance has "
-		       "its own bridge)");
-	}
+	check_module(c, k, &need_bridge);
+}
+
+static void
+check_netfilter(struct ctx *c, struct dy_check *k)
+{
+	check_module(c, k, &need_netfilter);
+}
+
+static void
+check_conntrack(struct ctx *c, struct dy_check *k)
+{
+	check_module(c, k, &need_conntrack);
 }
 
 static void
@@ -503,36 +568,6 @@ check_iptables(struct ctx *c, struct dy_check *k)
 	     c->sysroot[0] ? " below " : "", c->sysroot);
 	fix(k, "apt-get install iptables (each instance inserts its own forwarding and NAT "
 	       "rules)");
-}
-
-static void
-check_netfilter(struct ctx *c, struct dy_check *k)
-{
-	if (exists("/proc/net/ip_tables_names"))
-		pass(k, "ip_tables loaded");
-	else if (exists("/sys/module/nf_tables"))
-		pass(k, "nf_tables loaded");
-	else if (module_available(c, "nf_tables") || module_available(c, "ip_tables"))
-		pass(k, "module available");
-	else {
-		fail(k, "neither nf_tables nor ip_tables in kernel %s", c->release);
-		fix(k, "modprobe nf_tables (or ip_tables), or use a kernel with CONFIG_NF_TABLES "
-		       "or CONFIG_IP_NF_IPTABLES");
-	}
-}
-
-static void
-check_conntrack(struct ctx *c, struct dy_check *k)
-{
-	if (exists("/proc/net/nf_conntrack") || exists("/sys/module/nf_conntrack"))
-		pass(k, "nf_conntrack loaded");
-	else if (module_available(c, "nf_conntrack"))
-		pass(k, "module available");
-	else {
-		fail(k, "no nf_conntrack in kernel %s", c->release);
-		fix(k, "modprobe nf_conntrack, or use a kernel with CONFIG_NF_CONNTRACK (the "
-		       "forwarding rules match --ctstate)");
-	}
 }
 
 static void
