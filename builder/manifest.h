@@ -14,7 +14,9 @@
  * to fetch, or a local one relative to the manifest; ARCH is x86_64 or
  * aarch64); kind = file | tar | tgz | deb (how to read the artifact);
  * role = image (a docker-save tarball loaded after first start);
- * sysbox-run-dir = args | env (SPEC fact 2); optional = yes (built only
+ * sysbox-run-dir = args | env (--run-dir in runtimeArgs, honoured from
+ * sysbox 0.6.7.9-tc on, or SYSBOX_RUN_DIR for the forks 0.6.7.4-tc to
+ * 0.6.7.8-tc that silently ignore it); optional = yes (built only
  * with --with NAME).
  *
  * Lines: `member PATH -> DEST MODE` takes PATH out of a tar/deb artifact;

@@ -1,6 +1,7 @@
 /*
- * Instance configuration: the six dockyard.env keys (SPEC.md
- * "Configuration"), parsed as data (never evaluated), validated with
+ * Instance configuration: the six dockyard.env keys (DOCKYARD_ROOT,
+ * DOCKYARD_DOCKER_PREFIX, DOCKYARD_BRIDGE_CIDR, DOCKYARD_FIXED_CIDR,
+ * DOCKYARD_POOL_BASE, DOCKYARD_POOL_SIZE), parsed as data (never evaluated), validated with
  * messages that name the value and the rule, checked against what the host
  * already uses, and completed with generated conflict-free values.
  */
@@ -70,7 +71,7 @@ int dy_config_parse_env(const char *name, const char *text, size_t len, struct d
 /* Read path (O_NOFOLLOW, at most 64 KiB) and parse it as above. */
 int dy_config_load_env(const char *path, struct dy_config *c, struct dy_err *err);
 
-/* The whole configuration obeys SPEC.md's rules: every key set; root
+/* The whole configuration obeys these rules: every key set; root
  * absolute, not "/", [A-Za-z0-9._/-] only, no "//", "." or ".." component;
  * prefix [a-z0-9_]{1,8}; bridge address inside the fixed CIDR and not its
  * network or broadcast address; pool not overlapping the fixed CIDR; pool

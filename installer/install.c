@@ -1,7 +1,7 @@
 /*
  * install: one instance from this installer's payload.  The steps run in
- * the order of the issue that defines them (config, preflight, lock,
- * binaries, render, system objects, receipt, start, images); each is
+ * this order (config, preflight, lock, binaries, render, system objects,
+ * receipt, start, images: each needs what the ones before it made); each is
  * idempotent, so a re-run converges and, when nothing differs, changes
  * nothing.  Plan mode (--dry-run) runs the same decisions and records
  * each action instead of doing it.

@@ -1,6 +1,6 @@
 /*
- * Installing an instance from this installer's payload (issue: "full
- * instance setup from the one file"): configuration, preflight, lock,
+ * Installing an instance from this installer's payload, the one file:
+ * configuration, preflight, lock,
  * binaries with rollback, rendered files, system objects, receipt, start.
  * Every step is idempotent; a re-run on an installed root changes nothing.
  * In plan mode every action is described and nothing is changed.

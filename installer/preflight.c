@@ -372,7 +372,7 @@ dy_find_library(const char *sysroot, const char *soname, char *found, size_t siz
 	return 0;
 }
 
-/* ---- the mount-propagation probe (SPEC fact 5) ---- */
+/* ---- the mount-propagation probe (preflight.h says why) ---- */
 
 static void __attribute__((noreturn)) probe_child(int fd)
 {
@@ -642,7 +642,8 @@ check_propagation(struct ctx *c, struct dy_check *k)
 		     why);
 	else
 		fail(k, "the probe could not run: %s", why);
-	fix(k, "use a kernel where this works (see SPEC fact 5) or --force");
+	fix(k, "use a kernel where a user namespace may make / private (Ubuntu 25.10's 6.17 "
+	       "may not; 6.8, 6.14 and mainline 6.16 to 6.18 may), or --force");
 }
 
 static uint64_t

@@ -1,8 +1,8 @@
 /*
  * Preflight: what the host must offer before an instance is installed.
  * Each check yields pass/fail, what was seen, and the fix.  Kernel
- * features are read from /proc and /sys; the mount-propagation probe of
- * SPEC fact 5 runs in a child process; the shared libraries come from the
+ * features are read from /proc and /sys; the mount-propagation probe
+ * (below) runs in a child process; the shared libraries come from the
  * payload metadata's "needs" lines (recorded by the builder from each ELF
  * file's PT_INTERP and DT_NEEDED).
  */
@@ -42,9 +42,12 @@ void dy_preflight_free(struct dy_preflight *p);
 void dy_preflight_print(FILE *out, const struct dy_preflight *p);
 int dy_preflight_print_json(FILE *out, const struct dy_preflight *p, struct dy_err *err);
 
-/* The probe of SPEC fact 5 in a forked child: new user + mount namespace,
- * then mount("", "/", NULL, MS_PRIVATE|MS_REC, NULL).  1 works, 0 refused
- * (why says errno's text), -1 the probe itself could not run. */
+/* Some kernels (Ubuntu 25.10's 6.17) do not let a child user namespace
+ * change the propagation of mounts its parent owns, and sysbox-runc then
+ * fails at container start.  Probed, not guessed from versions, in a
+ * forked child: new user + mount namespace, then mount("", "/", NULL,
+ * MS_PRIVATE|MS_REC, NULL).  1 works, 0 refused (why says errno's text),
+ * -1 the probe itself could not run. */
 int dy_probe_mount_propagation(char *why, size_t size);
 
 /* Where soname resolves on this host (ld.so.conf dirs and the default

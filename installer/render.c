@@ -411,7 +411,7 @@ dy_render_docker_wrapper(const struct dy_render_in *in, struct dy_rendered *out,
 }
 
 /* The debug branch: run the runtime as a child, then keep its --log file
- * (containerd deletes it, SPEC fact 7).  Only the global options before
+ * (containerd deletes it before anyone reads it).  Only the global options before
  * the subcommand are scanned; those listed take a value. */
 static const char runtime_debug_sh[] =
 	"log=\n"
@@ -463,7 +463,7 @@ dy_render_runtime_wrapper(const struct dy_render_in *in, struct dy_rendered *out
 			       DY_SYSBOX_RUNC);
 	if (text_open(&t, err) < 0)
 		return -1;
-	/* The shebang stays the first line (SPEC fact 3). */
+	/* The shebang stays the first line: only there does the kernel read it. */
 	text_printf(&t,
 		    "#!/bin/sh\n"
 		    "# sysbox-runc of the dockyard instance %s at %s, written by the installer:\n"
@@ -473,8 +473,9 @@ dy_render_runtime_wrapper(const struct dy_render_in *in, struct dy_rendered *out
 		    in->cfg->prefix, r, r, DY_SYSBOX_RUNC_BIN, r, r);
 	if (mode == DY_RUNTIME_SYSBOX_ENV)
 		text_printf(&t,
-			    "# This sysbox ignores --run-dir in runtimeArgs (SPEC fact 2): the\n"
-			    "# environment names its run directory instead.\n"
+			    "# This sysbox ignores --run-dir in runtimeArgs (sysbox-runc\n"
+			    "# 0.6.7.4-tc to 0.6.7.8-tc): the environment names its run\n"
+			    "# directory instead.\n"
 			    "SYSBOX_RUN_DIR='%s/run/sysbox'\n"
 			    "export SYSBOX_RUN_DIR\n",
 			    r);

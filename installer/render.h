@@ -74,7 +74,7 @@ int dy_render_docker_wrapper(const struct dy_render_in *in, struct dy_rendered *
  * SYSBOX_RUN_DIR=run/sysbox first.  When run/debug-runtime exists
  * (dockyardctl start --debug-runtime writes it) it runs the binary instead
  * of exec'ing it and, after it exits, copies the file named by --log into
- * log/runtime/ (SPEC fact 7: containerd deletes it). */
+ * log/runtime/ (containerd deletes it before anyone reads it). */
 int dy_render_runtime_wrapper(const struct dy_render_in *in, struct dy_rendered *out,
 			      struct dy_err *err);
 
@@ -88,7 +88,8 @@ int dy_render_runtime_wrapper(const struct dy_render_in *in, struct dy_rendered 
  * WantedBy=multi-user.target.  No reference to the installer file. */
 int dy_render_unit(const struct dy_render_in *in, struct dy_rendered *out, struct dy_err *err);
 
-/* The host's upstream DNS servers (SPEC.md "DNS"): systemd-resolved's
+/* The host's upstream DNS servers (containers cannot use a stub resolver
+ * on the host's loopback, such as 127.0.0.53): systemd-resolved's
  * upstream list (sysroot/run/systemd/resolve/resolv.conf) when present,
  * else sysroot/etc/resolv.conf; loopback, link-local and duplicates
  * dropped; at most 3 kept.  Returns the count (0: none found, dns

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Networking: the instance's bridge, the seven forwarding and NAT rules of
-# SPEC.md "Networking", and opt-in cross-instance isolation.
+# Networking: the instance's bridge, its seven forwarding and NAT rules
+# (net_rule_list), and opt-in cross-instance isolation.
 #
 #   net_up      bridge with its address, up; ip_forward; br_netfilter;
 #               the seven rules; isolation as configured.  Idempotent.
@@ -90,7 +90,8 @@ net_vars() {
 	NET_ISO_CHAIN=DOCKYARD-ISO-$PREFIX
 }
 
-# net_rule_list: the seven rules of SPEC.md "Networking", one per line, in
+# net_rule_list: the seven rules (three for the bridge's own traffic, NAT
+# of the fixed CIDR, three for the pool's networks), one per line, in
 # the form `-t TABLE -A CHAIN SPEC...` with the words iptables-save prints.
 # They are inserted in this order with -I (so they end up reversed).
 net_rule_list() {
@@ -386,7 +387,7 @@ net_down() {
 	if net_bridge_exists; then
 		net_run ip link del dev "$BRIDGE"
 	fi
-	# SPEC fact 8: judge by the exit status, never by the message.
+	# Judge by the exit status, never by the message: messages change.
 	! net_bridge_exists || die "bridge $BRIDGE is still there after ip link del"
 	say "network down: bridge $BRIDGE and its rules removed"
 }

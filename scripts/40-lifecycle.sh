@@ -7,8 +7,9 @@
 #   containerd  $CONTAINERD_SOCK
 #   dockerd     $DOCKER_SOCK, then GET /_ping answering OK
 #
-# Every socket must be held by the process this instance started (SPEC
-# fact 1: an upstream sysbox elsewhere may sit on a path we expect).  The
+# Every socket must be held by the process this instance started: an
+# upstream sysbox elsewhere (it hardcodes /run/sysbox) may sit on a path
+# we expect, and a unit would then look active while broken.  The
 # bridge and rules (net_up) come first, because dockerd refuses to start
 # without its bridge, and go last (net_down).
 #

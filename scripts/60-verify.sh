@@ -22,8 +22,8 @@
 # shellcheck disable=SC2154 # net_* are set by the functions of 20-net.sh
 
 VF_DEFAULT_IMAGE=busybox:latest
-# SPEC fact 4: runc 1.3.x in docker:dind >= 27 rejects sysbox-fs's
-# /proc/sys bind mounts; 26.1 ships runc 1.1.12.
+# runc 1.3.x in docker:dind >= 27 rejects sysbox-fs's /proc/sys bind
+# mounts ("unsafe procfs detected"); 26.1 ships runc 1.1.12.
 VF_DEFAULT_DIND_IMAGE=docker:26.1-dind
 VF_PASSED=0
 VF_FAILED=0
@@ -264,8 +264,8 @@ vf_check_dind() {
 	else
 		echo "note: $VF_NO_SYSBOX: DinD check runs an elevated container (--cap-add ALL --cap-drop SYS_RESOURCE, unconfined) — with sysbox this needs no privileges"
 		_vf_how="elevated container, no sysbox"
-		# SPEC.md "Testing here": --privileged fails on hosts whose
-		# capability bounding set lacks CAP_SYS_RESOURCE; this does not.
+		# --privileged fails on hosts whose capability bounding set
+		# lacks CAP_SYS_RESOURCE; this does not.
 		_vf_out=$(vf_docker run -d --cap-add ALL --cap-drop SYS_RESOURCE \
 			--security-opt seccomp=unconfined --security-opt apparmor=unconfined \
 			--security-opt systempaths=unconfined --device-cgroup-rule 'a *:* rwm' \

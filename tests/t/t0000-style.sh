@@ -19,4 +19,12 @@ expect_success 'C sources match .clang-format' '
 	clang-format --dry-run --Werror $(git ls-files "*.c" "*.h")
 '
 
+# The product's docs, comments and scripts state each fact where it is
+# used: a pointer to a document outside the repository or to an issue
+# tracker goes stale and tells a reader nothing.
+expect_success 'docs, comments and scripts point at no outside spec or issue' '
+	cd "$SRC_DIR" &&
+	! git grep -nE "SPEC(\.md| fact)|/work/shared|[Ii]ssue[: ]+#?[0-9]|\(issue[ :]" -- . ":!tests/t/t0000-style.sh"
+'
+
 test_done

@@ -1,6 +1,6 @@
 #!/bin/sh
 # dockyardctl networking (scripts/20-net.sh) on made-up instances: the
-# bridge, exactly the seven rules of SPEC.md "Networking" and nothing else,
+# bridge, exactly the seven rules of net_rule_list and nothing else,
 # idempotent up and down, two instances side by side, opt-in isolation in
 # the mangle table, net_status.  Only bridges, rules and chains named after
 # this run's prefixes are touched, and the EXIT trap removes them all even

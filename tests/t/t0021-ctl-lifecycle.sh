@@ -2,7 +2,8 @@
 # dockyardctl start, stop, status and run against stand-in daemons
 # (tests/standins/, never shipped): pid files, sockets held by the right
 # processes, the API, health checks that notice a dead component within
-# seconds, a foreign process on the sysbox socket path (SPEC fact 1),
+# seconds, a foreign process on the sysbox socket path (an upstream sysbox
+# binds fixed paths),
 # failed starts that undo themselves, and the foreground supervisor.
 # flavors: release
 # shellcheck disable=SC2034 # variables are used by the eval'ed bodies

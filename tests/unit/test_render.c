@@ -229,7 +229,8 @@ test_daemon_json_env_mode(void)
 	CHECK(str_is(j, "default-runtime", "sysbox-runc"));
 	rt = json_object_get(json_object_get(j, "runtimes"), "sysbox-runc");
 	CHECK(str_is(rt, "path", ROOT "/bin/sysbox-runc"));
-	/* SPEC fact 2: the wrapper exports SYSBOX_RUN_DIR, no runtimeArgs. */
+	/* The forks that ignore --run-dir: the wrapper exports SYSBOX_RUN_DIR,
+	 * no runtimeArgs. */
 	CHECK(json_object_get(rt, "runtimeArgs") == NULL);
 	CHECK(json_object_size(rt) == 1);
 	json_decref(j);
@@ -432,7 +433,7 @@ test_runtime_wrapper(void)
 		goto out;
 	CHECK(strcmp(a.path, DY_SYSBOX_RUNC) == 0 && strcmp(e.path, DY_SYSBOX_RUNC) == 0);
 	CHECK(a.mode == 0755 && e.mode == 0755);
-	/* SPEC fact 3: the shebang is the very first line. */
+	/* The shebang is the very first line, or the kernel ignores it. */
 	CHECK(strncmp(a.data, "#!/bin/sh\n", 10) == 0);
 	CHECK(strncmp(e.data, "#!/bin/sh\n", 10) == 0);
 	CHECK_STR_CONTAINS(a.data, "\nbin='" ROOT "/bin/sysbox-runc-bin'\n");
