@@ -32,18 +32,39 @@ now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Hash in 64 KiB pieces, as dy_sha256_fd does. */
+typedef void update_fn(void *h, const unsigned char *p, size_t n);
+
+/* Feed the buffer in 64 KiB pieces, as dy_sha256_fd does. */
+static void
+feed(void *h, update_fn *update, const unsigned char *p, size_t len)
+{
+	size_t off, n;
+
+	for (off = 0; off < len; off += n) {
+		n = len - off < 65536 ? len - off : 65536;
+		update(h, p + off, n);
+	}
+}
+
+static void
+own_update(void *h, const unsigned char *p, size_t n)
+{
+	dy_sha256_update(h, p, n);
+}
+
+static void
+nettle_update(void *h, const unsigned char *p, size_t n)
+{
+	sha256_update(h, n, p);
+}
+
 static void
 hash_pieces(const unsigned char *p, size_t len, uint8_t out[DY_SHA256_LEN])
 {
 	struct dy_sha256 h;
-	size_t off, n;
 
 	dy_sha256_init(&h);
-	for (off = 0; off < len; off += n) {
-		n = len - off < 65536 ? len - off : 65536;
-		dy_sha256_update(&h, p + off, n);
-	}
+	feed(&h, own_update, p, len);
 	dy_sha256_final(&h, out);
 }
 
@@ -51,13 +72,9 @@ static void
 hash_nettle(const unsigned char *p, size_t len, uint8_t out[DY_SHA256_LEN])
 {
 	struct sha256_ctx h;
-	size_t off, n;
 
 	sha256_init(&h);
-	for (off = 0; off < len; off += n) {
-		n = len - off < 65536 ? len - off : 65536;
-		sha256_update(&h, n, p + off);
-	}
+	feed(&h, nettle_update, p, len);
 	sha256_digest(&h, DY_SHA256_LEN, out);
 }
 

@@ -26,6 +26,8 @@ typedef int (*check_fn)(const char *input, size_t len, struct dy_err *err);
 static long
 decode(const char *in, char *out, size_t size, int *more)
 {
+	static const char from[] = "tnr\\", to[] = "\t\n\r\\";
+	const char *esc;
 	size_t n = 0;
 
 	*more = 1;
@@ -34,26 +36,14 @@ decode(const char *in, char *out, size_t size, int *more)
 			out[n++] = *in;
 			continue;
 		}
-		switch (*++in) {
-		case 't':
-			out[n++] = '\t';
-			break;
-		case 'n':
-			out[n++] = '\n';
-			break;
-		case 'r':
-			out[n++] = '\r';
-			break;
-		case '\\':
-			out[n++] = '\\';
-			break;
-		case 'c':
+		in++;
+		if (*in == 'c') {
 			*more = 0;
-			out[n] = '\0';
-			return (long)n;
-		default:
-			return -1;
+			break;
 		}
+		if (*in == '\0' || (esc = strchr(from, *in)) == NULL)
+			return -1;
+		out[n++] = to[esc - from];
 	}
 	out[n] = '\0';
 	return (long)n;
@@ -185,40 +175,30 @@ check_root_line(const char *input, size_t len, struct dy_err *err)
 
 static int total;
 
-static void
-test_receipt_lines(void)
-{
-	int n = run_cases("receipt-lines", check_receipt_lines);
-
-	CHECK(n > 0);
-	total += n;
-}
-
-static void
-test_receipt_texts(void)
-{
-	int n = run_cases("receipt-texts", check_receipt_text);
-
-	CHECK(n > 0);
-	total += n;
-}
+/* The accept/refuse files and the C check each case goes through. */
+static const struct {
+	const char *file;
+	check_fn check;
+} corpora[] = {
+	{ "receipt-lines", check_receipt_lines },
+	{ "receipt-texts", check_receipt_text },
+	{ "env-values", check_env_line },
+	{ "root-paths", check_root_line },
+};
 
 static void
-test_env_values(void)
+test_accept_refuse(void)
 {
-	int n = run_cases("env-values", check_env_line);
+	size_t i;
+	int n;
 
-	CHECK(n > 0);
-	total += n;
-}
-
-static void
-test_root_paths(void)
-{
-	int n = run_cases("root-paths", check_root_line);
-
-	CHECK(n > 0);
-	total += n;
+	for (i = 0; i < sizeof(corpora) / sizeof(corpora[0]); i++) {
+		n = run_cases(corpora[i].file, corpora[i].check);
+		if (n <= 0)
+			printf("#   %s: no cases\n", corpora[i].file);
+		CHECK(n > 0);
+		total += n > 0 ? n : 0;
+	}
 }
 
 /* ROOT, the lock beside it, and a destroy's state directory beside it. */
@@ -261,10 +241,7 @@ test_beside_root(void)
 int
 main(void)
 {
-	RUN(test_receipt_lines);
-	RUN(test_receipt_texts);
-	RUN(test_env_values);
-	RUN(test_root_paths);
+	RUN(test_accept_refuse);
 	RUN(test_beside_root);
 	printf("# %d corpus cases\n", total);
 	return DONE();
