@@ -1,15 +1,17 @@
 /*
  * SHA-256 of our own rather than nettle's, measured with tests/tools/
- * dy-shabench (256 MiB in 64 KiB pieces, best of 10 rounds, Debian 12's
- * nettle 3.8.1 fat build, AMD CPU with SHA-NI, gcc 12 -O2):
+ * dy-shabench (256 and 64 MiB in 64 KiB pieces, best of 10 rounds of this
+ * thread's CPU time, Debian 12's nettle 3.8.1 fat build, AMD CPU with
+ * SHA-NI, gcc 12 -O2; the same on an idle and on a loaded machine):
  *
  *                  own       nettle
- *   SHA-NI     1810 MB/s   1633 MB/s   nettle 10% slower
- *   portable    344 MB/s    382 MB/s   nettle 11% faster
+ *   SHA-NI     1790-1810   1614-1633 MB/s   nettle 10% slower
+ *   portable    341-344     376-382  MB/s   nettle 10% faster
  *                                      (NETTLE_FAT_OVERRIDE=none, and
  *                                      dy_sha256_force_portable for ours)
  *
- * The installer's self-check runs on the SHA-NI path on every current x86
+ * nettle linked statically picks SHA-NI as well (1590 MB/s).  The
+ * installer's self-check runs on the SHA-NI path on every current x86
  * CPU, where nettle 3.8 calls its compression function once per 64-byte
  * block through the fat dispatch pointer; ours runs a whole buffer per call.
  * Swap in nettle when it is within 5% on both paths (run the driver again
