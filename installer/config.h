@@ -1,9 +1,10 @@
 /*
  * Instance configuration: the six dockyard.env keys (DOCKYARD_ROOT,
  * DOCKYARD_DOCKER_PREFIX, DOCKYARD_BRIDGE_CIDR, DOCKYARD_FIXED_CIDR,
- * DOCKYARD_POOL_BASE, DOCKYARD_POOL_SIZE), parsed as data (never evaluated), validated with
- * messages that name the value and the rule, checked against what the host
- * already uses, and completed with generated conflict-free values.
+ * DOCKYARD_POOL_BASE, DOCKYARD_POOL_SIZE), parsed as data (never
+ * evaluated), validated with messages that name the value and the rule,
+ * checked against what the host already uses, and completed with
+ * generated conflict-free values.
  */
 #ifndef DY_CONFIG_H
 #define DY_CONFIG_H

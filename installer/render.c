@@ -411,8 +411,8 @@ dy_render_docker_wrapper(const struct dy_render_in *in, struct dy_rendered *out,
 }
 
 /* The debug branch: run the runtime as a child, then keep its --log file
- * (containerd deletes it before anyone reads it).  Only the global options before
- * the subcommand are scanned; those listed take a value. */
+ * (containerd deletes it before anyone reads it).  Only the global options
+ * before the subcommand are scanned; those listed take a value. */
 static const char runtime_debug_sh[] =
 	"log=\n"
 	"cmd=\n"
