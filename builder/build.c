@@ -533,6 +533,7 @@ dy_build(const struct dy_build_opts *o, struct dy_pack_result *res, struct dy_er
 	if (rc == 0)
 		rc = plan_components(&p, err);
 	if (rc == 0) {
+		in.arch = dy_arch_names[p.arch];
 		in.components = p.components;
 		in.ncomponents = p.nsel;
 		in.files = p.files;

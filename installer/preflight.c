@@ -770,6 +770,34 @@ payload_has_sysbox(const struct dy_meta *m)
 }
 
 int
+dy_host_arch(char *buf, size_t size, struct dy_err *err)
+{
+	struct utsname u;
+
+	if (uname(&u) < 0)
+		return dy_errnof(err, "cannot tell this machine's architecture (uname)");
+	snprintf(buf, size, "%s", strcmp(u.machine, "arm64") == 0 ? "aarch64" : u.machine);
+	return 0;
+}
+
+int
+dy_preflight_arch(const struct dy_meta *m, const char *path, struct dy_err *err)
+{
+	const char *want = dy_meta_arch(m);
+	char host[65];
+
+	if (dy_host_arch(host, sizeof(host), err) < 0)
+		return -1;
+	if (strcmp(host, want) == 0)
+		return 0;
+	return dy_errf(err,
+		       "%s is an installer for %s, but this machine is %s (uname -m): its "
+		       "binaries cannot run here; use an installer built with dockyard-build "
+		       "--arch %s",
+		       path, want, host, host);
+}
+
+int
 dy_preflight_run(const struct dy_preflight_in *in, struct dy_preflight *out, struct dy_err *err)
 {
 	struct utsname u;
