@@ -474,6 +474,7 @@ dist_files(struct plan *p, struct dy_err *err)
 		sc[i].name = p->sel[i]->name;
 		sc[i].version = p->sel[i]->version;
 		sc[i].role = p->sel[i]->role;
+		sc[i].kind = p->sel[i]->kind;
 		/* The lock's spelling: the same on every machine, unlike the
 		 * absolute path a local artifact was read from. */
 		sc[i].source = p->sources[i];
