@@ -57,5 +57,10 @@ int dy_preflight_arch(const struct dy_meta *m, const char *path, struct dy_err *
 /* Where soname resolves on this host (ld.so.conf dirs and the default
  * ones, below sysroot), or 0 when missing. */
 int dy_find_library(const char *sysroot, const char *soname, char *found, size_t size);
+/* The same for a payload of architecture arch ("x86_64", "aarch64"): its
+ * multiarch directories, and an ELF library for another machine does not
+ * count. */
+int dy_find_library_arch(const char *sysroot, const char *arch, const char *soname, char *found,
+			 size_t size);
 
 #endif
