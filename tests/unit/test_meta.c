@@ -309,7 +309,7 @@ parse_fails(const char *text, const char *where, const char *what)
 static void
 test_parse_rejects_header(void)
 {
-	parse_fails("dockyard 1\nbuilt 1\n", "line 1", "dockyard-payload 1");
+	parse_fails("dockyard 1\nbuilt 1\n", "line 1", "dockyard-payload 2");
 	parse_fails("dockyard-payload\nbuilt 1\n", "line 1", NULL);
 	parse_fails("dockyard-payload 1 x\nbuilt 1\n", "line 1", NULL);
 	parse_fails("built 1\n" GOOD, "line 1", NULL);
