@@ -128,6 +128,10 @@ dist/aarch64/dockyard-installer: dist/dockyard-build $(ARM64_STUB) payload/debia
 .PHONY: arm64
 arm64: $(ARM64_STUB) dist/aarch64/dockyard-installer
 
+# The tests run the aarch64 stub under qemu-aarch64-static; make bench
+# reports the aarch64 installer's size.
+check test bench: $(ARM64_STUB)
+
 # ---- benchmarks: dockyard against plain tools (bench/run.py, docs/benchmarks.md) ----
 #   make bench    every figure, BENCH_RUNS (5) runs each at BENCH_LEVEL (19);
 #                 writes BENCHMARKS.md.  BENCH_ONLY=install,check,... a subset.
