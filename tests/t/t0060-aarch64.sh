@@ -7,9 +7,9 @@
 # writes anything.  The builder refuses a manifest, lock, stub or payload
 # file that does not fit the chosen architecture, naming it.
 #
-# The emulated parts run in the release flavour only: the aarch64 stub is
-# the same binary in both, and the sanitizer flavour tests the builder and
-# the x86_64 stub's side.
+# The emulated parts and the second build run in the release flavour only:
+# the aarch64 stub is the same binary in both, and the sanitizer flavour
+# tests the builder and the x86_64 stub's side.
 # shellcheck disable=SC2034 # variables are used by the eval'ed bodies
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -60,11 +60,8 @@ expect_success 'the tools are here: qemu-aarch64-static and the aarch64 stub (ma
 	command -v $QEMU && file "$A64_STUB" | grep "ARM aarch64" | grep -q "statically linked"
 '
 
-expect_success 'the aarch64 installer builds from the arm64 .debs, and again byte for byte' '
-	a64build "$A" && a64build "$TRASH/two/dockyard-installer" &&
-	cmp "$A" "$TRASH/two/dockyard-installer" &&
-	cmp "$TRASH/one/dockyard-installer.spdx.json" "$TRASH/two/dockyard-installer.spdx.json" &&
-	cmp "$TRASH/one/SHA256SUMS" "$TRASH/two/SHA256SUMS"
+expect_success 'the aarch64 installer builds from the arm64 .debs' '
+	a64build "$A" && test -s "$A"
 '
 
 expect_success 'its stub is the aarch64 stub, and the SBOM purls name arm64' '
@@ -122,9 +119,7 @@ expect_success 'the builder refuses a manifest without path.aarch64, naming the 
 	must_fail "$BUILD" -q --level 1 --arch aarch64 --stub "$A64_STUB" --cache "$TRASH/cache" \
 		--manifest m/debian.manifest --out "$TRASH/no" 2>err &&
 	grep -q "component runc 1.1.5+ds1-1+deb12u1 has no url or path for aarch64" err &&
-	test ! -e "$TRASH/no" &&
-	"$BUILD" -q --level 1 --arch x86_64 --stub "$STUB" --cache "$TRASH/cache" --no-dist-files \
-		--manifest m/debian.manifest --out "$TRASH/x86" && test -s "$TRASH/x86"
+	test ! -e "$TRASH/no"
 '
 
 expect_success 'the builder refuses a lock without the aarch64 lines, naming the component' '
@@ -136,7 +131,7 @@ expect_success 'the builder refuses a lock without the aarch64 lines, naming the
 '
 
 expect_success 'the builder refuses a stub or a payload binary of the other architecture' '
-	make_payload_dir "$FX" 1000 &&
+	make_payload_dir "$FX" 400000 &&
 	cp "$STUB" "$FX/src/x86-tool" &&
 	printf "[component tool]\nversion = 1\nfile src/x86-tool -> bin/tool 0755\n" >"$FX/elf.manifest" &&
 	must_fail "$BUILD" -q --level 1 --arch aarch64 --stub "$STUB" \
@@ -163,6 +158,15 @@ if [ "$EMULATE" = 0 ]; then
 	test_done
 	exit
 fi
+
+# ---- the release flavour only ----
+
+expect_success 'a second build is byte for byte the same, SBOM and sums too' '
+	a64build "$TRASH/two/dockyard-installer" &&
+	cmp "$A" "$TRASH/two/dockyard-installer" &&
+	cmp "$TRASH/one/dockyard-installer.spdx.json" "$TRASH/two/dockyard-installer.spdx.json" &&
+	cmp "$TRASH/one/SHA256SUMS" "$TRASH/two/SHA256SUMS"
+'
 
 # ---- under emulation: the aarch64 stub runs ----
 
@@ -197,9 +201,12 @@ expect_success 'qemu: check --key on a signed aarch64 installer' '
 expect_success 'qemu: extract DIR gives the .deb members byte for byte, aarch64 binaries' '
 	$QEMU "$A" extract "$TRASH/x" >out 2>&1 && grep -q "extracted 9 files" out &&
 	members >members.txt && test "$(wc -l <members.txt)" = 8 &&
+	for deb in $(cut -d " " -f 1 members.txt | sort -u); do
+		mkdir -p "debs/$(basename "$deb")" &&
+			dpkg-deb -x "$deb" "debs/$(basename "$deb")" || return 1
+	done &&
 	while read -r deb src dest mode; do
-		dpkg-deb --fsys-tarfile "$deb" | tar -xOf - "./$src" >member || return 1
-		cmp member "$TRASH/x/$dest" || return 1
+		cmp "debs/$(basename "$deb")/$src" "$TRASH/x/$dest" || return 1
 		test "$(stat -c %a "$TRASH/x/$dest")" = "${mode#0}" || fail "$dest mode"
 	done <members.txt &&
 	file "$TRASH/x/bin/runc" | grep -q "ARM aarch64" &&
@@ -232,9 +239,13 @@ flip() {
 		dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
 
+# On the small fixture installer (the aarch64 stub and 400 kB of payload):
+# the same code paths as the large one, without emulating 170 MB per pass.
 expect_success 'qemu: a corrupted aarch64 installer is refused as the x86_64 one is' '
-	size=$(stat -c %s "$A") &&
-	cp "$A" bad && flip bad $((size / 2)) &&
+	"$BUILD" -q --level 1 --arch aarch64 --stub "$A64_STUB" \
+		--manifest "$FX/test.manifest" --out small &&
+	A=small && size=$(stat -c %s "$A") &&
+	cp "$A" bad && flip bad $((size - 200000)) &&
 	must_fail $QEMU ./bad check 2>err && grep -q "installer is corrupt: " err &&
 	must_fail $QEMU ./bad extract "$TRASH/bx" 2>err && grep -q "installer is corrupt: " err &&
 	test ! -e "$TRASH/bx" && no_staging_left &&
