@@ -53,7 +53,11 @@ from_manifest() {
 		pkg=${base%%_*}
 		rest=${base#*_}
 		version=$(printf '%s' "${rest%_*}" | sed 's/%3a/:/g')
-		[ "$arch" = aarch64 ] && pkg="$pkg:arm64"
+		if [ "$arch" = aarch64 ]; then
+			dpkg --print-foreign-architectures | grep -qx arm64 ||
+				die "$file is an arm64 package, but dpkg knows no arm64 architecture: run make deps (tools/install-deps.sh adds it)"
+			pkg="$pkg:arm64"
+		fi
 		apt_download "$pkg=$version"
 		[ -s "$dest/$file" ] || die "apt-get did not produce $dest/$file"
 	done
