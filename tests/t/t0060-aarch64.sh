@@ -19,6 +19,13 @@ A64_STUB="$SRC_DIR/dist/aarch64/dockyard-installer-stub"
 MAN="$SRC_DIR/payload/debian.manifest"
 A="$TRASH/one/dockyard-installer"
 FX="$TRASH/fx"
+SYS="$TRASH/sys"
+# plan and gen-env create nothing, but their networks are checked against
+# the host's routes and instances: given ones outside 172.16.0.0/12, which
+# the generated ones (and other tests) use.
+NET=$(pick_free "10.213.%d.0/24" 100 1 100) || NET=100
+POOL=$(pick_free "10.214.%d.0/22" 0 4 60) || POOL=0
+NETFLAGS="--prefix a64t --bridge-cidr 10.213.$NET.1/24 --fixed-cidr 10.213.$NET.0/24 --pool-base 10.214.$POOL.0/22 --pool-size 26"
 EMULATE=0
 [ "${DY_FLAVOR:-release}" = release ] && EMULATE=1
 
@@ -96,7 +103,6 @@ expect_success 'install, plan and preflight of the aarch64 installer on this x86
 # A fake aarch64 image tree: each library the payload needs, as an aarch64
 # ELF file (a copy of the stub: the lookup reads the ELF header only).
 expect_success 'preflight finds the aarch64 libraries of an image tree, and not an x86_64 copy' '
-	SYS="$TRASH/sys" &&
 	mkdir -p "$SYS/lib/aarch64-linux-gnu" "$SYS/lib/x86_64-linux-gnu" &&
 	cp "$A64_STUB" "$SYS/lib/ld-linux-aarch64.so.1" &&
 	for lib in libc.so.6 libdevmapper.so.1.02.1 libseccomp.so.2 libsystemd.so.0; do
@@ -110,6 +116,13 @@ expect_success 'preflight finds the aarch64 libraries of an image tree, and not 
 	mv "$SYS/etc.conf" "$SYS/etc/ld.so.conf" &&
 	"$STUB" --image "$A" preflight --sysroot "$SYS" >out &&
 	grep -q "shared-libraries .*missing libseccomp.so.2 (needed by bin/runc" out
+'
+
+expect_success 'an image tree may be for another machine: plan --sysroot is not refused' '
+	printf "root:x:0:\n" >"$SYS/etc/group" &&
+	printf "root:x:0:0:root:/root:/bin/sh\n" >"$SYS/etc/passwd" &&
+	"$STUB" --image "$A" plan --sysroot "$SYS" --root /dy-a64 $NETFLAGS >out 2>err &&
+	grep -q "^plan for $SYS/dy-a64 " out && test ! -e "$SYS/dy-a64"
 '
 
 expect_success 'the builder refuses a manifest without path.aarch64, naming the component' '
@@ -170,6 +183,7 @@ expect_success 'a second build is byte for byte the same, SBOM and sums too' '
 
 # ---- under emulation: the aarch64 stub runs ----
 
+
 expect_success 'qemu: --version and list --json show the architecture and the aarch64 libraries' '
 	$QEMU "$A" --version >out &&
 	grep -q "^architecture: aarch64$" out &&
@@ -214,15 +228,16 @@ expect_success 'qemu: extract DIR gives the .deb members byte for byte, aarch64 
 '
 
 expect_success 'qemu: plan --root prints the actions and writes nothing' '
-	$QEMU "$A" plan --root "$TRASH/dy-a64" --force >out 2>err &&
+	$QEMU "$A" plan --root "$TRASH/dy-a64" $NETFLAGS --force >out 2>err &&
 	grep -q "^plan for $TRASH/dy-a64 " out &&
 	grep -q "extract   10 payload entries" out && test ! -e "$TRASH/dy-a64"
 '
 
 expect_success 'qemu: gen-env resolves the configuration' '
-	$QEMU "$A" gen-env --root "$TRASH/dy-a64" --prefix a64t >env &&
+	$QEMU "$A" gen-env --root "$TRASH/dy-a64" $NETFLAGS >env &&
 	grep -q "^DOCKYARD_ROOT=$TRASH/dy-a64$" env && grep -q "^DOCKYARD_DOCKER_PREFIX=a64t$" env &&
-	grep -q "^DOCKYARD_BRIDGE_CIDR=" env && test ! -e "$TRASH/dy-a64"
+	grep -q "^DOCKYARD_BRIDGE_CIDR=10.213.$NET.1/24$" env &&
+	grep -q "^DOCKYARD_POOL_BASE=10.214.$POOL.0/22$" env && test ! -e "$TRASH/dy-a64"
 '
 
 expect_success 'qemu: the aarch64 stub refuses to install an x86_64 installer here (exit 3)' '
