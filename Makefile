@@ -7,6 +7,7 @@
 #   make demo       build the installer, install a demo instance (no systemd), verify it
 #   make dist       the same installer at the release compression level
 #   make debs       download the pinned .deb files into build/debs/
+#   make arm64      the aarch64 stub and installer, cross-built: dist/aarch64/
 #   make format     clang-format the C sources
 
 PKG_CONFIG ?= pkg-config
@@ -93,6 +94,43 @@ dist/dockyard-installer: dist/dockyard-build dist/dockyard-installer-stub payloa
 dist: dist/dockyard-build dist/dockyard-installer-stub build/debs/.complete
 	dist/dockyard-build --level $(RELEASE_LEVEL) --cache $(CACHE) \
 		--manifest payload/debian.manifest --out dist/dockyard-installer
+
+# ---- aarch64: the same static stub cross-built for ARM hosts ----
+# Debian's crossbuild-essential-arm64 and the :arm64 -dev packages (make deps).
+ARM64_CC ?= aarch64-linux-gnu-gcc
+ARM64_STRIP ?= aarch64-linux-gnu-strip
+ARM64_PKG_CONFIG ?= env PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig \
+	$(PKG_CONFIG)
+LIBS_STATIC_ARM64 = $(shell $(ARM64_PKG_CONFIG) --static --libs libarchive) -lzstd -ljansson \
+	-lmbedcrypto -lpthread
+ARM64_STUB := dist/aarch64/dockyard-installer-stub
+
+build/aarch64/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC-A64  $<")
+	$(Q)$(ARM64_CC) $(CFLAGS_REL) -c $< -o $@
+
+build/aarch64/dockyard-installer-stub.full: $(call objs,aarch64,installer/main.c $(INSTALLER_LIB) $(VERIFY) $(COMMON))
+	$(ARM64_CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS_STATIC_ARM64)
+
+$(ARM64_STUB): build/aarch64/dockyard-installer-stub.full
+	@mkdir -p $(@D)
+	$(ARM64_STRIP) -o $@ $<
+	@file $@ | grep 'ARM aarch64' | grep -q 'statically linked' || \
+		{ echo "error: $@ is not a static aarch64 executable" >&2; rm -f $@; exit 1; }
+	@echo "aarch64 installer stub: $$(stat -c %s $@) bytes, static, stripped"
+
+dist/aarch64/dockyard-installer: dist/dockyard-build $(ARM64_STUB) payload/debian.manifest \
+		payload/debian.lock build/debs/.complete $(wildcard scripts/*.sh)
+	dist/dockyard-build -q --arch aarch64 --stub $(ARM64_STUB) --level $(LEVEL) \
+		--cache $(CACHE) --manifest payload/debian.manifest --out $@
+
+.PHONY: arm64
+arm64: $(ARM64_STUB) dist/aarch64/dockyard-installer
+
+# The tests run the aarch64 stub under qemu-aarch64-static; make bench
+# reports the aarch64 installer's size.
+check test bench: $(ARM64_STUB)
 
 # ---- benchmarks: dockyard against plain tools (bench/run.py, docs/benchmarks.md) ----
 #   make bench    every figure, BENCH_RUNS (5) runs each at BENCH_LEVEL (19);

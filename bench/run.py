@@ -47,6 +47,7 @@ SRC_DIR = os.path.realpath(os.path.join(os.path.dirname(__file__), ".."))
 DIST = os.path.join(SRC_DIR, "dist")
 BUILD = os.path.join(DIST, "dockyard-build")
 STUB = os.path.join(DIST, "dockyard-installer-stub")
+A64_STUB = os.path.join(DIST, "aarch64", "dockyard-installer-stub")  # make arm64
 MANIFEST = os.path.join(SRC_DIR, "payload", "debian.manifest")
 CACHE = os.path.join(SRC_DIR, "build", "cache")
 EPOCH = "1704067200"
@@ -512,7 +513,30 @@ class Bench:
             "tar.zst %d bytes (zstd -%d --long=27, window 2^27); tar.gz %d bytes (gzip -9)." %
             (self.size, tr["payload_off"], tr["payload_len"], self.level, tr["window_log"],
              tr["tar_len"], tr["meta_len"], TRAILER_SIZE, zs, self.level, gz))
+        self.size_aarch64()
         return True
+
+    def size_aarch64(self):
+        """The aarch64 installer of the same manifest beside the x86_64 one
+        (sizes only: it runs on ARM hosts, not here)."""
+        if not os.path.exists(A64_STUB):
+            self.notes.append("No aarch64 size: %s is missing (make arm64)." % A64_STUB)
+            return
+        log("size: the aarch64 installer of the same manifest (untimed build)")
+        out = self.path("dockyard-installer-aarch64")
+        self.build(out, ["--arch", "aarch64", "--stub", A64_STUB, "--no-dist-files"])
+        tr = trailer(out)
+        size = os.path.getsize(out)
+        self.rows.append(Row("size: aarch64 installer / x86_64 installer", [size], [self.size],
+                             f_mb, "aarch64 installer", "x86_64 installer"))
+        self.rows.append(Row("size: aarch64 stub / x86_64 stub", [tr["payload_off"]],
+                             [self.tr["payload_off"]], f_mb, "aarch64 stub", "x86_64 stub"))
+        self.notes.append(
+            "aarch64 (same manifest, level %d, the arm64 .debs): installer %d bytes = stub %d "
+            "+ payload %d (decompressed tar %d bytes) + metadata %d + trailer %d." %
+            (self.level, size, tr["payload_off"], tr["payload_len"], tr["tar_len"],
+             tr["meta_len"], TRAILER_SIZE))
+        os.unlink(out)
 
     def uninstall(self, root):
         rc, out = quiet([self.inst, "uninstall", "--root", root, "--yes", "-q"])

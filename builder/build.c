@@ -474,6 +474,7 @@ dist_files(struct plan *p, struct dy_err *err)
 		sc[i].name = p->sel[i]->name;
 		sc[i].version = p->sel[i]->version;
 		sc[i].role = p->sel[i]->role;
+		sc[i].kind = p->sel[i]->kind;
 		/* The lock's spelling: the same on every machine, unlike the
 		 * absolute path a local artifact was read from. */
 		sc[i].source = p->sources[i];
@@ -533,6 +534,7 @@ dy_build(const struct dy_build_opts *o, struct dy_pack_result *res, struct dy_er
 	if (rc == 0)
 		rc = plan_components(&p, err);
 	if (rc == 0) {
+		in.arch = dy_arch_names[p.arch];
 		in.components = p.components;
 		in.ncomponents = p.nsel;
 		in.files = p.files;

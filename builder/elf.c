@@ -22,6 +22,7 @@ struct elf {
 	int fd;
 	const char *name;
 	uint64_t size; /* of the file */
+	unsigned machine;
 	size_t phnum;
 	uint8_t *ph; /* phnum program headers, as read */
 };
@@ -104,6 +105,7 @@ read_header(struct elf *e, struct dy_err *err)
 			       e->name, (unsigned long long)e->size, EHDR_SIZE);
 	if (read_at(e, h, EHDR_SIZE, 0, "header", err) < 0 || check_ident(e, h, err) < 0)
 		return -1;
+	e->machine = (unsigned)le(h + 18, 2);
 	phoff = le(h + 32, 8);
 	phentsize = (unsigned)le(h + 54, 2);
 	e->phnum = (size_t)le(h + 56, 2);
@@ -363,6 +365,7 @@ dy_elf_needs(int fd, const char *name, struct dy_elf_needs *out, struct dy_err *
 	rc = read_header(&e, err);
 	if (rc == 1) {
 		out->is_elf = 1;
+		out->arch = e.machine == EM_AARCH64 ? "aarch64" : "x86_64";
 		rc = read_needs(&e, out, err);
 	}
 	free(e.ph);

@@ -15,7 +15,8 @@
 #include "../verify/meta.h"
 
 struct dy_elf_needs {
-	int is_elf; /* 0: not an ELF file at all (scripts, data, images) */
+	int is_elf;	  /* 0: not an ELF file at all (scripts, data, images) */
+	const char *arch; /* an ELF file's machine: "x86_64" or "aarch64" */
 	size_t nlibs;
 	/* The interpreter first (when there is one), then the DT_NEEDED
 	 * sonames in file order, without duplicates. */

@@ -44,7 +44,9 @@ static const struct dy_opt options[] = {
 	{ OPT_OUT, 'o', "out", "PATH", "installer to write (default: dist/dockyard-installer)" },
 	{ OPT_STUB, 0, "stub", "FILE",
 	  "installer stub (default: dockyard-installer-stub beside this program)" },
-	{ OPT_ARCH, 0, "arch", "ARCH", "x86_64 or aarch64 (default: this machine's)" },
+	{ OPT_ARCH, 0, "arch", "ARCH",
+	  "x86_64 or aarch64 (default: this machine's); without --stub, the stub in ARCH/ "
+	  "beside the default one if it exists" },
 	{ OPT_CACHE, 0, "cache", "DIR",
 	  "artifact cache (default: $XDG_CACHE_HOME/dockyard or ~/.cache/dockyard)" },
 	{ OPT_MIRROR, 0, "mirror", "URL|DIR", "try this mirror first (repeatable, in order)" },
@@ -129,6 +131,26 @@ default_stub(void)
 		return NULL;
 	self[n] = '\0';
 	snprintf(path, sizeof(path), "%s/dockyard-installer-stub", dirname(self));
+	return path;
+}
+
+/* Another machine's stub lives in ARCH/ beside the default one (make arm64
+ * writes dist/aarch64/dockyard-installer-stub); without it the default
+ * stays, and the builder names the mismatch if there is one. */
+static const char *
+arch_stub(const char *stub, const char *arch)
+{
+	static char path[PATH_MAX];
+	char dir[PATH_MAX], base[PATH_MAX];
+
+	if (arch == NULL || strchr(arch, '/') != NULL)
+		return stub;
+	snprintf(dir, sizeof(dir), "%s", stub);
+	snprintf(base, sizeof(base), "%s", stub);
+	if (snprintf(path, sizeof(path), "%s/%s/%s", dirname(dir), arch, basename(base)) >=
+		    (int)sizeof(path) ||
+	    access(path, F_OK) != 0)
+		return stub;
 	return path;
 }
 
@@ -245,11 +267,14 @@ run_build(struct dy_build_opts *b)
 	struct dy_pack_result res;
 	char hex[DY_SHA256_HEX];
 	struct dy_err err;
+	int stub_given = o->stub_path != NULL;
 
 	if (o->stub_path == NULL && (o->stub_path = default_stub()) == NULL) {
 		dy_error("cannot locate the installer stub; pass --stub FILE");
 		return EXIT_USAGE;
 	}
+	if (!stub_given)
+		o->stub_path = arch_stub(o->stub_path, b->arch);
 	if (build_epoch(&o->epoch) < 0)
 		return EXIT_USAGE;
 	dy_say(DY_VERBOSE, "building %s with stub %s (zstd level %d, window 2^%d)",

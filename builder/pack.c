@@ -170,6 +170,12 @@ add_needs(struct job *j, struct dy_err *err)
 		return dy_errf(err, "out of memory");
 	for (i = 0; rc == 0 && i < j->nsrc; i++) {
 		rc = dy_elf_needs(j->src[i].fd, j->src[i].file->label, n, err);
+		/* A binary for another machine would install and then fail to run. */
+		if (rc == 0 && n->is_elf && strcmp(n->arch, j->in->arch) != 0)
+			rc = dy_errf(err,
+				     "%s: an %s ELF file, but this installer is for %s (does the "
+				     "manifest name the wrong artifact for %s?)",
+				     j->src[i].file->label, n->arch, j->in->arch, j->in->arch);
 		for (k = 0; rc == 0 && k < n->nlibs; k++)
 			libs[k] = n->libs[k];
 		if (rc == 0 && n->nlibs > 0)
@@ -187,6 +193,9 @@ open_sources(struct job *j, struct dy_err *err)
 	struct stat st;
 	size_t i;
 
+	if (dy_meta_arch_valid(in->arch, err) < 0)
+		return -1;
+	snprintf(j->meta.arch, sizeof(j->meta.arch), "%s", in->arch);
 	if (add_components(j, err) < 0)
 		return -1;
 	for (i = 0; i < in->nfiles; i++) {
@@ -304,6 +313,27 @@ write_payload(struct job *j, struct dy_err *err)
 	return rc;
 }
 
+/* The stub must run where the payload does: an ELF executable for in->arch. */
+static int
+check_stub(struct job *j, int fd, struct dy_err *err)
+{
+	struct dy_elf_needs *n = malloc(sizeof(*n));
+	int rc;
+
+	if (n == NULL)
+		return dy_errf(err, "out of memory");
+	rc = dy_elf_needs(fd, j->o->stub_path, n, err);
+	if (rc == 0 && !n->is_elf)
+		rc = dy_errf(err, "installer stub %s is not an ELF executable", j->o->stub_path);
+	else if (rc == 0 && strcmp(n->arch, j->in->arch) != 0)
+		rc = dy_errf(err,
+			     "installer stub %s is an %s executable, but this installer is for "
+			     "%s: give the %s stub with --stub FILE",
+			     j->o->stub_path, n->arch, j->in->arch, j->in->arch);
+	free(n);
+	return rc;
+}
+
 static int
 copy_stub(struct job *j, struct dy_err *err)
 {
@@ -325,6 +355,10 @@ copy_stub(struct job *j, struct dy_err *err)
 		close(fd);
 		return dy_errf(err, "%s already carries a payload; give the bare stub",
 			       j->o->stub_path);
+	}
+	if (check_stub(j, fd, err) < 0) {
+		close(fd);
+		return -1;
 	}
 	while ((n = dy_read_some(fd, j->buf, CHUNK)) > 0)
 		if (out_write(&j->w, j->buf, (size_t)n) < 0) {

@@ -35,6 +35,7 @@ struct dy_pack_file {
 };
 
 struct dy_pack_input {
+	const char *arch; /* "x86_64" or "aarch64": the stub's and every ELF file's */
 	const struct dy_component *components; /* name, version, attributes */
 	size_t ncomponents;
 	const struct dy_pack_file *files;

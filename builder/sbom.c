@@ -66,9 +66,47 @@ write_json(const char *path, json_t *doc, struct dy_err *err)
 	return rc;
 }
 
-static json_t *
-spdx_package(const struct dy_sbom_component *c)
+/* s percent-encoded as a purl segment: all but [A-Za-z0-9._~-]. */
+static void
+purl_encode(const char *s, char *out, size_t size)
 {
+	size_t n = 0;
+
+	for (; *s && n + 4 < size; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("._~-", ch) != NULL)
+			out[n++] = (char)ch;
+		else
+			n += (size_t)snprintf(out + n, size - n, "%%%02X", ch);
+	}
+	out[n] = '\0';
+}
+
+/* pkg:deb/debian/NAME@VERSION?arch=arm64 for a Debian package (Debian's
+ * architecture names), pkg:generic/NAME@VERSION?arch=aarch64 for another
+ * artifact; local files (scripts) are the same on every machine. */
+static void
+component_purl(const struct dy_sbom_component *c, const char *arch, char *out, size_t size)
+{
+	char name[256], version[256];
+	int deb = c->kind && strcmp(c->kind, "deb") == 0;
+
+	purl_encode(c->name, name, sizeof(name));
+	purl_encode(c->version, version, sizeof(version));
+	if (c->kind == NULL || c->kind[0] == '\0')
+		snprintf(out, size, "pkg:generic/%s@%s", name, version);
+	else if (deb)
+		snprintf(out, size, "pkg:deb/debian/%s@%s?arch=%s", name, version,
+			 strcmp(arch, "aarch64") == 0 ? "arm64" : "amd64");
+	else
+		snprintf(out, size, "pkg:generic/%s@%s?arch=%s", name, version, arch);
+}
+
+static json_t *
+spdx_package(const struct dy_sbom_component *c, const char *arch)
+{
+	char purl[640];
 	char hex[DY_SHA256_HEX], id[96];
 	json_t *p;
 
@@ -87,6 +125,12 @@ spdx_package(const struct dy_sbom_component *c)
 			p, "checksums",
 			json_pack("[{s:s, s:s}]", "algorithm", "SHA256", "checksumValue", hex));
 	}
+	component_purl(c, arch, purl, sizeof(purl));
+	if (p)
+		json_object_set_new(p, "externalRefs",
+				    json_pack("[{s:s, s:s, s:s}]", "referenceCategory",
+					      "PACKAGE-MANAGER", "referenceType", "purl",
+					      "referenceLocator", purl));
 	return p;
 }
 
@@ -114,7 +158,7 @@ write_spdx(const struct dy_sbom_info *in, const struct digest *inst, const char 
 					      "SPDXRef-DOCUMENT", "relationshipType", "DESCRIBES",
 					      "relatedSpdxElement", "SPDXRef-Package-installer"));
 	for (i = 0; i < in->ncomponents; i++) {
-		json_t *p = spdx_package(&in->components[i]);
+		json_t *p = spdx_package(&in->components[i], in->arch);
 		json_array_append(pkgs, p);
 		json_array_append_new(
 			rels, json_pack("{s:s, s:s, s:O}", "spdxElementId",

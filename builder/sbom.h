@@ -2,7 +2,8 @@
  * What a build leaves beside the installer in its output directory:
  *   SHA256SUMS                 sha256sum -c compatible, for every file below
  *   NAME.spdx.json             SPDX 2.3 SBOM: each component, its version,
- *                              source and artifact sha256
+ *                              source, artifact sha256 and purl (with the
+ *                              architecture of an artifact built for one)
  *   NAME.buildinfo.json        how it was built: builder version, manifest
  *                              and lock digests, epoch, arch, compression
  * All are deterministic (sorted keys, times from the build epoch) and
@@ -24,6 +25,7 @@ struct dy_sbom_component {
 	int has_sha256;
 	uint8_t sha256[DY_SHA256_LEN]; /* of the artifact */
 	const char *role;	       /* "" or image */
+	const char *kind;	       /* artifact kind ("deb", "tgz", ...); "" for local files */
 };
 
 struct dy_sbom_info {

@@ -896,6 +896,11 @@ dy_install(struct dy_image *img, const struct dy_install_opts *o, struct dy_err 
 	json_t *preflight = NULL;
 	int rc, host_lockfd = -1;
 
+	/* Another machine's binaries: refused before anything is written.  An
+	 * image tree (--sysroot) may be for another machine; there the
+	 * preflight checks the payload's ELF interpreter inside the tree. */
+	if (o->sysroot[0] == '\0' && dy_preflight_arch(&img->meta, img->path, err) < 0)
+		return DY_EXIT_PREFLIGHT;
 	if (!o->dry_run && take_host_lock(o, &host_lockfd, err) < 0)
 		return DY_EXIT_FAIL;
 	rc = inst_setup(&ins, img, o, err);
@@ -942,6 +947,8 @@ dy_install_preflight(struct dy_image *img, const struct dy_install_opts *o, stru
 	struct dy_preflight p = { NULL, 0, 0 };
 	int rc;
 
+	if (o->sysroot[0] == '\0' && dy_preflight_arch(&img->meta, img->path, err) < 0)
+		return DY_EXIT_PREFLIGHT;
 	if (o->flags.set & DY_KEY_ROOT)
 		in.root = o->flags.root;
 	if (dy_preflight_run(&in, &p, err) < 0)

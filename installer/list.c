@@ -142,6 +142,7 @@ dy_list_json(FILE *out, const struct dy_meta *m, struct dy_err *err)
 			rc = json_array_append_new(files, entry_json(m, &m->entries[i]));
 	if (rc == 0)
 		rc = json_object_set_new(root, "built", json_integer((json_int_t)m->built)) |
+		     json_object_set_new(root, "arch", json_string(dy_meta_arch(m))) |
 		     json_object_set(root, "components", comps) |
 		     json_object_set(root, "files", files) | host_libraries_json(root, m);
 	if (rc == 0)
@@ -177,5 +178,6 @@ dy_list_versions(FILE *out, const struct dy_meta *m)
 	else
 		fprintf(out, "default runtime: runc -- this payload carries no sysbox, and "
 			     "Docker-in-Docker needs sysbox\n");
+	fprintf(out, "architecture: %s\n", dy_meta_arch(m));
 	print_needs(out, m);
 }

@@ -142,7 +142,9 @@ usage(FILE *out)
 		     "\nexit status: 0 success (or already up to date), 1 failed (nothing half-\n"
 		     "written; an upgrade that does not start is rolled back), 2 usage or\n"
 		     "configuration error, 3 a preflight check failed (see --force), 4 another\n"
-		     "installer holds the root's lock (see --wait)\n");
+		     "installer holds the root's lock (see --wait)\n"
+		     "\nAn installer runs only on the architecture it was built for (--version\n"
+		     "names it): install, plan and preflight refuse another machine's (exit 3).\n");
 }
 
 static int

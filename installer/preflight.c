@@ -2,6 +2,7 @@
 #include "preflight.h"
 
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -213,13 +214,24 @@ find_exec(const struct ctx *c, const char *prog, char *found, size_t size)
 /* ---- library lookup ---- */
 
 #if defined(__aarch64__)
-#define MULTIARCH "aarch64-linux-gnu"
+#define OWN_ARCH "aarch64"
 #else
-#define MULTIARCH "x86_64-linux-gnu"
+#define OWN_ARCH "x86_64"
 #endif
 
+/* Where Debian puts each architecture's libraries, and its ELF machine: a
+ * multiarch host may hold another machine's copy of a soname. */
+static const struct {
+	const char *arch;
+	const char *multiarch;
+	unsigned machine;
+} lib_archs[] = {
+	{ "x86_64", "x86_64-linux-gnu", EM_X86_64 },
+	{ "aarch64", "aarch64-linux-gnu", EM_AARCH64 },
+};
+
 static const char *const default_lib_dirs[] = {
-	"/lib/" MULTIARCH, "/usr/lib/" MULTIARCH, "/lib64", "/usr/lib64", "/lib", "/usr/lib",
+	"/lib64", "/usr/lib64", "/lib", "/usr/lib", /* after /lib/MULTIARCH, /usr/lib/MULTIARCH */
 };
 
 struct lookup {
@@ -227,7 +239,26 @@ struct lookup {
 	const char *soname;
 	char *found;
 	size_t size;
+	const char *multiarch;
+	unsigned machine;
 };
+
+/* A 64-bit ELF file for another machine cannot serve the payload; anything
+ * else found by the name (a linker script, a file that cannot be read)
+ * counts as present, as before. */
+static int
+other_machine(const struct lookup *l)
+{
+	unsigned char h[20];
+	int fd = open(l->found, O_RDONLY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return 0;
+	if (dy_pread_full(fd, h, sizeof(h), 0) == 0 && memcmp(h, ELFMAG, SELFMAG) == 0)
+		rc = h[EI_CLASS] != ELFCLASS64 || (unsigned)(h[18] | h[19] << 8) != l->machine;
+	close(fd);
+	return rc;
+}
 
 static int
 try_dir(const struct lookup *l, const char *dir, size_t len)
@@ -241,7 +272,7 @@ try_dir(const struct lookup *l, const char *dir, size_t len)
 	 * here: its presence is what can be checked. */
 	if (l->sysroot[0] ? lstat(l->found, &st) == 0 && !S_ISDIR(st.st_mode)
 			  : stat(l->found, &st) == 0 && S_ISREG(st.st_mode))
-		return 1;
+		return !S_ISREG(st.st_mode) || !other_machine(l);
 	return 0;
 }
 
@@ -356,20 +387,38 @@ parse_conf(const struct lookup *l, const char *conf, int depth)
 }
 
 int
-dy_find_library(const char *sysroot, const char *soname, char *found, size_t size)
+dy_find_library_arch(const char *sysroot, const char *arch, const char *soname, char *found,
+		     size_t size)
 {
-	struct lookup l = { sysroot ? sysroot : "", soname, found, size };
+	struct lookup l = { sysroot ? sysroot : "", soname, found, size, NULL, 0 };
+	char dir[PATH_BUF];
 	size_t i;
 
-	if (size == 0 || soname[0] == '\0' || strchr(soname, '/') != NULL)
+	for (i = 0; i < sizeof(lib_archs) / sizeof(lib_archs[0]); i++)
+		if (strcmp(lib_archs[i].arch, arch) == 0) {
+			l.multiarch = lib_archs[i].multiarch;
+			l.machine = lib_archs[i].machine;
+		}
+	if (size == 0 || soname[0] == '\0' || strchr(soname, '/') != NULL || l.multiarch == NULL)
 		return 0;
 	if (parse_conf(&l, "/etc/ld.so.conf", 0))
 		return 1;
+	for (i = 0; i < 2; i++) {
+		snprintf(dir, sizeof(dir), "%s/%s", i == 0 ? "/lib" : "/usr/lib", l.multiarch);
+		if (try_dir(&l, dir, strlen(dir)))
+			return 1;
+	}
 	for (i = 0; i < sizeof(default_lib_dirs) / sizeof(default_lib_dirs[0]); i++)
 		if (try_dir(&l, default_lib_dirs[i], strlen(default_lib_dirs[i])))
 			return 1;
 	found[0] = '\0';
 	return 0;
+}
+
+int
+dy_find_library(const char *sysroot, const char *soname, char *found, size_t size)
+{
+	return dy_find_library_arch(sysroot, OWN_ARCH, soname, found, size);
 }
 
 /* ---- the mount-propagation probe (preflight.h says why) ---- */
@@ -719,7 +768,7 @@ lib_present(const struct ctx *c, const char *lib)
 		snprintf(path, sizeof(path), "%s%s", c->sysroot, lib);
 		return exists(path);
 	}
-	return dy_find_library(c->sysroot, lib, path, sizeof(path));
+	return dy_find_library_arch(c->sysroot, dy_meta_arch(c->in->meta), lib, path, sizeof(path));
 }
 
 /* The files that need lib, appended to buf. */
@@ -803,6 +852,34 @@ payload_has_sysbox(const struct dy_meta *m)
 		if (dy_meta_attr(&m->components[i], "sysbox-run-dir") != NULL)
 			return 1;
 	return 0;
+}
+
+int
+dy_host_arch(char *buf, size_t size, struct dy_err *err)
+{
+	struct utsname u;
+
+	if (uname(&u) < 0)
+		return dy_errnof(err, "cannot tell this machine's architecture (uname)");
+	snprintf(buf, size, "%s", strcmp(u.machine, "arm64") == 0 ? "aarch64" : u.machine);
+	return 0;
+}
+
+int
+dy_preflight_arch(const struct dy_meta *m, const char *path, struct dy_err *err)
+{
+	const char *want = dy_meta_arch(m);
+	char host[65];
+
+	if (dy_host_arch(host, sizeof(host), err) < 0)
+		return -1;
+	if (strcmp(host, want) == 0)
+		return 0;
+	return dy_errf(err,
+		       "%s is an installer for %s, but this machine is %s (uname -m): its "
+		       "binaries cannot run here; use an installer built with dockyard-build "
+		       "--arch %s",
+		       path, want, host, host);
 }
 
 int

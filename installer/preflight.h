@@ -50,8 +50,20 @@ int dy_preflight_print_json(FILE *out, const struct dy_preflight *p, struct dy_e
  * -1 the probe itself could not run. */
 int dy_probe_mount_propagation(char *why, size_t size);
 
+/* This machine's architecture as installers name it: uname -m, with the
+ * kernel's "arm64" spelled "aarch64". */
+int dy_host_arch(char *buf, size_t size, struct dy_err *err);
+/* Refuse the payload of installer path when it was built for another
+ * architecture than this machine's: its binaries could not run here. */
+int dy_preflight_arch(const struct dy_meta *m, const char *path, struct dy_err *err);
+
 /* Where soname resolves on this host (ld.so.conf dirs and the default
  * ones, below sysroot), or 0 when missing. */
 int dy_find_library(const char *sysroot, const char *soname, char *found, size_t size);
+/* The same for a payload of architecture arch ("x86_64", "aarch64"): its
+ * multiarch directories, and an ELF library for another machine does not
+ * count. */
+int dy_find_library_arch(const char *sysroot, const char *arch, const char *soname, char *found,
+			 size_t size);
 
 #endif

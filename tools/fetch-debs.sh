@@ -8,8 +8,10 @@
 #
 # The manifest is the one source of truth for the payload: each
 # `path.x86_64 = ../build/debs/PKG_VERSION_ARCH.deb` line names a package
-# and version (apt writes an epoch's ':' as %3a).  The builder checks every
-# file against payload/debian.lock.
+# and version (apt writes an epoch's ':' as %3a); a `path.aarch64` line
+# names the arm64 build of it, fetched as PKG:arm64=VERSION (the machine
+# needs `dpkg --add-architecture arm64`, which tools/install-deps.sh does).
+# The builder checks every file against payload/debian.lock.
 #
 # Packages that only tests need (busybox-static for the end-to-end images)
 # are not part of any payload: they come from a list file, one
@@ -39,9 +41,10 @@ apt_download() {
 	fi
 }
 
-# from_manifest MANIFEST: every ../build/debs/ file MANIFEST names.
+# from_manifest MANIFEST: every ../build/debs/ file MANIFEST names, for
+# either architecture.
 from_manifest() {
-	sed -n 's|^path\.x86_64 *= *\.\./build/debs/||p' "$1" | while read -r file; do
+	sed -n -E 's#^path\.(x86_64|aarch64) *= *\.\./build/debs/#\1 #p' "$1" | while read -r arch file; do
 		if [ -s "$dest/$file" ]; then
 			echo "fetch-debs: $file present"
 			continue
@@ -50,6 +53,11 @@ from_manifest() {
 		pkg=${base%%_*}
 		rest=${base#*_}
 		version=$(printf '%s' "${rest%_*}" | sed 's/%3a/:/g')
+		if [ "$arch" = aarch64 ]; then
+			dpkg --print-foreign-architectures | grep -qx arm64 ||
+				die "$file is an arm64 package, but dpkg knows no arm64 architecture: run make deps (tools/install-deps.sh adds it)"
+			pkg="$pkg:arm64"
+		fi
 		apt_download "$pkg=$version"
 		[ -s "$dest/$file" ] || die "apt-get did not produce $dest/$file"
 	done

@@ -11,6 +11,15 @@ zstd python3 shellcheck clang-format openssl util-linux iproute2 iptables kmod c
 systemd passwd apparmor rsync libsystemd0 libdevmapper1.02.1 libseccomp2
 clang libclang-rt-14-dev
 "
+# The aarch64 stub (make arm64): the cross compiler, the same static
+# libraries for arm64 (Debian multiarch), and qemu-aarch64-static, which
+# runs the aarch64 installer in the tests (no binfmt needed).
+PACKAGES="$PACKAGES
+crossbuild-essential-arm64 qemu-user-static
+libarchive-dev:arm64 libacl1-dev:arm64 liblz4-dev:arm64 libzstd-dev:arm64 libbz2-dev:arm64
+liblzma-dev:arm64 zlib1g-dev:arm64 libxml2-dev:arm64 nettle-dev:arm64 libmbedtls-dev:arm64
+libjansson-dev:arm64
+"
 
 missing=""
 for p in $PACKAGES; do
@@ -32,6 +41,12 @@ fi
 
 echo "install-deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
+# The :arm64 packages need the architecture; apt-get update below then
+# fetches its package lists.
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	echo "install-deps: dpkg --add-architecture arm64"
+	dpkg --add-architecture arm64
+fi
 apt-get update -q
 # shellcheck disable=SC2086 # word splitting of the package list is intended
 apt-get install -y -q --no-install-recommends $missing

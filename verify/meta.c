@@ -117,6 +117,20 @@ dy_meta_attr(const struct dy_component *c, const char *key)
 	return NULL;
 }
 
+int
+dy_meta_arch_valid(const char *name, struct dy_err *err)
+{
+	if (strcmp(name, "x86_64") == 0 || strcmp(name, "aarch64") == 0)
+		return 0;
+	return dy_errf(err, "architecture '%.32s' is not x86_64 or aarch64", name);
+}
+
+const char *
+dy_meta_arch(const struct dy_meta *m)
+{
+	return m->arch[0] ? m->arch : DY_META_ARCH_FORMAT1;
+}
+
 static int
 check_entry(const struct dy_meta *m, const struct dy_entry *e, struct dy_err *err)
 {
@@ -423,8 +437,11 @@ dy_meta_format(const struct dy_meta *m, char **out, size_t *len, struct dy_err *
 	f = open_memstream(&buf, &size);
 	if (f == NULL)
 		return dy_errnof(err, "cannot format metadata");
-	fprintf(f, "dockyard-payload %d\nbuilt %llu\n", DY_META_FORMAT,
+	/* Without an architecture this is format 1, which has no arch line. */
+	fprintf(f, "dockyard-payload %d\nbuilt %llu\n", m->arch[0] ? DY_META_FORMAT : 1,
 		(unsigned long long)m->built);
+	if (m->arch[0])
+		fprintf(f, "arch %s\n", m->arch);
 	for (i = 0; i < m->ncomponents; i++) {
 		const struct dy_component *c = &m->components[i];
 		size_t k;
@@ -617,30 +634,57 @@ parse_need(struct dy_meta *m, struct line *l, struct dy_err *err)
 	return 0;
 }
 
+/* Line 1, "dockyard-payload 1" or "2": the format decides whether an arch
+ * line follows "built". */
+static int
+parse_header(struct line *l, int *stage, struct dy_err *err)
+{
+	if (l->nfields != 2 || strcmp(l->field[0], "dockyard-payload") != 0)
+		return dy_errf(err, "metadata line 1: expected 'dockyard-payload %d'",
+			       DY_META_FORMAT);
+	if (strcmp(l->field[1], "1") != 0 && strcmp(l->field[1], "2") != 0)
+		return dy_errf(err,
+			       "metadata line 1: format %.16s is not supported (this reads 1 "
+			       "and %d)",
+			       l->field[1], DY_META_FORMAT);
+	*stage = strcmp(l->field[1], "2") == 0 ? 6 : 1;
+	return 0;
+}
+
+/* Line 3 of format 2: "arch x86_64" or "arch aarch64". */
+static int
+parse_arch(struct dy_meta *m, struct line *l, struct dy_err *err)
+{
+	if (l->nfields != 2 || strcmp(l->field[0], "arch") != 0)
+		return dy_errf(err, "metadata line 3: expected 'arch x86_64' or 'arch aarch64' "
+				    "(format 2)");
+	if (dy_meta_arch_valid(l->field[1], err) < 0)
+		return dy_err_wrap(err, "metadata line 3");
+	snprintf(m->arch, sizeof(m->arch), "%s", l->field[1]);
+	return 0;
+}
+
+/* Stages: 0 header, 1 built (format 1), 6 built (format 2), 5 arch,
+ * 2 components, 3 entries, 4 needs. */
 static int
 parse_line(struct dy_meta *m, struct line *l, int *stage, struct dy_err *err)
 {
 	const char *kind = l->field[0];
 	uint64_t v;
 
-	if (*stage == 0) {
-		if (l->nfields != 2 || strcmp(kind, "dockyard-payload") != 0)
-			return dy_errf(err, "metadata line 1: expected 'dockyard-payload %d'",
-				       DY_META_FORMAT);
-		if (strcmp(l->field[1], "1") != 0)
-			return dy_errf(
-				err, "metadata line 1: format %.16s is not supported (this is %d)",
-				l->field[1], DY_META_FORMAT);
-		*stage = 1;
-		return 0;
-	}
-	if (*stage == 1) {
+	if (*stage == 0)
+		return parse_header(l, stage, err);
+	if (*stage == 1 || *stage == 6) {
 		if (l->nfields != 2 || strcmp(kind, "built") != 0 ||
 		    parse_u64(l->field[1], 10, UINT64_MAX, &v) < 0)
 			return dy_errf(err, "metadata line 2: expected 'built <epoch seconds>'");
 		m->built = v;
-		*stage = 2;
+		*stage = *stage == 6 ? 5 : 2;
 		return 0;
+	}
+	if (*stage == 5) {
+		*stage = 2;
+		return parse_arch(m, l, err);
 	}
 	if (strcmp(kind, "component") == 0) {
 		if (*stage != 2)
@@ -707,7 +751,7 @@ dy_meta_parse(const char *buf, size_t len, struct dy_meta *m, struct dy_err *err
 			rc = parse_line(m, &l, &stage, err);
 	}
 	free(copy);
-	if (rc == 0 && stage < 3)
+	if (rc == 0 && (stage < 3 || stage > 4))
 		rc = dy_errf(err, "metadata lists no payload entries");
 	if (rc < 0)
 		dy_meta_free(m);

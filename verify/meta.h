@@ -2,8 +2,9 @@
  * Payload metadata: a small, strict, line-oriented text block stored after
  * the payload and covered by the trailer digest.  Example:
  *
- *   dockyard-payload 1
+ *   dockyard-payload 2
  *   built 1700000000
+ *   arch x86_64
  *   component demo 0.1.0
  *   component sysbox 0.6.7.9-tc sysbox-run-dir=args
  *   dir 0755 bin
@@ -16,6 +17,8 @@
  * above it.  The tar stream must hold exactly these entries, in this order.
  * "needs" lines follow the last entry, sorted by path, one per dynamically
  * linked file: its ELF interpreter (an absolute path) and DT_NEEDED sonames.
+ * Format 2 adds the "arch" line (the machine the stub and the payload's
+ * binaries are built for); format 1, which predates it, is still read.
  */
 #ifndef DY_META_H
 #define DY_META_H
@@ -27,8 +30,10 @@
 #include "paths.h"
 #include "sha256.h"
 
-#define DY_META_FORMAT 1
-#define DY_META_MAX (4u << 20) /* bytes of metadata text */
+#define DY_META_FORMAT 2
+#define DY_META_ARCH_MAX 15	      /* bytes of an architecture name */
+#define DY_META_ARCH_FORMAT1 "x86_64" /* format 1 predates "arch": x86_64 stubs only */
+#define DY_META_MAX (4u << 20)	      /* bytes of metadata text */
 #define DY_META_MAX_ENTRIES 100000
 #define DY_META_MAX_FILE_SIZE (1ull << 36) /* 64 GiB: far beyond any engine binary */
 
@@ -73,6 +78,9 @@ struct dy_need {
 
 struct dy_meta {
 	uint64_t built; /* SOURCE_DATE_EPOCH of the build */
+	/* "x86_64" or "aarch64" (format 2); "" for format 1, which formats
+	 * back as format 1: see dy_meta_arch(). */
+	char arch[DY_META_ARCH_MAX + 1];
 	size_t ncomponents;
 	struct dy_component *components;
 	size_t nentries;
@@ -111,6 +119,11 @@ int dy_meta_add_need(struct dy_meta *m, const char *path, const char *const *lib
 /* Every library any file needs, sorted and without duplicates: a malloc'd
  * array of pointers into m (free only the array; NULL when n is 0). */
 int dy_meta_needed_libs(const struct dy_meta *m, const char ***libs, size_t *n, struct dy_err *err);
+
+/* Is name an architecture an installer can be built for ("x86_64", "aarch64")? */
+int dy_meta_arch_valid(const char *name, struct dy_err *err);
+/* The payload's architecture: m->arch, or DY_META_ARCH_FORMAT1 for format 1. */
+const char *dy_meta_arch(const struct dy_meta *m);
 
 const struct dy_entry *dy_meta_find(const struct dy_meta *m, const char *path);
 uint64_t dy_meta_total_size(const struct dy_meta *m);

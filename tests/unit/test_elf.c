@@ -152,10 +152,12 @@ test_crafted_dynamic(void)
 	CHECK(strcmp(n.libs[0], INTERP) == 0);
 	CHECK(strcmp(n.libs[1], "libc.so.6") == 0);
 	CHECK(strcmp(n.libs[2], "libfoo.so.1") == 0);
+	CHECK(n.arch != NULL && strcmp(n.arch, "x86_64") == 0);
 
-	/* aarch64 too. */
+	/* aarch64 too, and the machine is reported. */
 	put(f.b + 18, EM_AARCH64, 2);
 	CHECK(inspect(&f, &n, &err) == 0 && n.nlibs == 3);
+	CHECK(n.arch != NULL && strcmp(n.arch, "aarch64") == 0);
 }
 
 static void

@@ -453,12 +453,22 @@ test_payload_locks(void)
 	if (l.path == NULL) {
 		printf("#   %s\n", err.msg);
 	} else {
-		CHECK(l.n == 4);
+		/* Four packages, each for both architectures. */
+		CHECK(l.n == 8);
 		for (i = 0; i < l.n; i++) {
-			CHECK(l.entries[i].pending == 0 &&
-			      strcmp(l.entries[i].arch, "x86_64") == 0);
+			const char *deb = strcmp(l.entries[i].arch, "x86_64") == 0 ? "_amd64.deb"
+										   : "_arm64.deb";
+			size_t len = strlen(l.entries[i].source);
+			CHECK(l.entries[i].pending == 0);
+			CHECK(strcmp(l.entries[i].arch, "x86_64") == 0 ||
+			      strcmp(l.entries[i].arch, "aarch64") == 0);
 			CHECK(strncmp(l.entries[i].source, "path:../build/debs/", 19) == 0);
+			CHECK(len > 10 && strcmp(l.entries[i].source + len - 10, deb) == 0);
 		}
+		e = dy_lock_find(&l, "runc", "1.1.5+ds1-1+deb12u1", "aarch64");
+		CHECK(e != NULL &&
+		      sha_is(e->sha256,
+			     "9cd43580a5e01bbcb57b662aa94df63914ffde088e9f739324cf0d6fb87c38c0"));
 		e = dy_lock_find(&l, "runc", "1.1.5+ds1-1+deb12u1", "x86_64");
 		CHECK(e != NULL &&
 		      sha_is(e->sha256,

@@ -768,7 +768,7 @@ test_payload_debian_and_demo(void)
 	CHECK(dy_manifest_load("payload/debian.manifest", &m, &err) == 0);
 	if (m.components != NULL) {
 		CHECK(m.ncomponents == 5);
-		/* Local .deb files for x86_64 only; dockyardctl from scripts/. */
+		/* Local .deb files for x86_64 and aarch64; dockyardctl from scripts/. */
 		c = find(&m, "dockyardctl", "0.1.0");
 		CHECK(c != NULL && c->kind[0] == '\0' && c->nlines == 1);
 		if (c != NULL && c->nlines == 1)
@@ -782,13 +782,17 @@ test_payload_debian_and_demo(void)
 			a = dy_mcomponent_artifact(c, DY_ARCH_X86_64, &is_path, &key);
 			CHECK(a != NULL && is_path == 1 && str_is(key, "x86_64"));
 			CHECK(a != NULL && strncmp(a, "../build/debs/", 14) == 0);
-			CHECK(dy_mcomponent_artifact(c, DY_ARCH_AARCH64, &is_path, &key) == NULL);
+			CHECK(a != NULL && strstr(a, "_amd64.deb") != NULL);
+			a = dy_mcomponent_artifact(c, DY_ARCH_AARCH64, &is_path, &key);
+			CHECK(a != NULL && is_path == 1 && str_is(key, "aarch64"));
+			CHECK(a != NULL && strncmp(a, "../build/debs/", 14) == 0 &&
+			      strstr(a, "_arm64.deb") != NULL);
 		}
 		c = find(&m, "docker.io", "20.10.24+dfsg1-1+deb12u1+b6");
 		CHECK(c != NULL && c->nlines == 3);
 		if (c != NULL && c->nlines == 3)
 			CHECK(line_is(&c->lines[1], DY_LINE_MEMBER, "usr/bin/docker",
-				      "bin/docker-cli", 0755, c->line + 5));
+				      "bin/docker-cli", 0755, c->line + 6));
 	} else {
 		printf("#   %s\n", err.msg);
 	}

@@ -284,7 +284,7 @@ parse_fails_len(const char *text, size_t len, const char *where, const char *wha
 	memset(&m, 0x5a, sizeof(m)); /* parse must initialise it */
 	CHECK(dy_meta_parse(text, len, &m, &err) == -1);
 	CHECK(m.ncomponents == 0 && m.nentries == 0 && m.components == NULL && m.entries == NULL &&
-	      m.nneeds == 0 && m.needs == NULL && m.built == 0);
+	      m.nneeds == 0 && m.needs == NULL && m.built == 0 && m.arch[0] == '\0');
 	CHECK(err.msg[0] != '\0');
 	if (where && strncmp(where, "line ", 5) == 0) {
 		snprintf(prefix, sizeof(prefix), "metadata %s:", where);
@@ -309,14 +309,14 @@ parse_fails(const char *text, const char *where, const char *what)
 static void
 test_parse_rejects_header(void)
 {
-	parse_fails("dockyard 1\nbuilt 1\n", "line 1", "dockyard-payload 1");
+	parse_fails("dockyard 1\nbuilt 1\n", "line 1", "dockyard-payload 2");
 	parse_fails("dockyard-payload\nbuilt 1\n", "line 1", NULL);
 	parse_fails("dockyard-payload 1 x\nbuilt 1\n", "line 1", NULL);
 	parse_fails("built 1\n" GOOD, "line 1", NULL);
 	/* A well-formed header of another format names the line and the format. */
-	parse_fails("dockyard-payload 2\nbuilt 1700000000\ncomponent demo 0.1.0\n"
+	parse_fails("dockyard-payload 3\nbuilt 1700000000\ncomponent demo 0.1.0\n"
 		    "dir 0755 bin\n",
-		    "line 1", "metadata line 1: format 2 is not supported");
+		    "line 1", "metadata line 1: format 3 is not supported");
 	parse_fails("dockyard-payload 01\nbuilt 1700000000\ncomponent demo 0.1.0\n"
 		    "dir 0755 bin\n",
 		    "line 1", "format 01 is not supported");
@@ -817,6 +817,64 @@ test_needs_rejected(void)
 	parse_fails(many, "line 9", "too many fields");
 }
 
+/* Format 2 records the architecture on line 3; format 1 has none and is
+ * taken as x86_64.  Each formats back to exactly its own text. */
+static void
+test_arch_roundtrip(void)
+{
+	static const char v2[] = "dockyard-payload 2\nbuilt 1700000000\narch aarch64\n"
+				 "component demo 0.1.0\ndir 0755 bin\n";
+	static const char v1[] = HEAD "component demo 0.1.0\ndir 0755 bin\n";
+	struct dy_err err = { { 0 } };
+	struct dy_meta m;
+	char *out = NULL;
+	size_t len = 0;
+
+	CHECK(dy_meta_parse(v2, sizeof(v2) - 1, &m, &err) == 0);
+	CHECK(strcmp(m.arch, "aarch64") == 0 && strcmp(dy_meta_arch(&m), "aarch64") == 0);
+	CHECK(dy_meta_format(&m, &out, &len, &err) == 0);
+	CHECK(out != NULL && len == sizeof(v2) - 1 && memcmp(out, v2, len) == 0);
+	free(out);
+	dy_meta_free(&m);
+	CHECK(m.arch[0] == '\0');
+
+	CHECK(dy_meta_parse(v1, sizeof(v1) - 1, &m, &err) == 0);
+	CHECK(m.arch[0] == '\0' && strcmp(dy_meta_arch(&m), "x86_64") == 0);
+	CHECK(dy_meta_format(&m, &out, &len, &err) == 0);
+	CHECK(out != NULL && len == sizeof(v1) - 1 && memcmp(out, v1, len) == 0);
+	free(out);
+	dy_meta_free(&m);
+
+	CHECK(dy_meta_arch_valid("x86_64", &err) == 0 && dy_meta_arch_valid("aarch64", &err) == 0);
+	CHECK(dy_meta_arch_valid("arm64", &err) < 0);
+	CHECK_STR_CONTAINS(err.msg, "'arm64' is not x86_64 or aarch64");
+}
+
+static void
+test_arch_rejected(void)
+{
+	/* Format 2 without its arch line, or with a bad one. */
+	parse_fails("dockyard-payload 2\nbuilt 1700000000\ncomponent demo 0.1.0\n"
+		    "dir 0755 bin\n",
+		    "line 3", "expected 'arch x86_64' or 'arch aarch64'");
+	parse_fails("dockyard-payload 2\nbuilt 1700000000\narch arm64\n"
+		    "component demo 0.1.0\ndir 0755 bin\n",
+		    "line 3", "'arm64' is not x86_64 or aarch64");
+	parse_fails("dockyard-payload 2\nbuilt 1700000000\narch x86_64 aarch64\n"
+		    "component demo 0.1.0\ndir 0755 bin\n",
+		    "line 3", NULL);
+	parse_fails("dockyard-payload 2\nbuilt 1700000000\narch x86_64\narch x86_64\n"
+		    "component demo 0.1.0\ndir 0755 bin\n",
+		    "line 4", "unknown record 'arch'");
+	/* Format 1 has no arch line at all. */
+	parse_fails(HEAD "arch x86_64\ncomponent demo 0.1.0\ndir 0755 bin\n", "line 3",
+		    "unknown record 'arch'");
+	/* A header and an arch, but no entries. */
+	parse_fails("dockyard-payload 2\nbuilt 1700000000\narch x86_64\n", NULL,
+		    "no payload entries");
+	parse_fails("dockyard-payload 2\nbuilt 1700000000\n", NULL, "no payload entries");
+}
+
 int
 main(void)
 {
@@ -842,5 +900,7 @@ main(void)
 	RUN(test_needs_add);
 	RUN(test_lib_names);
 	RUN(test_needs_rejected);
+	RUN(test_arch_roundtrip);
+	RUN(test_arch_rejected);
 	return DONE();
 }

@@ -144,6 +144,52 @@ test_find_library_sysroot(void)
 	CHECK(dy_find_library("", "libcustom.so.3", found, sizeof(found)) == 0);
 }
 
+/* rel below dir: the first 20 bytes of a 64-bit little-endian ELF file
+ * for machine (62 x86_64, 183 aarch64), all the lookup reads. */
+static int
+write_elf(const char *dir, const char *rel, unsigned machine)
+{
+	unsigned char h[20] = { 0x7f, 'E', 'L', 'F', 2, 1, 1 };
+	char path[8192];
+	struct dy_err err;
+
+	h[16] = 3; /* ET_DYN */
+	h[18] = (unsigned char)(machine & 0xff);
+	h[19] = (unsigned char)(machine >> 8);
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	if (write_text(dir, rel, "") < 0 ||
+	    dy_write_file_atomic(path, h, sizeof(h), 0644, &err) < 0)
+		return -1;
+	return 0;
+}
+
+/* An aarch64 payload's libraries: its multiarch directories first, and
+ * an x86_64 copy of the soname does not count (nor the reverse). */
+static void
+test_find_library_arch(void)
+{
+	char sys[4096], found[4096], want[8192];
+
+	snprintf(sys, sizeof(sys), "%s/multiarch", tmpdir);
+	CHECK(write_elf(sys, "lib/aarch64-linux-gnu/liba.so.1", 183) == 0);
+	CHECK(write_elf(sys, "usr/lib/x86_64-linux-gnu/liba.so.1", 62) == 0);
+	CHECK(write_elf(sys, "usr/lib64/libx.so.2", 62) == 0);
+	CHECK(write_text(sys, "usr/lib/libscript.so", "GROUP ( libscript.so.1 )\n") == 0);
+	CHECK(dy_find_library_arch(sys, "aarch64", "liba.so.1", found, sizeof(found)) == 1);
+	snprintf(want, sizeof(want), "%s/lib/aarch64-linux-gnu/liba.so.1", sys);
+	CHECK(strcmp(found, want) == 0);
+	CHECK(dy_find_library_arch(sys, "x86_64", "liba.so.1", found, sizeof(found)) == 1);
+	snprintf(want, sizeof(want), "%s/usr/lib/x86_64-linux-gnu/liba.so.1", sys);
+	CHECK(strcmp(found, want) == 0);
+	CHECK(dy_find_library_arch(sys, "aarch64", "libx.so.2", found, sizeof(found)) == 0);
+	CHECK(found[0] == '\0');
+	CHECK(dy_find_library_arch(sys, "x86_64", "libx.so.2", found, sizeof(found)) == 1);
+	/* A file that is not ELF is taken by its presence, as before. */
+	CHECK(dy_find_library_arch(sys, "aarch64", "libscript.so", found, sizeof(found)) == 1);
+	/* An unknown architecture finds nothing. */
+	CHECK(dy_find_library_arch(sys, "riscv64", "liba.so.1", found, sizeof(found)) == 0);
+}
+
 static void
 test_missing_library_fails(void)
 {
@@ -415,6 +461,7 @@ main(void)
 	RUN(test_probe);
 	RUN(test_find_library_host);
 	RUN(test_find_library_sysroot);
+	RUN(test_find_library_arch);
 	RUN(test_missing_library_fails);
 	RUN(test_present_libraries_pass);
 	RUN(test_sysroot);
