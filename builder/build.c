@@ -13,6 +13,7 @@
 #include "../common/log.h"
 #include "../common/xio.h"
 #include "fetch.h"
+#include "image.h"
 #include "lock.h"
 #include "manifest.h"
 #include "sbom.h"
@@ -285,7 +286,7 @@ plan_fetch(struct plan *p, struct dy_err *err)
 		const char *src, *arch_key, *source;
 		int is_path;
 
-		if (c->kind[0] == '\0')
+		if (c->kind[0] == '\0' || strcmp(c->kind, "image") == 0)
 			continue;
 		src = dy_mcomponent_artifact(c, p->arch, &is_path, &arch_key);
 		if (src == NULL)
@@ -379,6 +380,8 @@ stage_artifact(struct plan *p, size_t i, struct dy_err *err)
 
 	if (dy_artifact_kind_parse(c->kind, &kind) < 0)
 		return dy_errf(err, "component %s: unknown kind %s", c->name, c->kind);
+	if (c->nlines == 0)
+		return 0; /* it only feeds an image's layer lines */
 	wants = calloc(c->nlines + 1, sizeof(*wants));
 	if (wants == NULL)
 		return dy_errf(err, "out of memory");
@@ -424,6 +427,48 @@ stage_local(struct plan *p, size_t i, struct dy_err *err)
 	return 0;
 }
 
+/* ---- images the builder assembles (kind = image) ---- */
+
+/* The fetched artifact of the selected component a layer line names. */
+static int
+layer_source(void *ctx, const char *name, const char **path, enum dy_artifact_kind *kind,
+	     struct dy_err *err)
+{
+	const struct plan *p = ctx;
+	size_t j;
+
+	for (j = 0; j < p->nsel; j++)
+		if (strcmp(p->sel[j]->name, name) == 0 && p->items[j].url != NULL) {
+			*path = p->items[j].path;
+			if (dy_artifact_kind_parse(p->sel[j]->kind, kind) < 0)
+				return dy_errf(err, "component %s: unknown kind %s", name,
+					       p->sel[j]->kind);
+			return 0;
+		}
+	return dy_errf(err, "component %s is not part of this build (optional? then add --with %s)",
+		       name, name);
+}
+
+static int
+stage_image(struct plan *p, size_t i, struct dy_err *err)
+{
+	const struct dy_mcomponent *c = p->sel[i];
+	struct dy_image_result res;
+	const char *out = plan_str(p, "%s/image-%zu.tar", p->stage, i);
+	size_t k;
+
+	if (out == NULL)
+		return dy_errf(err, "out of memory");
+	if (dy_image_build(&p->m, c, layer_source, p, dy_arch_names[p->arch], p->o->pack.epoch, out,
+			   &res, err) < 0)
+		return -1;
+	for (k = 0; k < c->nlines; k++)
+		if (c->lines[k].kind == DY_LINE_INSTALL && add_file(p, i, &c->lines[k], out) < 0)
+			return dy_errf(err, "out of memory");
+	dy_say(DY_VERBOSE, "image %s: %llu bytes", c->tag, (unsigned long long)res.size);
+	return 0;
+}
+
 static int
 plan_components(struct plan *p, struct dy_err *err)
 {
@@ -451,8 +496,12 @@ plan_components(struct plan *p, struct dy_err *err)
 			snprintf(pc->attrs[pc->nattrs++].value, sizeof(pc->attrs->value), "%s",
 				 c->sysbox_run_dir);
 		}
-		if ((c->kind[0] ? stage_artifact(p, i, err) : stage_local(p, i, err)) < 0)
+		if (strcmp(c->kind, "image") == 0) {
+			if (stage_image(p, i, err) < 0)
+				return -1;
+		} else if ((c->kind[0] ? stage_artifact(p, i, err) : stage_local(p, i, err)) < 0) {
 			return -1;
+		}
 	}
 	return 0;
 }
