@@ -27,9 +27,12 @@ commands:
   verify [--image IMG] [--dind-image IMG | --no-dind]
                  end-to-end checks, each PASS, FAIL or SKIP with a detail:
                  daemons, unit, socket, API, a container (IMG, default
+                 the payload's image labelled dockyard.verify=run, else
                  $VF_DEFAULT_IMAGE), container to container on the bridge,
-                 NAT, Docker-in-Docker (default $VF_DEFAULT_DIND_IMAGE);
-                 images must be present locally; exit 0 when none fails
+                 NAT, Docker-in-Docker (default the payload's image labelled
+                 dockyard.verify=dind, else $VF_DEFAULT_DIND_IMAGE); nothing
+                 is pulled: a missing default image is a SKIP saying why, a
+                 named one a FAIL; exit 0 when none fails
   destroy [--yes] [--keep-data]
                  stop and remove everything etc/receipt lists: unit, bridges
                  of the pool, mounts below the root, user, group, subuid and
