@@ -33,6 +33,12 @@ commands:
                  dockyard.verify=dind, else $VF_DEFAULT_DIND_IMAGE); nothing
                  is pulled: a missing default image is a SKIP saying why, a
                  named one a FAIL; exit 0 when none fails
+  load-images [DIR]
+                 load every image archive in DIR (docker-archive or OCI,
+                 .tar, .tar.gz, .tgz, .tar.zst); with DIR/SHA256SUMS every
+                 file must be listed and match first, else nothing is
+                 loaded.  Without DIR, and on every start: \${ROOT}/images/,
+                 once per file digest (remembered in lib/images.loaded)
   destroy [--yes] [--keep-data]
                  stop and remove everything etc/receipt lists: unit, bridges
                  of the pool, mounts below the root, user, group, subuid and
@@ -77,6 +83,10 @@ main() {
 	run | start | stop | status | logs | env | isolate | verify)
 		load_env
 		"cmd_$command" "$@"
+		;;
+	load-images)
+		load_env
+		cmd_load_images "$@"
 		;;
 	net-up | net-down)
 		load_env
