@@ -93,10 +93,24 @@ img_oci_manifest() {
 	printf '[{"Config":"blobs/sha256/%s","RepoTags":[%s],"Layers":[%s]}]\n' "$_om_config" "$_om_tags" "$_om_layers"
 }
 
+# img_format FILE: docker (manifest.json) or oci (index.json alone); dies
+# naming FILE when it is neither or cannot be read.
+img_format() {
+	_fm_list=$(img_cat "$1" | tar -tf - 2>/dev/null) ||
+		die "$1 cannot be read as a tar archive (damaged, or compressed other than its name says)"
+	if printf '%s\n' "$_fm_list" | grep -qx '\(\./\)\{0,1\}manifest.json'; then
+		echo docker
+	elif printf '%s\n' "$_fm_list" | grep -qx '\(\./\)\{0,1\}index.json'; then
+		echo oci
+	else
+		die "$1 is neither a docker-archive (manifest.json) nor an OCI archive (index.json)"
+	fi
+}
+
 # img_load FILE: docker load it; an OCI archive without manifest.json is
 # unpacked beside lib/ and given one first.
 img_load() {
-	if img_cat "$1" | tar -tf - 2>/dev/null | grep -qx '\(\./\)\{0,1\}manifest.json'; then
+	if [ "$(img_format "$1")" = docker ]; then
 		img_cat "$1" | vf_docker load -q >/dev/null ||
 			die "docker load of $1 failed"
 		return 0
@@ -128,6 +142,9 @@ img_load_dir() {
 		img_check_kind "$_ld_dir" "$_ld_n"
 	done
 	img_check_sums "$_ld_dir" "$_ld_names"
+	for _ld_n in $_ld_names; do
+		img_format "$_ld_dir/$_ld_n" >/dev/null || exit 1
+	done
 	api_ping || die "the Docker API at $DOCKER_SOCK does not answer: start the instance first"
 	_ld_count=0
 	for _ld_n in $_ld_names; do
