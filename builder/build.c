@@ -12,6 +12,7 @@
 
 #include "../common/log.h"
 #include "../common/xio.h"
+#include "../verify/sig.h"
 #include "fetch.h"
 #include "image.h"
 #include "lock.h"
@@ -545,6 +546,36 @@ dist_files(struct plan *p, struct dy_err *err)
 	return rc;
 }
 
+/* SHA256SUMS.sig: with --sign, a detached DER signature over SHA256SUMS
+ * (`openssl dgst -sha256 -verify PUB -signature SHA256SUMS.sig
+ * SHA256SUMS`), so one check covers the whole transfer set; an unsigned
+ * build removes the previous build's. */
+static int
+sign_sums(struct plan *p, struct dy_err *err)
+{
+	const char *out = p->o->pack.out_path, *slash = strrchr(out, '/');
+	const char *sums = plan_str(p, "%.*sSHA256SUMS", slash ? (int)(slash - out + 1) : 0, out);
+	const char *sig = plan_str(p, "%s.sig", sums ? sums : "");
+	uint8_t digest[DY_SHA256_LEN], der[DY_SIG_DER_MAX];
+	size_t len;
+	int fd, rc;
+
+	if (sums == NULL || sig == NULL)
+		return dy_errf(err, "out of memory");
+	if (p->o->pack.sign_key == NULL) {
+		if (unlink(sig) < 0 && errno != ENOENT)
+			return dy_errnof(err, "cannot remove the stale %s", sig);
+		return 0;
+	}
+	if ((fd = open(sums, O_RDONLY | O_CLOEXEC)) < 0)
+		return dy_errnof(err, "cannot open %s", sums);
+	rc = dy_sha256_fd(fd, digest, NULL, err);
+	close(fd);
+	if (rc < 0 || dy_sig_sign(p->o->pack.sign_key, digest, der, sizeof(der), &len, err) < 0)
+		return dy_err_wrap(err, "signing %s", sums);
+	return dy_write_file_atomic(sig, der, len, 0644, err);
+}
+
 static void
 note_runtime(const struct plan *p)
 {
@@ -590,6 +621,8 @@ dy_build(const struct dy_build_opts *o, struct dy_pack_result *res, struct dy_er
 	}
 	if (rc == 0 && !o->no_dist_files)
 		rc = dist_files(&p, err);
+	if (rc == 0 && !o->no_dist_files)
+		rc = sign_sums(&p, err);
 	if (rc == 0)
 		note_runtime(&p);
 	plan_free(&p);

@@ -43,6 +43,16 @@ airgap_cleanup() {
 trap airgap_cleanup EXIT
 
 dk() { "$R/bin/docker" "$@"; }
+
+# doc_block NAME: the ```sh block after <!-- airgap-test: NAME --> in
+# docs/airgap.md.
+doc_block() {
+	awk -v m="<!-- airgap-test: $1 -->" '
+		$0 == m { want = 1; next }
+		want && /^```sh$/ { inside = 1; next }
+		inside && /^```$/ { exit }
+		inside { print }' "$SRC_DIR/docs/airgap.md"
+}
 has_image() { dk image inspect "$1" >/dev/null 2>&1; }
 
 # oci_archive DOCKER_ARCHIVE REF OUT.tar.gz: the same image as an OCI
@@ -164,6 +174,18 @@ expect_success 'an archive docker cannot read refuses the step before anything i
 	grep -q "imgs.junk/b.tar cannot be read as a tar archive\|imgs.junk/b.tar is neither" err &&
 	! has_image extra/one:1 && sed "s/^/# refused: /" err >&3
 ' 3>&1
+
+expect_success 'the image directory docs/airgap.md prints how to make loads with --images' '
+	dk tag dockyard/busybox:1.35.0 registry.example/app:1.4 && dk tag dockyard/busybox:1.35.0 postgres:16 &&
+	mkdir -p docbin doc && printf "#!/bin/sh\nexec %s \"\$@\"\n" "$R/bin/docker" >docbin/docker &&
+	chmod 0755 docbin/docker &&
+	(cd doc && PATH="$TRASH/docbin:$PATH" sh -ec "$(doc_block images)") &&
+	dk rmi registry.example/app:1.4 postgres:16 >/dev/null &&
+	! has_image registry.example/app:1.4 && ! has_image postgres:16 &&
+	(cd doc/images && sha256sum -c SHA256SUMS >/dev/null) &&
+	"$INST" -q --root "$R" --images doc/images &&
+	has_image registry.example/app:1.4 && has_image postgres:16
+'
 
 expect_success 'a bad file in ROOT/images/ fails start naming it; the instance runs' '
 	printf junk >"$R/images/junk.txt" &&
