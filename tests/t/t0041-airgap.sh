@@ -168,10 +168,14 @@ expect_success 'ROOT/images/ loads on start, once per file digest' '
 '
 
 expect_success 'an archive docker cannot read refuses the step before anything is loaded' '
-	mkdir -p imgs.junk && cp imgs.ok/one.tar imgs.junk/a.tar && head -c 3000 imgs.ok/one.tar >imgs.junk/b.tar &&
+	mkdir -p imgs.junk && cp imgs.ok/one.tar imgs.junk/a.tar && echo hello >hello.txt &&
+	tar -cf imgs.junk/b.tar hello.txt && gzip -c hello.txt >imgs.junk/c.tar &&
 	! has_image extra/one:1 &&
 	{ "$R/bin/dockyardctl" -q load-images "$TRASH/imgs.junk" 2>err; test $? = 1; } &&
-	grep -q "imgs.junk/b.tar cannot be read as a tar archive\|imgs.junk/b.tar is neither" err &&
+	grep -q "imgs.junk/b.tar is neither a docker-archive (manifest.json) nor an OCI archive (index.json)" err &&
+	rm imgs.junk/b.tar &&
+	{ "$R/bin/dockyardctl" -q load-images "$TRASH/imgs.junk" 2>>err; test $? = 1; } &&
+	grep -q "imgs.junk/c.tar cannot be read as a tar archive" err &&
 	! has_image extra/one:1 && sed "s/^/# refused: /" err >&3
 ' 3>&1
 
