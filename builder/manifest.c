@@ -483,6 +483,30 @@ cerr(struct parser *p, const struct dy_mcomponent *c, const char *what)
 		       what);
 }
 
+/* images/ below the root is the operator's: `dockyardctl start` loads
+ * every archive there, so a payload file there would be loaded twice or,
+ * dropped by a later payload, be taken for the operator's. */
+static int
+check_root_dests(struct parser *p, const struct dy_mcomponent *c, int image)
+{
+	char what[DY_MEMBER_PATH_MAX + 160];
+	size_t i;
+
+	for (i = 0; i < c->nlines; i++) {
+		const char *d = c->lines[i].dest;
+		if (image && c->lines[i].kind != DY_LINE_INSTALL)
+			continue; /* a path inside the image's layer */
+		if (strcmp(d, "images") != 0 && strncmp(d, "images/", 7) != 0)
+			continue;
+		snprintf(what, sizeof(what),
+			 "line %zu: %s: images/ is the operator's directory of image archives "
+			 "(loaded on every start); ship images elsewhere, e.g. share/images/",
+			 c->lines[i].line, d);
+		return cerr(p, c, what);
+	}
+	return 0;
+}
+
 /* kind = image: no artifact of its own; layer, link and file lines fill
  * the layer, one install line places the archive. */
 static int
@@ -506,7 +530,7 @@ check_image(struct parser *p, const struct dy_mcomponent *c)
 		return cerr(p, c, "kind = image takes layer, link, file and install lines only");
 	if (c->role[0] && strcmp(c->role, "image") != 0)
 		return cerr(p, c, "kind = image is role = image");
-	return 0;
+	return check_root_dests(p, c, 1);
 }
 
 /* The lines a component may hold follow from where its content comes from. */
@@ -519,6 +543,8 @@ check_component(struct parser *p, const struct dy_mcomponent *c)
 
 	if (strcmp(c->kind, "image") == 0)
 		return check_image(p, c);
+	if (check_root_dests(p, c, 0) < 0)
+		return -1;
 	if (c->tag || c->env || c->cmd || c->labels || count_lines(c, DY_LINE_LAYER) ||
 	    count_lines(c, DY_LINE_LINK))
 		return cerr(p, c, "tag, env, cmd, labels, layer and link belong to kind = image");

@@ -181,7 +181,8 @@ images_on_start() {
 	img_load_root
 }
 
-# img_load_root: ROOT/images/, once per file digest.
+# img_load_root: ROOT/images/, once per file digest (the operator's: no
+# payload ships files there, dockyard-build refuses it).
 img_load_root() {
 	[ ! -d "$ROOT/images" ] || img_load_dir "$ROOT/images" "$LIB/images.loaded"
 }

@@ -150,7 +150,10 @@ expect_success 'an archive SHA256SUMS does not list refuses --images naming it; 
 	"$R/bin/dockyardctl" status >/dev/null
 '
 
-expect_success '--images DIR loads the docker-archive, the .zst one and the OCI one' '
+expect_success '--images DIR loads the docker-archive, the .zst one and the OCI one (plan names the step)' '
+	"$INST" plan --root "$R" --images imgs.ok >plan.out &&
+	grep -q "^  load  *every image archive in /.*/imgs.ok\$" plan.out &&
+	! has_image extra/one:1 &&
 	"$INST" -q --root "$R" --images imgs.ok &&
 	test "$(dk run --rm extra/one:1 cat /which)" = one &&
 	test "$(dk run --rm extra/two:1 cat /which)" = two &&

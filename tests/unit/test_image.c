@@ -322,6 +322,12 @@ test_manifest_image(void)
 		  "[component img]\nversion = 1\nkind = image\ntag = x:1\n"
 		  "layer src a -> a 0755\n",
 		  "exactly one 'install DEST MODE'" },
+		{ "[component src]\nversion = 1\npath = a.deb\nkind = deb\n"
+		  "[component img]\nversion = 1\nkind = image\ntag = x:1\n"
+		  "layer src a -> images/a 0755\ninstall images/i.tar 0644\n",
+		  "line 10: images/i.tar: images/ is the operator's directory" },
+		{ "[component a]\nversion = 1\nfile x -> images 0644\n",
+		  "t.manifest:1: component a 1: line 3: images: images/ is the operator's" },
 	};
 	struct dy_err err = { { 0 } };
 	struct dy_manifest m;
