@@ -541,10 +541,11 @@ fill_entries(struct build *b, const char *out_path, size_t *install, struct dy_e
 		e->path = l->dest;
 		e->mode = l->mode;
 		e->label = own(b, asprintf(&s, "%s:%zu", b->m->path, l->line) < 0 ? NULL : s);
+		e->type = l->kind == DY_LINE_LINK ? DY_LAYER_LINK : DY_LAYER_FILE;
 		if (l->kind == DY_LINE_INSTALL)
 			*install = k;
 		else if (l->kind == DY_LINE_LINK)
-			e->type = DY_LAYER_LINK, e->src = l->src;
+			e->src = l->src;
 		else if (l->kind == DY_LINE_FILE && l->src[0] == '/')
 			e->src = l->src;
 		else if (l->kind == DY_LINE_FILE)

@@ -419,6 +419,9 @@ test_release_dind(void)
 				     &err) == 0);
 		if (err.msg[0])
 			printf("#   %s\n", err.msg);
+		else
+			printf("#   docker-dind from stand-ins: %llu bytes\n",
+			       (unsigned long long)r.size);
 	}
 	config = check_archive(out, "dockyard/docker-dind:29.2.1", &layer);
 	if (config != NULL) {
