@@ -580,6 +580,11 @@ check_applicable(const struct cli *c)
 		return misplaced("--yes and --keep-data apply to uninstall");
 	if (c->inst.json && strcmp(cmd, "install") == 0 && !c->inst.dry_run)
 		return misplaced("--json applies to plan (or --dry-run)");
+	if (c->inst.images_dir && !install)
+		return misplaced("--images applies to install and plan");
+	if (c->inst.images_dir && (c->inst.no_start || c->sysroot[0] != '\0'))
+		return misplaced("--images loads into a started instance: not with --no-start or "
+				 "--sysroot");
 	return 0;
 }
 

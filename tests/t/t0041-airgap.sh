@@ -99,6 +99,16 @@ expect_success 'the installer builds from payload/debian.manifest; its test imag
 	rm -rf two x1 x2 "$TRASH/c2"
 ' 3>&1
 
+expect_success '--images: a missing directory, --no-start, --sysroot and other commands are usage errors (exit 2)' '
+	for args in "--root $R --images $TRASH/none" "--root $R --images $TRASH --no-start" \
+		"--root /dy --sysroot $TRASH/s --images $TRASH" "check --images $TRASH"; do
+		# shellcheck disable=SC2086 # the arguments are split on purpose
+		{ "$INST" $args 2>err; test $? = 2; } || fail "$args: not exit 2" || return 1
+		grep -q -- "--images" err || fail "$args: $(cat err)" || return 1
+	done &&
+	test ! -e "$R"
+'
+
 expect_success 'install with an empty image store loads the payload'\''s test image' '
 	"$INST" -q --root "$R" --prefix "$PX" --no-systemd &&
 	dk image ls --format "{{.Repository}}:{{.Tag}}" >imgs && test "$(cat imgs)" = dockyard/busybox:1.35.0 &&
