@@ -403,8 +403,12 @@ test_release_dind(void)
 		return;
 	snprintf(path, sizeof(path), "%s/docker", dir);
 	CHECK(mkdir(path, 0755) == 0);
-	for (i = 0; i < sizeof(bins) / sizeof(bins[0]); i++)
-		CHECK(make_static_program(path, bins[i]) == 0);
+	/* One tiny static program, copied under every name the tgz holds. */
+	CHECK(make_static_program(path, bins[0]) == 0);
+	for (i = 1; i < sizeof(bins) / sizeof(bins[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "cp %s/%s %s/%s", path, bins[0], path, bins[i]);
+		CHECK(run_sh(cmd) == 0);
+	}
 	snprintf(tgz, sizeof(tgz), "%s/docker-29.2.1.tgz", dir);
 	snprintf(cmd, sizeof(cmd), "tar -C %s -czf %s docker", dir, tgz);
 	CHECK(run_sh(cmd) == 0);
