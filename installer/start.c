@@ -239,9 +239,9 @@ step_images(struct inst *ins, struct dy_err *err)
 	return 0;
 }
 
-/* dockyardctl load-images [DIR]. */
+/* dockyardctl load-images [DIR]; shown names DIR or ROOT/images. */
 static int
-load_dir(struct inst *ins, const char *dir, struct dy_err *err)
+load_dir(struct inst *ins, const char *dir, const char *shown, struct dy_err *err)
 {
 	char prog[PATH_BUF];
 	char *argv[] = { prog, "-q", "load-images", (char *)dir, NULL };
@@ -254,8 +254,7 @@ load_dir(struct inst *ins, const char *dir, struct dy_err *err)
 		argv[3] = NULL;
 	}
 	if (dy_run_ok(argv, NULL, err) < 0)
-		return dy_err_wrap(err, "images from %s refused; the instance runs",
-				   dir ? dir : "ROOT/images");
+		return dy_err_wrap(err, "images from %s refused; the instance runs", shown);
 	return 0;
 }
 
@@ -267,10 +266,11 @@ step_image_dirs(struct inst *ins, struct dy_err *err)
 
 	if (ins_root_path(ins, own, sizeof(own), "images", err) < 0)
 		return -1;
-	if (!ins->dry && stat(own, &st) == 0 && S_ISDIR(st.st_mode) && load_dir(ins, NULL, err) < 0)
+	if (!ins->dry && stat(own, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    load_dir(ins, NULL, own, err) < 0)
 		return -1;
 	if (ins->o->images_dir == NULL)
 		return 0;
 	ins_act(ins, "load", "every image archive in %s", ins->o->images_dir);
-	return ins->dry ? 0 : load_dir(ins, ins->o->images_dir, err);
+	return ins->dry ? 0 : load_dir(ins, ins->o->images_dir, ins->o->images_dir, err);
 }
