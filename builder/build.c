@@ -12,7 +12,9 @@
 
 #include "../common/log.h"
 #include "../common/xio.h"
+#include "../verify/sig.h"
 #include "fetch.h"
+#include "image.h"
 #include "lock.h"
 #include "manifest.h"
 #include "sbom.h"
@@ -285,7 +287,7 @@ plan_fetch(struct plan *p, struct dy_err *err)
 		const char *src, *arch_key, *source;
 		int is_path;
 
-		if (c->kind[0] == '\0')
+		if (c->kind[0] == '\0' || strcmp(c->kind, "image") == 0)
 			continue;
 		src = dy_mcomponent_artifact(c, p->arch, &is_path, &arch_key);
 		if (src == NULL)
@@ -379,6 +381,8 @@ stage_artifact(struct plan *p, size_t i, struct dy_err *err)
 
 	if (dy_artifact_kind_parse(c->kind, &kind) < 0)
 		return dy_errf(err, "component %s: unknown kind %s", c->name, c->kind);
+	if (c->nlines == 0)
+		return 0; /* it only feeds an image's layer lines */
 	wants = calloc(c->nlines + 1, sizeof(*wants));
 	if (wants == NULL)
 		return dy_errf(err, "out of memory");
@@ -424,6 +428,48 @@ stage_local(struct plan *p, size_t i, struct dy_err *err)
 	return 0;
 }
 
+/* ---- images the builder assembles (kind = image) ---- */
+
+/* The fetched artifact of the selected component a layer line names. */
+static int
+layer_source(void *ctx, const char *name, const char **path, enum dy_artifact_kind *kind,
+	     struct dy_err *err)
+{
+	const struct plan *p = ctx;
+	size_t j;
+
+	for (j = 0; j < p->nsel; j++)
+		if (strcmp(p->sel[j]->name, name) == 0 && p->items[j].url != NULL) {
+			*path = p->items[j].path;
+			if (dy_artifact_kind_parse(p->sel[j]->kind, kind) < 0)
+				return dy_errf(err, "component %s: unknown kind %s", name,
+					       p->sel[j]->kind);
+			return 0;
+		}
+	return dy_errf(err, "component %s is not part of this build (optional? then add --with %s)",
+		       name, name);
+}
+
+static int
+stage_image(struct plan *p, size_t i, struct dy_err *err)
+{
+	const struct dy_mcomponent *c = p->sel[i];
+	struct dy_image_result res;
+	const char *out = plan_str(p, "%s/image-%zu.tar", p->stage, i);
+	size_t k;
+
+	if (out == NULL)
+		return dy_errf(err, "out of memory");
+	if (dy_image_build(&p->m, c, layer_source, p, dy_arch_names[p->arch], p->o->pack.epoch, out,
+			   &res, err) < 0)
+		return -1;
+	for (k = 0; k < c->nlines; k++)
+		if (c->lines[k].kind == DY_LINE_INSTALL && add_file(p, i, &c->lines[k], out) < 0)
+			return dy_errf(err, "out of memory");
+	dy_say(DY_VERBOSE, "image %s: %llu bytes", c->tag, (unsigned long long)res.size);
+	return 0;
+}
+
 static int
 plan_components(struct plan *p, struct dy_err *err)
 {
@@ -451,8 +497,12 @@ plan_components(struct plan *p, struct dy_err *err)
 			snprintf(pc->attrs[pc->nattrs++].value, sizeof(pc->attrs->value), "%s",
 				 c->sysbox_run_dir);
 		}
-		if ((c->kind[0] ? stage_artifact(p, i, err) : stage_local(p, i, err)) < 0)
+		if (strcmp(c->kind, "image") == 0) {
+			if (stage_image(p, i, err) < 0)
+				return -1;
+		} else if ((c->kind[0] ? stage_artifact(p, i, err) : stage_local(p, i, err)) < 0) {
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -495,6 +545,36 @@ dist_files(struct plan *p, struct dy_err *err)
 	rc = dy_write_dist_files(&info, err);
 	free(sc);
 	return rc;
+}
+
+/* SHA256SUMS.sig: with --sign, a detached DER signature over SHA256SUMS
+ * (`openssl dgst -sha256 -verify PUB -signature SHA256SUMS.sig
+ * SHA256SUMS`), so one check covers the whole transfer set; an unsigned
+ * build removes the previous build's. */
+static int
+sign_sums(struct plan *p, struct dy_err *err)
+{
+	const char *out = p->o->pack.out_path, *slash = strrchr(out, '/');
+	const char *sums = plan_str(p, "%.*sSHA256SUMS", slash ? (int)(slash - out + 1) : 0, out);
+	const char *sig = plan_str(p, "%s.sig", sums ? sums : "");
+	uint8_t digest[DY_SHA256_LEN], der[DY_SIG_DER_MAX];
+	size_t len;
+	int fd, rc;
+
+	if (sums == NULL || sig == NULL)
+		return dy_errf(err, "out of memory");
+	if (p->o->pack.sign_key == NULL) {
+		if (unlink(sig) < 0 && errno != ENOENT)
+			return dy_errnof(err, "cannot remove the stale %s", sig);
+		return 0;
+	}
+	if ((fd = open(sums, O_RDONLY | O_CLOEXEC)) < 0)
+		return dy_errnof(err, "cannot open %s", sums);
+	rc = dy_sha256_fd(fd, digest, NULL, err);
+	close(fd);
+	if (rc < 0 || dy_sig_sign(p->o->pack.sign_key, digest, der, sizeof(der), &len, err) < 0)
+		return dy_err_wrap(err, "signing %s", sums);
+	return dy_write_file_atomic(sig, der, len, 0644, err);
 }
 
 static void
@@ -543,6 +623,8 @@ dy_build(const struct dy_build_opts *o, struct dy_pack_result *res, struct dy_er
 	}
 	if (rc == 0 && !o->no_dist_files)
 		rc = dist_files(&p, err);
+	if (rc == 0 && !o->no_dist_files)
+		rc = sign_sums(&p, err);
 	if (rc == 0)
 		note_runtime(&p);
 	plan_free(&p);

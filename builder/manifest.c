@@ -34,6 +34,10 @@ component_free(struct dy_mcomponent *c)
 		free(c->path[i]);
 	}
 	free(c->lines);
+	free(c->tag);
+	free(c->env);
+	free(c->cmd);
+	free(c->labels);
 }
 
 void
@@ -188,7 +192,9 @@ add_line(struct parser *p, struct dy_mcomponent *c, enum dy_mline_kind kind, con
 
 	if (dy_member_path_valid(dest, &sub) < 0)
 		return perr(p, "destination: %s", sub.msg);
-	if (parse_mode(mode, &m) < 0)
+	if (mode == NULL)
+		m = 0777; /* a symbolic link */
+	else if (parse_mode(mode, &m) < 0)
 		return perr(p, "mode '%s' must be 3 or 4 octal digits, at most 0777", mode);
 	if (dest_taken(c, dest, &other))
 		return perr(p, "destination %s is already used at line %zu", dest, other);
@@ -208,18 +214,44 @@ add_line(struct parser *p, struct dy_mcomponent *c, enum dy_mline_kind kind, con
 	return 0;
 }
 
+/* `layer COMPONENT PATH -> DEST MODE` and `link TARGET -> DEST`. */
+static int
+image_line(struct parser *p, struct dy_mcomponent *c, const char *word, char **f, int n)
+{
+	struct dy_err sub;
+
+	if (strcmp(word, "link") == 0) {
+		if (n != 3 || strcmp(f[1], "->") != 0)
+			return perr(p, "expected 'link TARGET -> DEST'");
+		if (f[0][0] == '\0' || strlen(f[0]) > DY_MEMBER_PATH_MAX)
+			return perr(p, "link target '%.40s' must be 1..%d bytes", f[0],
+				    DY_MEMBER_PATH_MAX);
+		return add_line(p, c, DY_LINE_LINK, f[0], f[2], NULL);
+	}
+	if (n != 5 || strcmp(f[2], "->") != 0)
+		return perr(p, "expected 'layer COMPONENT PATH -> DEST MODE'");
+	if (dy_component_name_valid(f[0], &sub) < 0)
+		return perr(p, "layer: %s", sub.msg);
+	if (add_line(p, c, DY_LINE_LAYER, f[1], f[3], f[4]) < 0)
+		return -1;
+	snprintf(c->lines[c->nlines - 1].from, sizeof(c->lines->from), "%s", f[0]);
+	return 0;
+}
+
 /* WORD SRC -> DEST MODE, or `install DEST MODE`. */
 static int
 content_line(struct parser *p, struct dy_mcomponent *c, const char *word, char *rest)
 {
-	char *f[5], *tok, *save = NULL;
+	char *f[6], *tok, *save = NULL;
 	int n = 0;
 
 	for (tok = strtok_r(rest, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-		if (n == 5)
+		if (n == 6)
 			break;
 		f[n++] = tok;
 	}
+	if (strcmp(word, "layer") == 0 || strcmp(word, "link") == 0)
+		return image_line(p, c, word, f, n);
 	if (strcmp(word, "install") == 0) {
 		if (n != 2)
 			return perr(p, "expected 'install DEST MODE'");
@@ -277,10 +309,70 @@ artifact_key(struct parser *p, struct dy_mcomponent *c, const char *key, const c
 	return 0;
 }
 
+/* REPO:TAG, lower-case repository path as docker accepts it. */
+static int
+tag_valid(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	size_t i;
+
+	if (colon == NULL || colon == v || colon[1] == '\0' || strlen(colon + 1) > 128)
+		return 0;
+	for (i = 0; v + i < colon; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789._/-", v[i]))
+			return 0;
+	for (i = 1; colon[i]; i++)
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-",
+			    colon[i]))
+			return 0;
+	return v[0] != '.' && v[0] != '-' && v[0] != '/';
+}
+
+/* env and labels: space-separated KEY=VALUE words. */
+static int
+pairs_valid(const char *v)
+{
+	const char *w = v;
+
+	while (*w) {
+		size_t len = strcspn(w, " \t");
+		const char *eq = memchr(w, '=', len);
+		if (eq == NULL || eq == w)
+			return 0;
+		w += len;
+		w += strspn(w, " \t");
+	}
+	return 1;
+}
+
+static int
+image_key(struct parser *p, struct dy_mcomponent *c, const char *key, const char *value)
+{
+	char **slot = key[0] == 't'   ? &c->tag
+		      : key[0] == 'e' ? &c->env
+		      : key[0] == 'c' ? &c->cmd
+				      : &c->labels;
+
+	if (*slot != NULL)
+		return perr(p, "%s is set twice in this component", key);
+	if (*value == '\0')
+		return perr(p, "%s is empty", key);
+	if (key[0] == 't' && !tag_valid(value))
+		return perr(p,
+			    "tag '%.80s' must be REPO:TAG (repository [a-z0-9._/-], tag "
+			    "[A-Za-z0-9._-])",
+			    value);
+	if ((key[0] == 'e' || key[0] == 'l') && !pairs_valid(value))
+		return perr(p, "%s must be space-separated KEY=VALUE words", key);
+	if ((*slot = strdup(value)) == NULL)
+		return dy_errf(p->err, "out of memory");
+	return 0;
+}
+
 static int
 key_value(struct parser *p, struct dy_mcomponent *c, char *s, char *eq)
 {
-	static const char *const kinds[] = { "file", "tar", "tgz", "deb", NULL };
+	static const char *const kinds[] = { "file", "tar", "tgz", "deb", "image", NULL };
 	static const char *const roles[] = { "image", NULL };
 	static const char *const rundirs[] = { "args", "env", NULL };
 	static const char *const yes[] = { "yes", NULL };
@@ -316,9 +408,12 @@ key_value(struct parser *p, struct dy_mcomponent *c, char *s, char *eq)
 	if (strncmp(key, "url", 3) == 0 || strncmp(key, "path", 4) == 0)
 		if (key[key[0] == 'u' ? 3 : 4] == '\0' || key[key[0] == 'u' ? 3 : 4] == '.')
 			return artifact_key(p, c, key, value);
+	if (strcmp(key, "tag") == 0 || strcmp(key, "env") == 0 || strcmp(key, "cmd") == 0 ||
+	    strcmp(key, "labels") == 0)
+		return image_key(p, c, key, value);
 	return perr(p,
 		    "unknown key '%s' (known: version, url, url.ARCH, path, path.ARCH, kind, "
-		    "role, sysbox-run-dir, optional)",
+		    "role, sysbox-run-dir, optional, tag, env, cmd, labels)",
 		    key);
 }
 
@@ -333,7 +428,8 @@ starts_word(const char *s, const char *word)
 static int
 parse_line(struct parser *p, char *s)
 {
-	static const char *const words[] = { "file", "member", "install", "concat", NULL };
+	static const char *const words[] = { "file",  "member", "install", "concat",
+					     "layer", "link",	NULL };
 	struct dy_mcomponent *c;
 	char *eq;
 	int i;
@@ -352,7 +448,8 @@ parse_line(struct parser *p, char *s)
 	eq = strchr(s, '=');
 	if (eq == NULL)
 		return perr(p,
-			    "expected 'key = value' or a file/member/install/concat line, got "
+			    "expected 'key = value' or a file/member/install/concat/layer/link "
+			    "line, got "
 			    "'%.40s'",
 			    s);
 	return key_value(p, c, s, eq);
@@ -387,6 +484,56 @@ cerr(struct parser *p, const struct dy_mcomponent *c, const char *what)
 		       what);
 }
 
+/* images/ below the root is the operator's: `dockyardctl start` loads
+ * every archive there, so a payload file there would be loaded twice or,
+ * dropped by a later payload, be taken for the operator's. */
+static int
+check_root_dests(struct parser *p, const struct dy_mcomponent *c, int image)
+{
+	char what[DY_MEMBER_PATH_MAX + 160];
+	size_t i;
+
+	for (i = 0; i < c->nlines; i++) {
+		const char *d = c->lines[i].dest;
+		if (image && c->lines[i].kind != DY_LINE_INSTALL)
+			continue; /* a path inside the image's layer */
+		if (strcmp(d, "images") != 0 && strncmp(d, "images/", 7) != 0)
+			continue;
+		snprintf(what, sizeof(what),
+			 "line %zu: %s: images/ is the operator's directory of image archives "
+			 "(loaded on every start); ship images elsewhere, e.g. share/images/",
+			 c->lines[i].line, d);
+		return cerr(p, c, what);
+	}
+	return 0;
+}
+
+/* kind = image: no artifact of its own; layer, link and file lines fill
+ * the layer, one install line places the archive. */
+static int
+check_image(struct parser *p, const struct dy_mcomponent *c)
+{
+	int layers = count_lines(c, DY_LINE_LAYER) + count_lines(c, DY_LINE_FILE);
+
+	if (has_artifact(c))
+		return cerr(p, c,
+			    "kind = image takes no url or path (its layer lines name "
+			    "the components whose artifacts hold the files)");
+	if (c->tag == NULL)
+		return cerr(p, c, "kind = image needs 'tag = REPO:TAG'");
+	if (count_lines(c, DY_LINE_INSTALL) != 1)
+		return cerr(p, c,
+			    "kind = image takes exactly one 'install DEST MODE' line (where "
+			    "the archive goes)");
+	if (layers == 0)
+		return cerr(p, c, "kind = image needs 'layer' or 'file' lines");
+	if (count_lines(c, DY_LINE_MEMBER) || count_lines(c, DY_LINE_CONCAT))
+		return cerr(p, c, "kind = image takes layer, link, file and install lines only");
+	if (c->role[0] && strcmp(c->role, "image") != 0)
+		return cerr(p, c, "kind = image is role = image");
+	return check_root_dests(p, c, 1);
+}
+
 /* The lines a component may hold follow from where its content comes from. */
 static int
 check_component(struct parser *p, const struct dy_mcomponent *c)
@@ -395,6 +542,13 @@ check_component(struct parser *p, const struct dy_mcomponent *c)
 	int members = count_lines(c, DY_LINE_MEMBER), installs = count_lines(c, DY_LINE_INSTALL);
 	int locals = count_lines(c, DY_LINE_FILE) + count_lines(c, DY_LINE_CONCAT);
 
+	if (strcmp(c->kind, "image") == 0)
+		return check_image(p, c);
+	if (check_root_dests(p, c, 0) < 0)
+		return -1;
+	if (c->tag || c->env || c->cmd || c->labels || count_lines(c, DY_LINE_LAYER) ||
+	    count_lines(c, DY_LINE_LINK))
+		return cerr(p, c, "tag, env, cmd, labels, layer and link belong to kind = image");
 	for (i = 0; i <= DY_NARCH; i++) {
 		url |= c->url[i] != NULL;
 		path |= c->path[i] != NULL;
@@ -414,9 +568,43 @@ check_component(struct parser *p, const struct dy_mcomponent *c)
 		return cerr(p, c, "has a url or path but no 'kind = file|tar|tgz|deb'");
 	if (strcmp(c->kind, "file") == 0 && (installs != 1 || members))
 		return cerr(p, c, "kind = file takes exactly one 'install DEST MODE' line");
-	if (strcmp(c->kind, "file") != 0 && (members == 0 || installs))
+	if (strcmp(c->kind, "file") != 0 && installs)
 		return cerr(p, c, "an archive kind takes 'member PATH -> DEST MODE' lines");
 	return 0;
+}
+
+/* A layer line names an artifact component; an archive component with no
+ * member lines exists only to feed images, so some layer line must use it. */
+static int
+check_sources(struct parser *p, const struct dy_mcomponent *c)
+{
+	const struct dy_manifest *m = p->m;
+	size_t i, k, n;
+	int used = 0;
+
+	for (i = 0; i < c->nlines; i++) {
+		const struct dy_mline *l = &c->lines[i];
+		if (l->kind != DY_LINE_LAYER)
+			continue;
+		for (n = 0, k = 0; k < m->ncomponents; k++)
+			n += strcmp(m->components[k].name, l->from) == 0 &&
+			     has_artifact(&m->components[k]);
+		if (n == 0)
+			return dy_errf(p->err,
+				       "%s:%zu: layer names component %s, which the manifest does "
+				       "not declare with a url or path",
+				       p->name, l->line, l->from);
+	}
+	if (!has_artifact(c) || strcmp(c->kind, "file") == 0 || count_lines(c, DY_LINE_MEMBER))
+		return 0;
+	for (k = 0; k < m->ncomponents && !used; k++)
+		for (i = 0; i < m->components[k].nlines && !used; i++)
+			used = m->components[k].lines[i].kind == DY_LINE_LAYER &&
+			       strcmp(m->components[k].lines[i].from, c->name) == 0;
+	return used ? 0
+		    : cerr(p, c,
+			   "an archive kind takes 'member PATH -> DEST MODE' lines (or feeds "
+			   "an image's layer lines)");
 }
 
 static int
@@ -439,8 +627,10 @@ finish(struct parser *p)
 					       "line %zu",
 					       p->name, c->line, c->name, c->version,
 					       p->m->components[k].line);
-		if (check_component(p, c) < 0)
+		if (check_component(p, c) < 0 || check_sources(p, c) < 0)
 			return -1;
+		if (strcmp(c->kind, "image") == 0)
+			snprintf(p->m->components[i].role, sizeof(c->role), "image");
 	}
 	return 0;
 }

@@ -12,7 +12,10 @@
  *
  * Keys: version (required); url / url.ARCH or path / path.ARCH (an artifact
  * to fetch, or a local one relative to the manifest; ARCH is x86_64 or
- * aarch64); kind = file | tar | tgz | deb (how to read the artifact);
+ * aarch64); kind = file | tar | tgz | deb (how to read the artifact), or
+ * image (a docker-archive the builder assembles: tag, env, cmd, labels;
+ * `layer COMPONENT PATH -> DEST MODE`, `link TARGET -> DEST` and `file`
+ * lines fill its one layer, `install DEST MODE` places the archive);
  * role = image (a docker-save tarball loaded after first start);
  * sysbox-run-dir = args | env (--run-dir in runtimeArgs, honoured from
  * sysbox 0.6.7.9-tc on, or SYSBOX_RUN_DIR for the forks 0.6.7.4-tc to
@@ -46,11 +49,19 @@ enum dy_arch { DY_ARCH_X86_64, DY_ARCH_AARCH64, DY_NARCH };
 
 extern const char *const dy_arch_names[DY_NARCH + 1]; /* ..., "any" */
 
-enum dy_mline_kind { DY_LINE_FILE, DY_LINE_MEMBER, DY_LINE_INSTALL, DY_LINE_CONCAT };
+enum dy_mline_kind {
+	DY_LINE_FILE,
+	DY_LINE_MEMBER,
+	DY_LINE_INSTALL,
+	DY_LINE_CONCAT,
+	DY_LINE_LAYER, /* kind = image: a member of another component's artifact */
+	DY_LINE_LINK,  /* kind = image: a symbolic link in the layer (src: its target) */
+};
 
 struct dy_mline {
 	enum dy_mline_kind kind;
-	char *src; /* member path, local file or script dir; NULL for install */
+	char *src;     /* member path, local file, script dir, link target; NULL for install */
+	char from[65]; /* layer lines: the component whose artifact holds src */
 	char dest[DY_MEMBER_PATH_MAX + 1];
 	unsigned mode;
 	size_t line;
@@ -63,10 +74,12 @@ struct dy_mcomponent {
 	char *url[DY_NARCH + 1];  /* by arch; [DY_ARCH_ANY] for `url =` */
 	char *path[DY_NARCH + 1]; /* same for local artifacts */
 	size_t artifact_line;
-	char kind[8];		/* "", file, tar, tgz, deb */
+	char kind[8];		/* "", file, tar, tgz, deb, image */
 	char role[16];		/* "" or image */
 	char sysbox_run_dir[8]; /* "", args, env */
 	int optional;
+	/* kind = image: REPO:TAG, and space-separated words for the config */
+	char *tag, *env, *cmd, *labels;
 	int is_default; /* first section with this name */
 	struct dy_mline *lines;
 	size_t nlines;

@@ -855,12 +855,14 @@ run_steps(struct inst *ins, struct dy_err *err)
 		return -1;
 	ins_fault_point("receipt");
 	if (ins->dry)
-		return step_images(ins, err);
+		return step_images(ins, err) < 0 ? -1 : step_image_dirs(ins, err);
 	if (step_start(ins, err) < 0)
 		return -1;
-	if (ins->extracted && !ins->o->no_images && !ins->o->no_start && ins->o->sysroot[0] == '\0')
-		return step_images(ins, err);
-	return 0;
+	if (ins->o->no_start || ins->o->sysroot[0] != '\0')
+		return 0;
+	if (ins->extracted && !ins->o->no_images && step_images(ins, err) < 0)
+		return -1;
+	return step_image_dirs(ins, err);
 }
 
 static void

@@ -41,6 +41,8 @@ struct dy_install_opts {
 	int no_systemd;
 	int no_images;
 	int start_timeout; /* seconds to wait for the API */
+
+	const char *images_dir; /* --images DIR: absolute, or NULL */
 };
 
 void dy_install_opts_init(struct dy_install_opts *o);

@@ -46,6 +46,7 @@ enum {
 	OPT_NO_START,
 	OPT_NO_SYSTEMD,
 	OPT_NO_IMAGES,
+	OPT_IMAGES,
 	OPT_START_TIMEOUT,
 	OPT_YES,
 	OPT_KEEP_DATA,
@@ -71,6 +72,9 @@ static const struct dy_opt options[] = {
 	{ OPT_NO_START, 0, "no-start", NULL, "set up everything, start nothing" },
 	{ OPT_NO_SYSTEMD, 0, "no-systemd", NULL, "start with dockyardctl even where systemd runs" },
 	{ OPT_NO_IMAGES, 0, "no-images", NULL, "do not load the payload's images" },
+	{ OPT_IMAGES, 0, "images", "DIR",
+	  "after the start, load every image archive in DIR (.tar, .tar.gz, .tgz, "
+	  ".tar.zst; all checked against DIR/SHA256SUMS first when it is there)" },
 	{ OPT_START_TIMEOUT, 0, "start-timeout", "SECONDS",
 	  "how long to wait for the Docker API (default 120)" },
 	{ OPT_YES, 'y', "yes", NULL, "uninstall: do not ask" },
@@ -115,6 +119,7 @@ struct cli {
 	int keep_data;
 	char root[DY_ROOT_MAX];
 	char sysroot[DY_ROOT_MAX];
+	char images[DY_ROOT_MAX];
 	struct dy_install_opts inst;
 };
 
@@ -177,6 +182,26 @@ take_path(const char *option, const char *arg, char *buf, size_t size)
 	}
 	memcpy(buf, arg, n);
 	buf[n] = '\0';
+	return 0;
+}
+
+/* --images DIR: an existing directory, made absolute (dockyardctl runs
+ * elsewhere). */
+static int
+take_images_dir(struct cli *c, const char *arg)
+{
+	char *abs = realpath(arg, NULL);
+	struct stat st;
+
+	if (abs == NULL || stat(abs, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    strlen(abs) >= sizeof(c->images)) {
+		dy_error("--images '%s' must be an existing directory of image archives", arg);
+		free(abs);
+		return -1;
+	}
+	snprintf(c->images, sizeof(c->images), "%s", abs);
+	free(abs);
+	c->inst.images_dir = c->images;
 	return 0;
 }
 
@@ -243,6 +268,8 @@ take_option(struct cli *c, struct dy_opts_state *st, int id)
 			c->sysroot[0] = '\0';
 		c->inst.sysroot = c->sysroot;
 		return 0;
+	case OPT_IMAGES:
+		return take_images_dir(c, st->optarg);
 	case OPT_START_TIMEOUT:
 		if (dy_opt_long("--start-timeout", st->optarg, 1, 3600, &n, &err) < 0) {
 			dy_error("%s", err.msg);
@@ -555,6 +582,11 @@ check_applicable(const struct cli *c)
 		return misplaced("--yes and --keep-data apply to uninstall");
 	if (c->inst.json && strcmp(cmd, "install") == 0 && !c->inst.dry_run)
 		return misplaced("--json applies to plan (or --dry-run)");
+	if (c->inst.images_dir && !install)
+		return misplaced("--images applies to install and plan");
+	if (c->inst.images_dir && (c->inst.no_start || c->sysroot[0] != '\0'))
+		return misplaced("--images loads into a started instance: not with --no-start or "
+				 "--sysroot");
 	return 0;
 }
 

@@ -79,6 +79,11 @@ wait_api(const struct inst *ins, struct dy_err *err)
 	}
 }
 
+/* The installer loads ROOT/images/ itself after the start (step_image_dirs):
+ * a refused image directory must not count as a failed start, which would
+ * roll an upgrade back. */
+static char *const ctl_env[] = { "PATH=" DY_TOOL_PATH, "DOCKYARD_START_IMAGES=no", NULL };
+
 static int
 ctl(const struct inst *ins, const char *command, struct dy_err *err)
 {
@@ -91,7 +96,7 @@ ctl(const struct inst *ins, const char *command, struct dy_err *err)
 		argv[1] = (char *)command;
 		argv[2] = NULL;
 	}
-	return dy_run_ok(argv, NULL, err);
+	return dy_run_ok(argv, ctl_env, err);
 }
 
 static int
@@ -232,4 +237,40 @@ step_images(struct inst *ins, struct dy_err *err)
 			return -1;
 	}
 	return 0;
+}
+
+/* dockyardctl load-images [DIR]; shown names DIR or ROOT/images. */
+static int
+load_dir(struct inst *ins, const char *dir, const char *shown, struct dy_err *err)
+{
+	char prog[PATH_BUF];
+	char *argv[] = { prog, "-q", "load-images", (char *)dir, NULL };
+
+	if (ins_root_path(ins, prog, sizeof(prog), "bin/dockyardctl", err) < 0)
+		return -1;
+	if (dy_display_level > DY_QUIET) {
+		argv[1] = "load-images";
+		argv[2] = (char *)dir;
+		argv[3] = NULL;
+	}
+	if (dy_run_ok(argv, NULL, err) < 0)
+		return dy_err_wrap(err, "images from %s refused; the instance runs", shown);
+	return 0;
+}
+
+int
+step_image_dirs(struct inst *ins, struct dy_err *err)
+{
+	char own[PATH_BUF];
+	struct stat st;
+
+	if (ins_root_path(ins, own, sizeof(own), "images", err) < 0)
+		return -1;
+	if (!ins->dry && stat(own, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    load_dir(ins, NULL, own, err) < 0)
+		return -1;
+	if (ins->o->images_dir == NULL)
+		return 0;
+	ins_act(ins, "load", "every image archive in %s", ins->o->images_dir);
+	return ins->dry ? 0 : load_dir(ins, ins->o->images_dir, ins->o->images_dir, err);
 }

@@ -83,5 +83,9 @@ void step_unstage(struct inst *ins);
  * upgrade; then load the payload's images. */
 int step_start(struct inst *ins, struct dy_err *err);
 int step_images(struct inst *ins, struct dy_err *err);
+/* ROOT/images/ (once per file digest) and --images DIR, through
+ * dockyardctl load-images; a refused directory leaves the instance
+ * running with nothing of it loaded. */
+int step_image_dirs(struct inst *ins, struct dy_err *err);
 
 #endif

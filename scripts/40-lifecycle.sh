@@ -369,6 +369,7 @@ cmd_start() {
 	start_stack
 	trap - EXIT INT TERM HUP
 	say "running; Docker API at unix://$DOCKER_SOCK"
+	images_on_start
 }
 
 # cmd_stop: stop the supervisor if one runs, then dockerd, containerd,

@@ -9,13 +9,18 @@
 #   unit      systemctl is-active, when systemd is PID 1 and the unit exists
 #   socket    $DOCKER_SOCK is root:${PREFIX}docker 0660
 #   api       GET /_ping, and the server version from `docker version`
-#   run       `docker run --rm IMG true` (IMG present locally)
+#   run       `docker run --rm IMG true` (IMG present locally; see below)
 #   bridge    two containers on the default bridge; one pings the other
 #   nat       the MASQUERADE rule of the container subnet
 #   dind      Docker-in-Docker: an inner dockerd answers `docker info`
 #
-# Images are never pulled (air-gapped hosts): a missing one is a FAIL that
-# says how to fix it.  Every container verify starts carries the name
+# Images are never pulled (air-gapped hosts).  Without --image and
+# --dind-image, verify uses the images the payload loaded into the instance
+# (labels dockyard.verify=run and dockyard.verify=dind), else busybox:latest
+# and docker:26.1-dind when present; a missing image nobody asked for is a
+# SKIP that says why, an image named with --image or --dind-image that is
+# missing is a FAIL.  DinD is a SKIP when the payload's dockerd is
+# dynamically linked (no DinD image can be built from it).  Every container verify starts carries the name
 # prefix dockyard-verify-PREFIX-PID- and is removed (with its anonymous
 # volumes) on exit, also when a check fails or verify is interrupted.
 
@@ -76,6 +81,49 @@ vf_cleanup() {
 # vf_image_present IMG
 vf_image_present() {
 	vf_docker image inspect "$1" >/dev/null 2>&1
+}
+
+# vf_labelled ROLE: the first image loaded with label dockyard.verify=ROLE.
+vf_labelled() {
+	vf_docker image ls --filter "label=dockyard.verify=$1" --format '{{.Repository}}:{{.Tag}}' 2>/dev/null |
+		grep -v '<none>' | sort | head -n 1
+}
+
+# vf_pick_image: VF_IMAGE unless --image named one: the payload's image,
+# else busybox:latest when present; VF_IMAGE_WHY says why there is none.
+vf_pick_image() {
+	VF_IMAGE_WHY=""
+	[ "$VF_IMAGE_SET" = 1 ] && return 0
+	_vf_img=$(vf_labelled run)
+	if [ -n "$_vf_img" ]; then
+		VF_IMAGE=$_vf_img
+	elif ! vf_image_present "$VF_IMAGE"; then
+		VF_IMAGE_WHY="no image to run: the instance holds none labelled dockyard.verify=run (the payload's test image) and no $VF_IMAGE, and nothing is pulled; load one (installer --images DIR, $ROOT/images/) or pass --image IMG"
+	fi
+}
+
+# vf_engine_needs: the libraries the payload's dockerd needs, from the
+# payload metadata; empty when it is statically linked.
+vf_engine_needs() {
+	sed -n 's|^needs bin/dockerd ||p' "$ROOT/etc/payload.meta" 2>/dev/null | head -n 1
+}
+
+# vf_pick_dind_image: VF_DIND_IMAGE unless --dind-image named one;
+# VF_DIND_WHY says why there is none.
+vf_pick_dind_image() {
+	VF_DIND_WHY=""
+	[ "$_vf_dind_set" = 1 ] && return 0
+	_vf_img=$(vf_labelled dind)
+	if [ -n "$_vf_img" ]; then
+		VF_DIND_IMAGE=$_vf_img
+		return 0
+	fi
+	_vf_needs=$(vf_engine_needs)
+	if [ -n "$_vf_needs" ]; then
+		VF_DIND_WHY="the payload's dockerd is dynamically linked (needs $_vf_needs), so no Docker-in-Docker image can be built from it and the payload carries none; pass --dind-image IMG to check DinD"
+	elif ! vf_image_present "$VF_DIND_IMAGE"; then
+		VF_DIND_WHY="no DinD image: the instance holds none labelled dockyard.verify=dind and no $VF_DIND_IMAGE, and nothing is pulled; load one or pass --dind-image IMG"
+	fi
 }
 
 # vf_in_fixed IP: IP lies inside DOCKYARD_FIXED_CIDR.
@@ -140,6 +188,8 @@ vf_check_run() {
 	VF_RUN=0
 	if [ "$VF_API" != 1 ]; then
 		vf_result SKIP run "needs a working API"
+	elif vf_pick_image && [ -n "$VF_IMAGE_WHY" ]; then
+		vf_result SKIP run "$VF_IMAGE_WHY"
 	elif ! vf_image_present "$VF_IMAGE"; then
 		vf_result FAIL run "image $VF_IMAGE is not present locally (nothing is pulled): docker load/import an image and pass --image"
 	elif _vf_out=$(vf_docker run --rm "$VF_IMAGE" true 2>&1); then
@@ -158,7 +208,10 @@ vf_start_sleeper() {
 }
 
 vf_check_bridge() {
-	if [ "$VF_RUN" != 1 ]; then
+	if [ "$VF_RUN" != 1 ] && [ -n "${VF_IMAGE_WHY:-}" ]; then
+		vf_result SKIP bridge "$VF_IMAGE_WHY"
+		return 0
+	elif [ "$VF_RUN" != 1 ]; then
 		vf_result SKIP bridge "needs a container that runs"
 		return 0
 	fi
@@ -239,6 +292,11 @@ vf_check_dind() {
 		vf_result SKIP dind "needs a working API"
 		return 0
 	fi
+	vf_pick_dind_image
+	if [ -n "$VF_DIND_WHY" ]; then
+		vf_result SKIP dind "$VF_DIND_WHY"
+		return 0
+	fi
 	if ! vf_image_present "$VF_DIND_IMAGE"; then
 		vf_result FAIL dind "image $VF_DIND_IMAGE is not present locally (nothing is pulled): docker load it, pass --dind-image IMG, or skip this check with --no-dind"
 		return 0
@@ -307,6 +365,7 @@ vf_args() {
 	VF_IMAGE=$VF_DEFAULT_IMAGE
 	VF_DIND_IMAGE=$VF_DEFAULT_DIND_IMAGE
 	VF_NO_DIND=0
+	VF_IMAGE_SET=0
 	_vf_dind_set=0
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -332,6 +391,7 @@ vf_args() {
 		esac
 		if [ "$_vf_opt" = --image ]; then
 			VF_IMAGE=$_vf_val
+			VF_IMAGE_SET=1
 		else
 			VF_DIND_IMAGE=$_vf_val
 			_vf_dind_set=1

@@ -27,9 +27,18 @@ commands:
   verify [--image IMG] [--dind-image IMG | --no-dind]
                  end-to-end checks, each PASS, FAIL or SKIP with a detail:
                  daemons, unit, socket, API, a container (IMG, default
+                 the payload's image labelled dockyard.verify=run, else
                  $VF_DEFAULT_IMAGE), container to container on the bridge,
-                 NAT, Docker-in-Docker (default $VF_DEFAULT_DIND_IMAGE);
-                 images must be present locally; exit 0 when none fails
+                 NAT, Docker-in-Docker (default the payload's image labelled
+                 dockyard.verify=dind, else $VF_DEFAULT_DIND_IMAGE); nothing
+                 is pulled: a missing default image is a SKIP saying why, a
+                 named one a FAIL; exit 0 when none fails
+  load-images [DIR]
+                 load every image archive in DIR (docker-archive or OCI,
+                 .tar, .tar.gz, .tgz, .tar.zst); with DIR/SHA256SUMS every
+                 file must be listed and match first, else nothing is
+                 loaded.  Without DIR, and on every start: \${ROOT}/images/,
+                 once per file digest (remembered in lib/images.loaded)
   destroy [--yes] [--keep-data]
                  stop and remove everything etc/receipt lists: unit, bridges
                  of the pool, mounts below the root, user, group, subuid and
@@ -74,6 +83,10 @@ main() {
 	run | start | stop | status | logs | env | isolate | verify)
 		load_env
 		"cmd_$command" "$@"
+		;;
+	load-images)
+		load_env
+		cmd_load_images "$@"
 		;;
 	net-up | net-down)
 		load_env

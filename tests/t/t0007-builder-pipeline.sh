@@ -172,7 +172,7 @@ expect_success 'the installer reports the runtime its payload implies' '
 
 expect_success 'an image component is carried, pinned like any artifact, and named as an image' '
 	tar -C "$A" -cf "$A/image.tar" pkg &&
-	printf "[component dind-image]\nversion = 26.1\nrole = image\npath = ../art/image.tar\nkind = file\ninstall images/dind.tar 0644\n" \
+	printf "[component dind-image]\nversion = 26.1\nrole = image\npath = ../art/image.tar\nkind = file\ninstall share/images/dind.tar 0644\n" \
 		>"$TRASH/m/img.manifest" &&
 	must_fail "$BUILD" -q --stub "$STUB" --cache "$TRASH/cache" \
 		--manifest "$TRASH/m/img.manifest" --out "$TRASH/img" 2>err &&
@@ -181,7 +181,14 @@ expect_success 'an image component is carried, pinned like any artifact, and nam
 	"$BUILD" -q --level 3 --stub "$STUB" --cache "$TRASH/cache" \
 		--manifest "$TRASH/m/img.manifest" --out "$TRASH/img" &&
 	"$TRASH/img" --version | grep -q "dind-image *26.1 (image, loaded after first start)" &&
-	"$TRASH/img" -q extract "$TRASH/ximg" && cmp "$A/image.tar" "$TRASH/ximg/images/dind.tar"
+	"$TRASH/img" -q extract "$TRASH/ximg" && cmp "$A/image.tar" "$TRASH/ximg/share/images/dind.tar"
+'
+
+expect_success 'a payload file under images/ (the operator'\''s directory) is refused naming the line' '
+	printf "[component a]\nversion = 1\nfile x -> images/x.tar 0644\n" >"$TRASH/m/opimg.manifest" &&
+	must_fail "$BUILD" -q --stub "$STUB" --cache "$TRASH/cache" \
+		--manifest "$TRASH/m/opimg.manifest" --out "$TRASH/no" 2>err &&
+	grep -q "opimg.manifest:1: component a 1: line 3: images/x.tar: images/ is the operator.s directory" err
 '
 
 expect_success 'bad --select and --with name what exists' '
@@ -225,10 +232,10 @@ expect_success 'the release manifest: a pending pin says so and how to pin it' '
 '
 
 expect_success 'the release manifest with a pinned sysbox gets past the pins (offline: no cache)' '
-	must_fail "$BUILD" -q --stub "$STUB" --cache "$TRASH/empty" --offline --arch aarch64 \
+	must_fail "$BUILD" -q --stub "$STUB" --cache "$TRASH/empty" --offline --arch x86_64 \
 		--select sysbox=0.6.7.10-tc \
 		--manifest "$SRC_DIR/payload/dockyard.manifest" --out "$TRASH/no" 2>err &&
-	grep -q "docker 29.2.1 (aarch64)" err && ! grep -q pending err
+	grep -q "docker 29.2.1 (x86_64)" err && ! grep -q pending err
 '
 
 test_done

@@ -64,6 +64,12 @@ case $1 in
 version) echo 0.0.0-fake ;;
 info) echo "${FAKE_RUNTIME:-runc}" ;;
 image)
+	if [ "$2" = ls ]; then
+		# image ls --filter label=dockyard.verify=ROLE --format ...
+		role=${4#label=dockyard.verify=}
+		cat "$FAKE_DIR/label-$role" 2>/dev/null
+		exit 0
+	fi
 	grep -qxF "$last" "$FAKE_DIR/images" || {
 		echo "Error: No such image: $last" >&2
 		exit 1
@@ -185,19 +191,52 @@ expect_success 'without sysbox the DinD check says plainly that it runs an eleva
 	line PASS dind && none_left
 '
 
-expect_success 'a missing image fails with the fix; the bridge check is skipped' '
+expect_success 'no image to run and none asked for: run and bridge SKIP saying why; an asked-for one missing is a FAIL' '
 	fresh docker:26.1-dind &&
-	{ "$CTL" verify >out 2>err; test $? = 1; } &&
-	line FAIL run && line SKIP bridge && line PASS dind &&
+	"$CTL" verify >out 2>err &&
+	line SKIP run && line SKIP bridge && line PASS dind && line PASS nat &&
+	grep -q "^SKIP  run  *no image to run: .*dockyard.verify=run.*no busybox:latest.*pass --image IMG" out &&
+	grep -q "^SKIP  bridge  *no image to run" out &&
+	{ "$CTL" verify --image busybox:latest >out 2>err; test $? = 1; } &&
+	line FAIL run && line SKIP bridge &&
 	grep -q "image busybox:latest is not present locally .*docker load/import an image and pass --image" out &&
 	fresh mybox:1 docker:26.1-dind &&
 	FAKE_IP=172.29.$NET3.5 "$CTL" verify --image mybox:1 >out 2>err &&
 	grep -q "^run --rm mybox:1 true\$" "$FAKE_DIR/calls"
 '
 
-expect_success 'a missing DinD image fails naming --dind-image and --no-dind; --no-dind skips it' '
+expect_success 'the payload'\''s labelled images are used without --image/--dind-image' '
+	fresh dockyard/busybox:1.35.0 dockyard/docker-dind:29.2.1 &&
+	echo dockyard/busybox:1.35.0 >"$FAKE_DIR/label-run" &&
+	echo dockyard/docker-dind:29.2.1 >"$FAKE_DIR/label-dind" &&
+	FAKE_IP=172.29.$NET3.5 "$CTL" verify >out 2>err &&
+	grep -q "^run --rm dockyard/busybox:1.35.0 true\$" "$FAKE_DIR/calls" &&
+	grep -q " dockyard/docker-dind:29.2.1\$" "$FAKE_DIR/calls" &&
+	grep -qx "verify: 7 passed, 0 failed, 1 skipped" out &&
+	fresh busybox:latest mybox:1 docker:26.1-dind dockyard/busybox:1.35.0 &&
+	echo dockyard/busybox:1.35.0 >"$FAKE_DIR/label-run" &&
+	FAKE_IP=172.29.$NET3.5 "$CTL" verify --image mybox:1 --dind-image docker:26.1-dind >out 2>err &&
+	grep -q "^run --rm mybox:1 true\$" "$FAKE_DIR/calls" &&
+	! grep -q "dockyard/busybox" "$FAKE_DIR/calls"
+'
+
+expect_success 'a dynamically linked payload engine: DinD is a SKIP that says why' '
 	fresh busybox:latest &&
-	{ FAKE_IP=172.29.$NET3.5 "$CTL" verify >out 2>err; test $? = 1; } &&
+	cp "$ROOT/etc/payload.meta" payload.meta.saved 2>/dev/null; rm -f "$ROOT/etc/payload.meta" &&
+	printf "%s\n" "dockyard-payload 1" "needs bin/dockerd /lib64/ld-linux-x86-64.so.2 libc.so.6" >"$ROOT/etc/payload.meta" &&
+	FAKE_IP=172.29.$NET3.5 "$CTL" verify >out 2>err; rc=$?
+	rm -f "$ROOT/etc/payload.meta"; test ! -f payload.meta.saved || cp payload.meta.saved "$ROOT/etc/payload.meta"
+	test "$rc" = 0 &&
+	grep -q "^SKIP  dind  *the payload.s dockerd is dynamically linked (needs /lib64/ld-linux-x86-64.so.2 libc.so.6)" out &&
+	{ FAKE_IP=172.29.$NET3.5 "$CTL" verify --dind-image docker:26.1-dind >out 2>err; test $? = 1; } &&
+	line FAIL dind
+'
+
+expect_success 'a missing DinD image: SKIP when nobody asked for one, FAIL naming the fix when --dind-image did; --no-dind skips it' '
+	fresh busybox:latest &&
+	FAKE_IP=172.29.$NET3.5 "$CTL" verify >out 2>err &&
+	grep -q "^SKIP  dind  *no DinD image: .*dockyard.verify=dind.*no docker:26.1-dind.*--dind-image IMG" out &&
+	{ FAKE_IP=172.29.$NET3.5 "$CTL" verify --dind-image docker:26.1-dind >out 2>err; test $? = 1; } &&
 	line FAIL dind && grep -q "pass --dind-image IMG, or skip this check with --no-dind" out &&
 	grep -q "verify failed: dind" err &&
 	FAKE_IP=172.29.$NET3.5 "$CTL" verify --no-dind >out 2>err &&

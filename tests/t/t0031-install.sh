@@ -62,7 +62,7 @@ expect_success 'installers of stand-in daemons build' '
 	test -n "$NET3" &&
 	make_standin_payload "$TRASH/p1" cli-one &&
 	echo "not really an image" >"$TRASH/p1/image.tar" &&
-	printf "\n[component demo-image]\nversion = 1.0\nrole = image\nfile image.tar -> images/demo.tar 0644\n" \
+	printf "\n[component demo-image]\nversion = 1.0\nrole = image\nfile image.tar -> share/images/demo.tar 0644\n" \
 		>>"$TRASH/p1/test.manifest" &&
 	build_installer "$TRASH/p1" "$I1" &&
 	make_standin_payload "$TRASH/p2" cli-two && build_installer "$TRASH/p2" "$I2" &&
@@ -186,7 +186,7 @@ expect_success 'install without systemd: the instance runs and answers' '
 	grep -qx "registry /etc/dockyard/instances/$PFX" "$ROOT/etc/receipt" &&
 	grep -qx "DOCKYARD_ROOT=$ROOT" "$ROOT/etc/dockyard.env" &&
 	"$ROOT/bin/dockyardctl" status >/dev/null &&
-	grep -qx "load -q -i $ROOT/images/demo.tar" "$ROOT/lib/docker-config/calls"
+	grep -qx "load -q -i $ROOT/share/images/demo.tar" "$ROOT/lib/docker-config/calls"
 '
 
 expect_success 'a re-run changes nothing and says it is up to date' '
