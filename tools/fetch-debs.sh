@@ -63,12 +63,13 @@ from_manifest() {
 	done
 }
 
-# deb_file PKG VERSION: the one file in $dest holding PKG at VERSION (any
-# architecture), or nothing.
+# deb_file PKG VERSION: the file in $dest holding PKG at VERSION for this
+# machine's architecture (or for all), or nothing.  The manifest's
+# path.aarch64 lines put arm64 builds of the same version beside it.
 deb_file() {
 	enc=$(printf '%s' "$2" | sed 's/:/%3a/g')
-	for f in "$dest/$1_${enc}_"*.deb; do
-		[ -s "$f" ] && printf '%s\n' "$f"
+	for f in "$dest/$1_${enc}_$(dpkg --print-architecture).deb" "$dest/$1_${enc}_all.deb"; do
+		[ -s "$f" ] && printf '%s\n' "$f" && break
 	done
 	return 0
 }
