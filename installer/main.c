@@ -568,13 +568,20 @@ run_command(struct cli *c, struct dy_image *img)
 		return cmd_list(c, img);
 	if (strcmp(c->command, "extract") == 0)
 		return cmd_extract(c, img);
+	if (strcmp(c->command, "plan") == 0)
+		c->inst.dry_run = 1;
+	/* preflight and plan read the metadata but never stream the payload:
+	 * its digest first, or they would report on a corrupt file.  install
+	 * checks it in its one extracting pass, before it acts on the metadata. */
+	if ((strcmp(c->command, "preflight") == 0 || c->inst.dry_run) &&
+	    dy_image_check_digest(img, &err) < 0) {
+		dy_error("%s", err.msg);
+		return EXIT_BAD;
+	}
 	if (strcmp(c->command, "preflight") == 0)
 		rc = dy_install_preflight(img, &c->inst, &err);
-	else {
-		if (strcmp(c->command, "plan") == 0)
-			c->inst.dry_run = 1;
+	else
 		rc = dy_install(img, &c->inst, &err);
-	}
 	if (rc != DY_EXIT_OK)
 		dy_error("%s", err.msg);
 	return rc;
