@@ -117,13 +117,37 @@ expect_success 'bytes appended after the trailer are refused' '
 	cp "$I" "$BAD" && printf x >>"$BAD" && refused image
 '
 
+# One message, whatever the damage: the file, "corrupt or truncated", the
+# digests, and what was met first when that came before the digest.
 expect_success 'messages say what is wrong' '
 	cp "$I" "$BAD" && flip $((TRAILER + 240)) &&
-	must_fail "$BAD" check 2>err && grep -q "installer is corrupt: SHA-256" err &&
+	must_fail "$BAD" check 2>err &&
+	grep -q "error: $BAD: installer is corrupt or truncated: SHA-256 is [0-9a-f]*, trailer expects" err &&
 	cp "$I" "$BAD" && flip "$PAYLOAD_OFF" &&
-	must_fail "$BAD" check 2>err && grep -q "installer is corrupt: .*first symptom" err &&
+	must_fail "$BAD" check 2>err &&
+	grep -q "error: $BAD: installer is corrupt or truncated: .*first symptom" err &&
 	head -c $((SIZE - 10)) "$I" >"$BAD" &&
-	must_fail "$I" --image "$BAD" check 2>err && grep -q "no dockyard trailer" err
+	must_fail "$I" --image "$BAD" check 2>err &&
+	grep -q "error: $BAD: installer is corrupt or truncated: .*first symptom: no dockyard trailer" err &&
+	head -c 100 "$I" >"$BAD" &&
+	must_fail "$I" --image "$BAD" list 2>err &&
+	grep -q "error: $BAD: installer is corrupt or truncated: 100 bytes is too short" err &&
+	test "$(grep -c "error: " err)" = 1
+'
+
+# The trailer and metadata are trusted only once the digest matched: list,
+# plan and preflight check it before they say anything, and a damaged
+# field is never reported as what it seems to say.
+expect_success 'list, plan and preflight say corrupt, not what the damaged metadata says' '
+	cp "$I" "$BAD" && flip $((TRAILER - 2)) &&
+	for cmd in list preflight "plan --sysroot $TRASH/img --root /opt/x" --version; do
+		# shellcheck disable=SC2086 # cmd is a word list
+		must_fail "$BAD" $cmd >out 2>err &&
+		grep -q "error: $BAD: installer is corrupt or truncated" err &&
+		test "$(grep -c "error: \|warning: " err)" = 1 &&
+		! grep -q "components\|plan for" out || return 1
+	done &&
+	test ! -e "$TRASH/img"
 '
 
 test_done
