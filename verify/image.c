@@ -79,7 +79,8 @@ dy_image_open(struct dy_image *img, const char *path, const char *display, int f
 	}
 	img->size = (uint64_t)st.st_size;
 	if (img->size <= DY_TRAILER_SIZE) {
-		dy_errf(err, "%s: " DY_CORRUPT ": %llu bytes is too short to hold a dockyard trailer",
+		dy_errf(err,
+			"%s: " DY_CORRUPT ": %llu bytes is too short to hold a dockyard trailer",
 			img->path, (unsigned long long)img->size);
 		goto fail;
 	}
@@ -445,7 +446,8 @@ corrupt(const struct dy_image *img, const uint8_t got[DY_SHA256_LEN],
 	if (strncmp(symptom, img->path, n) == 0 && strncmp(symptom + n, ": ", 2) == 0)
 		symptom += n + 2;
 	snprintf(first, sizeof(first), "%s", symptom);
-	return dy_errf(err, "%s: " DY_CORRUPT ": SHA-256 is %s, trailer expects %s (first symptom: %s)",
+	return dy_errf(err,
+		       "%s: " DY_CORRUPT ": SHA-256 is %s, trailer expects %s (first symptom: %s)",
 		       img->path, got_hex, want_hex, first);
 }
 
