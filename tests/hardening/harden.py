@@ -396,6 +396,8 @@ def section_installer(tally, work, args):
                         "flip %s byte %d ^ 0x%02x (seed %d)" % (name, pos, xor, seed))
         if len(tally.failures) > before:
             tally.failed_seeds.append(seed)
+        print("# seed %d: %d flips, %d failed" % (seed, nflips, len(tally.failures) - before),
+              flush=True)
     for pct in range(0, 100, step):
         n = len(data) * pct // 100
         write_exec(bad, data[:n])
