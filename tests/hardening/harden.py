@@ -829,6 +829,19 @@ def seed_list(values):
     return out
 
 
+def seed_ranges(seeds):
+    """1,2,3,7 as "1-3,7" (for the messages; --seed takes a list, not ranges)."""
+    out, run_start = [], None
+    for i, seed in enumerate(seeds):
+        if run_start is None:
+            run_start = seed
+        if i + 1 < len(seeds) and seeds[i + 1] == seed + 1:
+            continue
+        out.append(str(seed) if seed == run_start else "%d-%d" % (run_start, seed))
+        run_start = None
+    return ",".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--full", action="store_true", help="1000 flips, truncation every 1%%")
@@ -850,10 +863,10 @@ def main():
         return 2
     if not args.seeds:
         args.seeds = [int.from_bytes(os.urandom(2), "little")]
-    given = ",".join(str(x) for x in args.seeds)
+    shown = seed_ranges(args.seeds)
     args.seeds += [x for x in REGRESSION_SEEDS if x not in args.seeds]
-    print("# hardening: seeds %s and regression seeds %s (replay: harden.py --seed %s%s), "
-          "binaries %s" % (given, ",".join(str(x) for x in REGRESSION_SEEDS), given,
+    print("# hardening: seeds %s and regression seeds %s (replay one: harden.py --seed N%s), "
+          "binaries %s" % (shown, seed_ranges(list(REGRESSION_SEEDS)),
                            " --full" if args.full else "", DY_BIN))
     tmp = tempfile.mkdtemp(prefix="dockyard-harden.")
     work = {"dir": os.path.realpath(tmp)}
