@@ -329,7 +329,9 @@ def attack_file(tally, work, inst, bad, how, what):
         prog = [inst, "--image", bad]
     where = ["--sysroot", sysroot.path, "--root", ROOT]
     problems = []
-    version = run_out(tally, [inst, "--version"])[1].splitlines()[0]
+    if "version" not in work:  # the stub's own line, printed before any check
+        work["version"] = run_out(tally, [inst, "--version"])[1].splitlines()[0]
+    version = work["version"]
     for cmd, args, out_ok in (("check", ["check"], ""), ("list", ["list"], ""),
                               ("--version", ["--version"], version),
                               ("preflight", ["preflight"] + where, ""),
