@@ -231,7 +231,8 @@ fuzz: fuzz-build
 # The full form (t0051 runs a bounded one): 1000 seeded byte flips and
 # truncation at every 1% of a small installer, hostile dockyard.env files,
 # hostile roots in --sysroot trees, modes under any umask.  HARDEN_SEED=N
-# replays a run; HARDEN_BIN=build/asan attacks the sanitizer build.
+# replays a run (a list: HARDEN_SEED=1,2,3; the regression seeds in
+# harden.py run every time); HARDEN_BIN=build/asan attacks the sanitizer build.
 HARDEN_BIN ?= dist
 .PHONY: hardening
 hardening: $(HARDEN_BIN)/dockyard-build $(HARDEN_BIN)/dockyard-installer-stub

@@ -259,8 +259,20 @@ ensure_root(struct inst *ins, struct dy_err *err)
 	return 0;
 }
 
+/* Once the file is verified: the signature, the payload's shape and the
+ * preflight report, all of which read the metadata. */
+static int
+verified(struct inst *ins, struct dy_err *err)
+{
+	if (verify_signature(ins, err) < 0 || check_payload_shape(ins, err) < 0)
+		return -1;
+	ins_preflight_report(ins);
+	return 0;
+}
+
 /* Extract the payload into ROOT/.payload-new in the one pass that also
- * checks every member and the whole-file digest; then the signature. */
+ * checks every member and the whole-file digest; then what reads the
+ * metadata. */
 static int
 stage_payload(struct inst *ins, struct dy_err *err)
 {
@@ -280,7 +292,7 @@ stage_payload(struct inst *ins, struct dy_err *err)
 	       (unsigned long long)stats.bytes_written, (unsigned long long)ins->img->size,
 	       stats.bytes_read == ins->img->size ? "once" : "more than once");
 	ins_fault_point("staged");
-	if (verify_signature(ins, err) < 0)
+	if (verified(ins, err) < 0)
 		return -1;
 	if (ins->mode == DY_RUNTIME_RUNC)
 		return 0;
@@ -309,8 +321,10 @@ step_unstage(struct inst *ins)
 int
 step_stage(struct inst *ins, struct dy_err *err)
 {
-	if (check_payload_shape(ins, err) < 0 || recover_bin(ins, err) < 0)
+	if (recover_bin(ins, err) < 0)
 		return -1;
+	/* Read-only comparisons with the installed files; what they find is
+	 * acted on only once the file is verified. */
 	ins->binaries_current = binaries_current(ins);
 	if (ins->binaries_current) {
 		dy_say(DY_VERBOSE, "binaries in %s/bin are up to date", ins->root);
@@ -318,13 +332,17 @@ step_stage(struct inst *ins, struct dy_err *err)
 		 * rendering must still come from an intact file: the one read. */
 		if (!ins->img->digest_ok && dy_image_check_digest(ins->img, err) < 0)
 			return -1;
-		return verify_signature(ins, err);
+		return verified(ins, err);
 	}
 	ins_act(ins, "extract", "%zu payload entries (%llu bytes) into %s/bin",
 		ins->img->meta.nentries, (unsigned long long)dy_meta_total_size(&ins->img->meta),
 		ins->root);
-	if (ins->dry)
-		return verify_signature(ins, err);
+	if (ins->dry) {
+		/* plan checks the digest before anything else (main.c) */
+		if (!ins->img->digest_ok && dy_image_check_digest(ins->img, err) < 0)
+			return -1;
+		return verified(ins, err);
+	}
 	if (stage_payload(ins, err) < 0) {
 		step_unstage(ins);
 		return -1;

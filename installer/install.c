@@ -184,17 +184,13 @@ dy_install_config(const struct dy_install_opts *o, struct dy_config *out, struct
 
 /* ---- preflight ---- */
 
-static int
-run_preflight(struct inst *ins, json_t **json_out, struct dy_err *err)
+static void
+say_preflight(const struct dy_preflight *p, int force)
 {
-	struct dy_preflight_in in = { &ins->img->meta, ins->cfg.root, ins->o->sysroot };
-	struct dy_preflight p = { NULL, 0, 0 };
 	size_t i;
 
-	if (dy_preflight_run(&in, &p, err) < 0)
-		return DY_EXIT_FAIL;
-	for (i = 0; i < p.nchecks; i++) {
-		const struct dy_check *c = &p.checks[i];
+	for (i = 0; i < p->nchecks; i++) {
+		const struct dy_check *c = &p->checks[i];
 		if (c->ok)
 			dy_say(DY_VERBOSE, "preflight %s: ok (%s)", c->name, c->detail);
 		else if (c->warn_only)
@@ -202,20 +198,49 @@ run_preflight(struct inst *ins, json_t **json_out, struct dy_err *err)
 		else
 			dy_error("preflight %s failed: %s\n  fix: %s", c->name, c->detail, c->fix);
 	}
+	if (p->failed > 0 && force)
+		dy_warn("installing despite %zu failed preflight check%s (--force)", p->failed,
+			p->failed == 1 ? "" : "s");
+}
+
+void
+ins_preflight_report(struct inst *ins)
+{
+	if (ins->preflight.checks == NULL)
+		return;
+	say_preflight(&ins->preflight, ins->o->force);
+	dy_preflight_free(&ins->preflight);
+}
+
+/*
+ * The checks read the metadata (library needs, sizes, sysbox), which is
+ * trusted only once the file's digest matched.  A failure that stops the
+ * install checks the digest first, so a damaged file reads as damaged;
+ * otherwise the report waits for the stage's one pass to verify the file
+ * (plan has verified it already).
+ */
+static int
+run_preflight(struct inst *ins, json_t **json_out, struct dy_err *err)
+{
+	struct dy_preflight_in in = { &ins->img->meta, ins->cfg.root, ins->o->sysroot };
+	struct dy_preflight *p = &ins->preflight;
+
+	if (dy_preflight_run(&in, p, err) < 0)
+		return DY_EXIT_FAIL;
 	if (json_out != NULL)
-		*json_out = json_integer((json_int_t)p.failed);
-	if (p.failed > 0 && !ins->o->force) {
+		*json_out = json_integer((json_int_t)p->failed);
+	if (p->failed > 0 && !ins->o->force) {
+		if (!ins->img->digest_ok && dy_image_check_digest(ins->img, err) < 0)
+			return DY_EXIT_FAIL;
+		say_preflight(p, 0);
 		dy_errf(err,
 			"%zu preflight check%s failed (see above); fix them, or pass --force "
 			"to install anyway",
-			p.failed, p.failed == 1 ? "" : "s");
-		dy_preflight_free(&p);
+			p->failed, p->failed == 1 ? "" : "s");
 		return DY_EXIT_PREFLIGHT;
 	}
-	if (p.failed > 0)
-		dy_warn("installing despite %zu failed preflight check%s (--force)", p.failed,
-			p.failed == 1 ? "" : "s");
-	dy_preflight_free(&p);
+	if (ins->img->digest_ok)
+		ins_preflight_report(ins);
 	return DY_EXIT_OK;
 }
 
@@ -788,6 +813,7 @@ inst_free(struct inst *ins)
 	if (ins->host_lockfd >= 0)
 		close(ins->host_lockfd);
 	dy_receipt_free(&ins->receipt);
+	dy_preflight_free(&ins->preflight);
 	json_decref(ins->plan);
 }
 

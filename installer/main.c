@@ -141,7 +141,9 @@ usage(FILE *out)
 		     "random /24 bridge network and /16 pool from 172.16.0.0/12, checked against\n"
 		     "the host's routes, interfaces, units and other instances.\n"
 		     "\nThe installer checks the SHA-256 of its whole file (stub, payload,\n"
-		     "metadata, trailer) and of every member before anything is committed.\n"
+		     "metadata, trailer) and of every member before anything is committed,\n"
+		     "and its digest before any command acts on or prints the metadata; a\n"
+		     "damaged file gets one message: FILE: installer is corrupt or truncated.\n"
 		     "--key PUB.pem also requires the trailer's ECDSA P-256 signature to\n"
 		     "verify with PUB.pem (see docs/payload-format.md).\n"
 		     "\nexit status: 0 success (or already up to date), 1 failed (nothing half-\n"
@@ -602,13 +604,20 @@ run_command(struct cli *c, struct dy_image *img)
 		return cmd_list(c, img);
 	if (strcmp(c->command, "extract") == 0)
 		return cmd_extract(c, img);
+	if (strcmp(c->command, "plan") == 0)
+		c->inst.dry_run = 1;
+	/* preflight and plan read the metadata but never stream the payload:
+	 * its digest first, or they would report on a corrupt file.  install
+	 * checks it in its one extracting pass, before it acts on the metadata. */
+	if ((strcmp(c->command, "preflight") == 0 || c->inst.dry_run) &&
+	    dy_image_check_digest(img, &err) < 0) {
+		dy_error("%s", err.msg);
+		return EXIT_BAD;
+	}
 	if (strcmp(c->command, "preflight") == 0)
 		rc = dy_install_preflight(img, &c->inst, &err);
-	else {
-		if (strcmp(c->command, "plan") == 0)
-			c->inst.dry_run = 1;
+	else
 		rc = dy_install(img, &c->inst, &err);
-	}
 	if (rc != DY_EXIT_OK)
 		dy_error("%s", err.msg);
 	return rc;

@@ -13,6 +13,7 @@
 #include "../verify/image.h"
 #include "config.h"
 #include "install.h"
+#include "preflight.h"
 #include "receipt.h"
 #include "render.h"
 
@@ -43,6 +44,7 @@ struct inst {
 	char lock_dirs_made[PATH_BUF]; /* ... and these directories for it */
 	int host_lockfd;	       /* held from configuration until the registry entry */
 	struct dy_receipt receipt;
+	struct dy_preflight preflight; /* its report, until the file is verified */
 };
 
 /* One rendered file (render.h: daemon.json, the unit, the wrappers ...). */
@@ -51,6 +53,8 @@ typedef int (*render_fn)(const struct dy_render_in *, struct dy_rendered *, stru
 /* An action: done (and said at -v), or only recorded in plan mode. */
 void ins_act(struct inst *ins, const char *verb, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Print the preflight report kept until the file was verified (once). */
+void ins_preflight_report(struct inst *ins);
 /* Tests kill the installer here when DOCKYARD_FAULT_AT names the point. */
 void ins_fault_point(const char *name);
 

@@ -35,15 +35,19 @@ read_tail(struct dy_image *img, struct dy_err *err)
 	if (dy_pread_full(img->fd, img->trailer_raw, DY_TRAILER_SIZE,
 			  (off_t)(img->size - DY_TRAILER_SIZE)) < 0)
 		return dy_errnof(err, "%s: cannot read trailer", img->path);
-	if (dy_trailer_decode(img->trailer_raw, img->size, &img->trailer, err) < 0)
-		return dy_err_wrap(err, "%s", img->path);
+	if (dy_trailer_decode(img->trailer_raw, img->size, &img->trailer, err) < 0) {
+		dy_err_wrap(err, "%s", img->path);
+		return dy_image_explain(img, err);
+	}
 	img->meta_raw = malloc(t->meta_len);
 	if (img->meta_raw == NULL)
 		return dy_errf(err, "out of memory");
 	if (dy_pread_full(img->fd, img->meta_raw, t->meta_len, (off_t)t->meta_off) < 0)
 		return dy_errnof(err, "%s: cannot read metadata", img->path);
-	if (dy_meta_parse(img->meta_raw, t->meta_len, &img->meta, err) < 0)
-		return dy_err_wrap(err, "%s: corrupt metadata", img->path);
+	if (dy_meta_parse(img->meta_raw, t->meta_len, &img->meta, err) < 0) {
+		dy_err_wrap(err, "%s: corrupt metadata", img->path);
+		return dy_image_explain(img, err);
+	}
 	return 0;
 }
 
@@ -75,8 +79,9 @@ dy_image_open(struct dy_image *img, const char *path, const char *display, int f
 	}
 	img->size = (uint64_t)st.st_size;
 	if (img->size <= DY_TRAILER_SIZE) {
-		dy_errf(err, "%s: %llu bytes is too short to hold a dockyard trailer", img->path,
-			(unsigned long long)img->size);
+		dy_errf(err,
+			"%s: " DY_CORRUPT ": %llu bytes is too short to hold a dockyard trailer",
+			img->path, (unsigned long long)img->size);
 		goto fail;
 	}
 	if (read_tail(img, err) < 0)
@@ -362,6 +367,7 @@ dy_stream_begin(struct dy_image *img, struct dy_stream **out, dy_progress_fn pro
 
 	*out = NULL;
 	img->digest_ok = 0; /* until this pass says otherwise */
+	img->digest_checked = 0;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return dy_errf(err, "out of memory");
@@ -423,6 +429,28 @@ dy_stream_read(struct dy_stream *s, const void **buf, struct dy_err *err)
 	return (ssize_t)slot->len;
 }
 
+/* The one message for a file whose digest does not match, whatever the
+ * first symptom was (without the file name it may repeat). */
+static int
+corrupt(const struct dy_image *img, const uint8_t got[DY_SHA256_LEN],
+	const uint8_t want[DY_SHA256_LEN], const char *symptom, struct dy_err *err)
+{
+	char want_hex[DY_SHA256_HEX], got_hex[DY_SHA256_HEX], first[DY_ERR_MAX];
+	size_t n = strlen(img->path);
+
+	dy_hex_encode(want, DY_SHA256_LEN, want_hex);
+	dy_hex_encode(got, DY_SHA256_LEN, got_hex);
+	if (symptom == NULL)
+		return dy_errf(err, "%s: " DY_CORRUPT ": SHA-256 is %s, trailer expects %s",
+			       img->path, got_hex, want_hex);
+	if (strncmp(symptom, img->path, n) == 0 && strncmp(symptom + n, ": ", 2) == 0)
+		symptom += n + 2;
+	snprintf(first, sizeof(first), "%s", symptom);
+	return dy_errf(err,
+		       "%s: " DY_CORRUPT ": SHA-256 is %s, trailer expects %s (first symptom: %s)",
+		       img->path, got_hex, want_hex, first);
+}
+
 /*
  * Finish both digests of one pass: the signed digest stops where the
  * signature area starts, the whole-file digest goes on to the digest field.
@@ -431,10 +459,10 @@ static int
 compare_digest(struct dy_image *img, struct dy_sha256 *h, struct dy_err *err)
 {
 	uint8_t got[DY_SHA256_LEN];
-	char want_hex[DY_SHA256_HEX], got_hex[DY_SHA256_HEX];
 	struct dy_sha256 upto_sig;
 
 	img->digest_ok = 0;
+	img->digest_checked = 1;
 	dy_sha256_update(h, img->meta_raw, img->trailer.meta_len);
 	dy_sha256_update(h, img->trailer_raw, DY_TRAILER_SIG_OFF);
 	dy_sha256_clone(&upto_sig, h);
@@ -446,10 +474,59 @@ compare_digest(struct dy_image *img, struct dy_sha256 *h, struct dy_err *err)
 		img->digest_ok = 1;
 		return 0;
 	}
-	dy_hex_encode(img->trailer.digest, DY_SHA256_LEN, want_hex);
-	dy_hex_encode(got, DY_SHA256_LEN, got_hex);
-	return dy_errf(err, "%s: installer is corrupt: SHA-256 is %s, trailer expects %s",
-		       img->path, got_hex, want_hex);
+	return corrupt(img, got, img->trailer.digest, NULL, err);
+}
+
+/* SHA-256 of the file's first end bytes into h: 0, or -1 on a read error. */
+static int
+hash_range(const struct dy_image *img, uint64_t end, struct dy_sha256 *h, struct dy_err *err)
+{
+	unsigned char *buf = malloc(READ_CHUNK);
+	uint64_t pos = 0;
+
+	dy_sha256_init(h);
+	if (buf == NULL)
+		return dy_errf(err, "out of memory");
+	while (pos < end) {
+		size_t n = end - pos < READ_CHUNK ? (size_t)(end - pos) : READ_CHUNK;
+		if (dy_pread_full(img->fd, buf, n, (off_t)pos) < 0) {
+			free(buf);
+			return dy_errnof(err, "%s: read failed at offset %llu", img->path,
+					 (unsigned long long)pos);
+		}
+		dy_sha256_update(h, buf, n);
+		pos += n;
+	}
+	free(buf);
+	return 0;
+}
+
+/*
+ * The digest field is the file's last 32 bytes and covers every byte
+ * before it, so it can be checked without trusting any other trailer
+ * field: that is what lets a failure found before or during a pass be
+ * told apart from a damaged file.
+ */
+int
+dy_image_explain(struct dy_image *img, struct dy_err *err)
+{
+	uint8_t got[DY_SHA256_LEN], want[DY_SHA256_LEN];
+	struct dy_sha256 h;
+	struct dy_err io;
+	uint64_t end;
+
+	if (img->fd < 0 || img->size < DY_SHA256_LEN)
+		return -1;
+	end = img->size - DY_SHA256_LEN;
+	if (hash_range(img, end, &h, &io) < 0 ||
+	    dy_pread_full(img->fd, want, DY_SHA256_LEN, (off_t)end) < 0) {
+		dy_sha256_final(&h, got);
+		return -1; /* the file cannot be read: the first symptom stands */
+	}
+	dy_sha256_final(&h, got);
+	if (dy_digest_equal(got, want, DY_SHA256_LEN))
+		return -1;
+	return corrupt(img, got, want, err->msg, err);
 }
 
 int
@@ -463,39 +540,27 @@ dy_stream_finish(struct dy_stream *s, struct dy_err *err)
 	if (n < 0)
 		return -1;
 	stop_reader(s); /* it has ended: its state is the caller's now */
+	/* The digest first: a damaged file is reported as one, whatever
+	 * else about it is wrong. */
+	if (compare_digest(s->img, &s->r.hash, err) < 0)
+		return -1;
 	if (s->r.tar_out != s->img->trailer.tar_len)
-		return dy_errf(err,
-			       "%s: payload decompresses to %llu bytes, trailer declares %llu "
-			       "(corrupt)",
+		return dy_errf(err, "%s: payload decompresses to %llu bytes, trailer declares %llu",
 			       s->img->path, (unsigned long long)s->r.tar_out,
 			       (unsigned long long)s->img->trailer.tar_len);
-	return compare_digest(s->img, &s->r.hash, err);
+	return 0;
 }
 
 int
 dy_image_check_digest(struct dy_image *img, struct dy_err *err)
 {
 	struct dy_sha256 h;
-	unsigned char *buf;
-	uint64_t pos = 0, end = img->trailer.meta_off;
+	uint8_t scratch[DY_SHA256_LEN];
 
 	img->digest_ok = 0;
-	buf = malloc(READ_CHUNK);
-	if (buf == NULL)
-		return dy_errf(err, "out of memory");
-	dy_sha256_init(&h);
-	while (pos < end) {
-		size_t n = end - pos < READ_CHUNK ? (size_t)(end - pos) : READ_CHUNK;
-		if (dy_pread_full(img->fd, buf, n, (off_t)pos) < 0) {
-			uint8_t scratch[DY_SHA256_LEN];
-			free(buf);
-			dy_sha256_final(&h, scratch);
-			return dy_errnof(err, "%s: read failed at offset %llu", img->path,
-					 (unsigned long long)pos);
-		}
-		dy_sha256_update(&h, buf, n);
-		pos += n;
+	if (hash_range(img, img->trailer.meta_off, &h, err) < 0) {
+		dy_sha256_final(&h, scratch);
+		return -1;
 	}
-	free(buf);
 	return compare_digest(img, &h, err);
 }

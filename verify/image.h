@@ -3,7 +3,9 @@
  * docs/payload-format.md): open it, check the trailer's structure, parse
  * the metadata, then stream the file once from the first byte to the last,
  * hashing every byte and handing out the decompressed tar stream.  Nothing
- * read from the image is trusted until dy_stream_finish() returns 0.
+ * read from the image is trusted until dy_stream_finish() (or
+ * dy_image_check_digest()) returns 0: a caller acts on the metadata only
+ * after that, and any failure met before is passed to dy_image_explain().
  */
 #ifndef DY_IMAGE_H
 #define DY_IMAGE_H
@@ -15,6 +17,10 @@
 #include "../common/err.h"
 #include "meta.h"
 #include "trailer.h"
+
+/* What every message about a damaged file says after its name, whatever
+ * region the damage is in: "FILE: installer is corrupt or truncated: ...". */
+#define DY_CORRUPT "installer is corrupt or truncated"
 
 struct dy_image {
 	int fd;
@@ -28,6 +34,7 @@ struct dy_image {
 	 * digest matched, i.e. whether signed_digest describes this file. */
 	uint8_t signed_digest[DY_SHA256_LEN];
 	int digest_ok;
+	int digest_checked; /* this pass compared the digest (match or not) */
 	char path[4096];
 };
 
@@ -56,5 +63,10 @@ void dy_stream_free(struct dy_stream *s);
 
 /* One pass, digest only (no decompression); also fills signed_digest. */
 int dy_image_check_digest(struct dy_image *img, struct dy_err *err);
+/* A failure (err) was met before the digest was compared: hash the file
+ * against its last 32 bytes, trusting no trailer field, and when they
+ * differ replace err with the DY_CORRUPT message (err's text becomes its
+ * first symptom).  Returns -1. */
+int dy_image_explain(struct dy_image *img, struct dy_err *err);
 
 #endif

@@ -176,19 +176,15 @@ walk_entries(struct archive *a, struct reader *r, struct dy_image *img,
 
 /*
  * A payload that fails mid-stream is most often a damaged file, and the
- * first symptom (a tar or zstd complaint) hides that.  Finish the digest
- * over the whole file: when it does not match, say the file is corrupt.
+ * first symptom (a tar or zstd complaint) hides that.  Unless this pass
+ * compared the digest already, check it over the whole file: when it does
+ * not match, say the file is corrupt.
  */
 static void
 explain_failure(struct dy_image *img, struct dy_err *err)
 {
-	struct dy_err digest_err;
-	char symptom[DY_ERR_MAX];
-
-	if (dy_image_check_digest(img, &digest_err) == 0)
-		return;
-	snprintf(symptom, sizeof(symptom), "%s", err->msg);
-	dy_errf(err, "%s (first symptom: %s)", digest_err.msg, symptom);
+	if (!img->digest_checked)
+		dy_image_explain(img, err);
 }
 
 int
@@ -197,7 +193,7 @@ dy_payload_walk(struct dy_image *img, const struct dy_walk_ops *ops, void *ctx,
 {
 	struct reader r;
 	struct archive *a;
-	int rc, walk_failed;
+	int rc;
 
 	memset(&r, 0, sizeof(r));
 	r.path = img->path;
@@ -215,13 +211,12 @@ dy_payload_walk(struct dy_image *img, const struct dy_walk_ops *ops, void *ctx,
 	else
 		rc = walk_entries(a, &r, img, ops, ctx, err);
 	archive_read_free(a);
-	walk_failed = rc != 0;
 	if (rc == 0)
 		rc = dy_stream_finish(r.stream, err);
 	if (bytes_read)
 		*bytes_read = dy_stream_bytes_read(r.stream);
 	dy_stream_free(r.stream); /* the reader thread stops here */
-	if (walk_failed)
+	if (rc != 0)
 		explain_failure(img, err);
 	return rc;
 }

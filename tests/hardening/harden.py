@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
 """Attack dockyard-installer and count what it refused (test-only).
 
-    harden.py [--full] [--seed N] [--section NAME]... [--figures FILE]
+    harden.py [--full] [--seed N[,N...]]... [--section NAME]... [--figures FILE]
     harden.py --summary FILE
 
 Sections (all by default):
 
   installer  a small installer with single bytes flipped (seeded positions
              in the unmapped tail of the stub, the payload, the metadata
-             and the trailer), truncated at every 1% (--full) or 10% of its
-             length, and extended; every variant must be refused by
-             `check`, `extract DIR` and `install --sysroot T --root /opt/x`
-             with a message naming the file, without a crash, and without
-             writing anything under DIR, T/opt/x or anywhere else in T.
+             and the trailer; 60 per seed, 1000 with --full), truncated at
+             every 1% (--full) or 10% of its length, and extended; every
+             variant must be refused by `check`, `list`, `--version`,
+             `preflight`, `plan`, `extract DIR` and `install --sysroot T
+             --root /opt/x` with exit 1 and ONE message, the corrupt one:
+             "error: FILE: installer is corrupt or truncated" (no other
+             error or warning, nothing on standard output but --version's
+             first line), without a crash, and without writing anything
+             under DIR, T/opt/x or anywhere else in T.
   env        hostile dockyard.env files through gen-env and plan: bad CIDRs,
              overlaps, prefixes, pool sizes, CRLF, $(...) and backticks,
              unknown and duplicate keys, NUL bytes; exit 2 naming the value
@@ -37,6 +41,11 @@ printed; --summary adds them up:
 Binaries come from $DY_BIN (dist/ by default): dockyard-build and
 dockyard-installer-stub.  A failure names the seed and the variant, so
 `harden.py --seed N --section installer` replays it.
+
+Seeds: --seed takes a comma-separated list and may be repeated; each seed
+gets its own flips (truncation, extension and the other sections do not
+depend on the seed and run once).  Every seed that ever found a bug is
+kept in REGRESSION_SEEDS and runs every time, whatever seeds are given.
 
 Why the stub is only attacked in its tail: a flipped byte in the stub's
 machine code, or in data the loader maps (glibc's stdio vtables sit in the
@@ -70,6 +79,11 @@ STUB = os.path.join(DY_BIN, "dockyard-installer-stub")
 TIMEOUT = 30
 SANITIZER_EXIT = 86  # tests/run.sh makes ASan/UBSan reports exit 86
 
+# Seeds that once found a bug; run every time (see the docstring).
+#   25604: a flipped metadata byte was reported as "the payload has no
+#          bin/dockyardctl" by install, before the digest was checked.
+REGRESSION_SEEDS = (25604,)
+
 ROOT = "/opt/x"
 PFX = "hd%d" % (os.getpid() % 100000)
 NETFLAGS = ["--prefix", PFX, "--bridge-cidr", "172.30.201.1/24", "--fixed-cidr",
@@ -96,6 +110,7 @@ class Tally:
         self.runs = 0
         self.count = {k: 0 for k in self.KINDS}
         self.failures = []
+        self.failed_seeds = []
 
     def case(self, what, problems):
         """problems: list of (kind, detail); empty means refused correctly."""
@@ -120,16 +135,23 @@ def line_of(f):
 
 def run(tally, argv, cwd=None, umask=None):
     """Run argv; (rc, stderr).  A signal or a timeout is rc -1000-ish."""
+    rc, _, err = run_out(tally, argv, cwd, umask)
+    return rc, err
+
+
+def run_out(tally, argv, cwd=None, umask=None):
+    """Run argv; (rc, stdout, stderr)."""
     tally.runs += 1
     pre = (lambda: os.umask(umask)) if umask is not None else None
     try:
-        p = subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        p = subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=TIMEOUT, preexec_fn=pre)
     except subprocess.TimeoutExpired:
-        return -1000, "timed out after %d s" % TIMEOUT
+        return -1000, "", "timed out after %d s" % TIMEOUT
     except OSError as e:
-        return -1001, "cannot run %s: %s" % (argv[0], e)
-    return p.returncode, p.stderr.decode("utf-8", "replace")
+        return -1001, "", "cannot run %s: %s" % (argv[0], e)
+    return (p.returncode, p.stdout.decode("utf-8", "replace"),
+            p.stderr.decode("utf-8", "replace"))
 
 
 def judge(rc, err, cmd, want_rc=None, pattern=None):
@@ -142,6 +164,26 @@ def judge(rc, err, cmd, want_rc=None, pattern=None):
         return [("unclear", "%s exited %d, not %d: %s" % (cmd, rc, want_rc, err.strip()))]
     if "error: " not in err or (pattern and not re.search(pattern, err)):
         return [("unclear", "%s: message lacks %r: %s" % (cmd, pattern, err.strip()[-300:]))]
+    return []
+
+
+CORRUPT = "installer is corrupt or truncated"
+
+
+def judge_corrupt(rc, out, err, cmd, path, out_ok=""):
+    """Problems of one command on a damaged file: exit 1 and exactly one
+    message, the corrupt one naming path; no other error or warning first,
+    and nothing on stdout (but out_ok, --version's line about the stub)."""
+    problems = judge(rc, err, cmd, 1)
+    if problems:
+        return problems
+    said = [line for line in err.splitlines() if "error: " in line or "warning: " in line]
+    want = re.compile(r"error: %s: %s(: |$)" % (re.escape(path), CORRUPT))
+    if len(said) != 1 or not want.search(said[0]):
+        return [("unclear", "%s: want one message 'error: %s: %s...', got: %s"
+                 % (cmd, path, CORRUPT, " | ".join(said)[-400:] or err.strip()[-300:]))]
+    if out.strip() != out_ok.strip():
+        return [("unclear", "%s printed from a corrupt file: %s" % (cmd, out.strip()[:200]))]
     return []
 
 
@@ -277,19 +319,27 @@ def flips(data, count, rng):
 
 
 def attack_file(tally, work, inst, bad, how, what):
-    """check, extract and install the file bad; problems of all three."""
+    """Every command that reads the file bad, from `check` to install:
+    problems of all of them (see judge_corrupt)."""
     sysroot = work["sysroot"]
     site = work["site"]
     if how == "self":
         prog = [bad]
     else:
         prog = [inst, "--image", bad]
-    named = re.escape(bad)
+    where = ["--sysroot", sysroot.path, "--root", ROOT]
     problems = []
-    rc, err = run(tally, prog + ["check"])
-    problems += judge(rc, err, "check", pattern=named)
-    rc, err = run(tally, prog + ["extract", os.path.join(site, "target")])
-    problems += judge(rc, err, "extract", pattern=named)
+    if "version" not in work:  # the stub's own line, printed before any check
+        work["version"] = run_out(tally, [inst, "--version"])[1].splitlines()[0]
+    version = work["version"]
+    for cmd, args, out_ok in (("check", ["check"], ""), ("list", ["list"], ""),
+                              ("--version", ["--version"], version),
+                              ("preflight", ["preflight"] + where, ""),
+                              ("plan", ["plan"] + where + NETFLAGS + INSTALL, "")):
+        rc, out, err = run_out(tally, prog + args)
+        problems += judge_corrupt(rc, out, err, cmd, bad, out_ok)
+    rc, out, err = run_out(tally, prog + ["extract", os.path.join(site, "target")])
+    problems += judge_corrupt(rc, out, err, "extract", bad)
     left = os.listdir(site)
     if "target" in left and os.listdir(os.path.join(site, "target")):
         problems.append(("wrote", "extract wrote into its target"))
@@ -297,8 +347,8 @@ def attack_file(tally, work, inst, bad, how, what):
         problems.append(("left", "extract left %s" % ", ".join(left)))
     shutil.rmtree(site)
     os.mkdir(site)
-    rc, err = run(tally, prog + ["--sysroot", sysroot.path, "--root", ROOT] + NETFLAGS + INSTALL)
-    problems += judge(rc, err, "install", pattern=named)
+    rc, out, err = run_out(tally, prog + where + NETFLAGS + INSTALL)
+    problems += judge_corrupt(rc, out, err, "install", bad)
     problems += sysroot.changes() + host_objects()
     sysroot.reset()
     tally.case(what, problems)
@@ -307,11 +357,15 @@ def attack_file(tally, work, inst, bad, how, what):
 def control_install(tally, work, inst):
     """The intact file passes everything: the refusals mean something."""
     sysroot = work["sysroot"]
+    where = ["--sysroot", sysroot.path, "--root", ROOT]
     problems = []
-    for argv in ([inst, "check"], [inst, "extract", os.path.join(work["site"], "target")],
-                 [inst, "--sysroot", sysroot.path, "--root", ROOT] + NETFLAGS + INSTALL):
-        rc, err = run(tally, argv)
-        if rc != 0:
+    for argv in ([inst, "check"], [inst, "list"], [inst, "--version"],
+                 [inst, "preflight"] + where, [inst, "plan"] + where + NETFLAGS + INSTALL,
+                 [inst, "extract", os.path.join(work["site"], "target")],
+                 [inst] + where + NETFLAGS + INSTALL):
+        rc, out, err = run_out(tally, argv)
+        if rc != 0 or (argv[1] != "preflight" and not out.strip() and argv[1] in
+                       ("list", "--version", "plan")):
             problems.append(("unclear", "intact %s failed (%d): %s" % (argv[1], rc, err)))
     if not os.path.isfile(os.path.join(sysroot.path, ROOT[1:], "etc", "daemon.json")):
         problems.append(("unclear", "intact install wrote no etc/daemon.json"))
@@ -331,16 +385,21 @@ def section_installer(tally, work, args):
         return
     nflips = 1000 if args.full else 60
     step = 1 if args.full else 10
-    rng = random.Random(args.seed)
     bad = os.path.join(work["dir"], "bad")
     per = {}
-    for name, pos, xor in flips(data, nflips, rng):
-        b = bytearray(data)
-        b[pos] ^= xor
-        write_exec(bad, b)
-        per[name] = per.get(name, 0) + 1
-        attack_file(tally, work, inst, bad, "self",
-                    "flip %s byte %d ^ 0x%02x (seed %d)" % (name, pos, xor, args.seed))
+    for seed in args.seeds:
+        before = len(tally.failures)
+        for name, pos, xor in flips(data, nflips, random.Random(seed)):
+            b = bytearray(data)
+            b[pos] ^= xor
+            write_exec(bad, b)
+            per[name] = per.get(name, 0) + 1
+            attack_file(tally, work, inst, bad, "self",
+                        "flip %s byte %d ^ 0x%02x (seed %d)" % (name, pos, xor, seed))
+        if len(tally.failures) > before:
+            tally.failed_seeds.append(seed)
+        print("# seed %d: %d flips, %d failed" % (seed, nflips, len(tally.failures) - before),
+              flush=True)
     for pct in range(0, 100, step):
         n = len(data) * pct // 100
         write_exec(bad, data[:n])
@@ -354,8 +413,12 @@ def section_installer(tally, work, args):
     tally.case("a FIFO as --image (must not wait for a writer)",
                judge(rc, err, "check", pattern=r"fifo is not a regular file"))
     os.unlink(fifo)
-    print("# installer: %d bytes; flips per region: %s; truncation every %d%%"
-          % (len(data), ", ".join("%s %d" % kv for kv in sorted(per.items())), step))
+    print("# installer: %d bytes; %d seeds; flips per region: %s; truncation every %d%%"
+          % (len(data), len(args.seeds), ", ".join("%s %d" % kv for kv in sorted(per.items())),
+             step))
+    if tally.failed_seeds:
+        print("# failing seeds (keep them in REGRESSION_SEEDS): %s"
+              % ",".join(str(x) for x in tally.failed_seeds))
 
 
 def write_exec(path, data):
@@ -750,10 +813,43 @@ def summary(path):
     return 0 if total["tried"] > 0 and total["ok"] == total["tried"] else 1
 
 
+def seed_list(values):
+    """--seed values ("1,2,3", repeated) as a list of distinct integers, in
+    order; None (after a message) when one is not a number."""
+    out = []
+    for value in values:
+        for word in value.split(","):
+            if not word.strip():
+                continue
+            try:
+                seed = int(word)
+            except ValueError:
+                print("harden: --seed %r: not a number" % word, file=sys.stderr)
+                return None
+            if seed not in out:
+                out.append(seed)
+    return out
+
+
+def seed_ranges(seeds):
+    """1,2,3,7 as "1-3,7" (for the messages; --seed takes a list, not ranges)."""
+    out, run_start = [], None
+    for i, seed in enumerate(seeds):
+        if run_start is None:
+            run_start = seed
+        if i + 1 < len(seeds) and seeds[i + 1] == seed + 1:
+            continue
+        out.append(str(seed) if seed == run_start else "%d-%d" % (run_start, seed))
+        run_start = None
+    return ",".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--full", action="store_true", help="1000 flips, truncation every 1%%")
-    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--seed", action="append", default=[], metavar="N[,N...]",
+                    help="seeds of the flips (a list; repeatable); the regression seeds "
+                    "always run too")
     ap.add_argument("--section", action="append", choices=sorted(SECTIONS))
     ap.add_argument("--figures", help="append each section's figures (JSON lines)")
     ap.add_argument("--summary", metavar="FILE", help="add up a figures file and exit")
@@ -764,10 +860,16 @@ def main():
     if os.geteuid() != 0:
         print("harden: needs root (install into a --sysroot adds users there)", file=sys.stderr)
         return 2
-    if args.seed is None:
-        args.seed = int.from_bytes(os.urandom(2), "little")
-    print("# hardening: seed %d (replay: harden.py --seed %d%s), binaries %s"
-          % (args.seed, args.seed, " --full" if args.full else "", DY_BIN))
+    args.seeds = seed_list(args.seed)
+    if args.seeds is None:
+        return 2
+    if not args.seeds:
+        args.seeds = [int.from_bytes(os.urandom(2), "little")]
+    shown = seed_ranges(args.seeds)
+    args.seeds += [x for x in REGRESSION_SEEDS if x not in args.seeds]
+    print("# hardening: seeds %s and regression seeds %s (replay one: harden.py --seed N%s), "
+          "binaries %s" % (shown, seed_ranges(list(REGRESSION_SEEDS)),
+                           " --full" if args.full else "", DY_BIN))
     tmp = tempfile.mkdtemp(prefix="dockyard-harden.")
     work = {"dir": os.path.realpath(tmp)}
     failed = 0

@@ -117,13 +117,70 @@ expect_success 'bytes appended after the trailer are refused' '
 	cp "$I" "$BAD" && printf x >>"$BAD" && refused image
 '
 
+# One message, whatever the damage: the file, "corrupt or truncated", the
+# digests, and what was met first when that came before the digest.
 expect_success 'messages say what is wrong' '
 	cp "$I" "$BAD" && flip $((TRAILER + 240)) &&
-	must_fail "$BAD" check 2>err && grep -q "installer is corrupt: SHA-256" err &&
+	must_fail "$BAD" check 2>err &&
+	grep -q "error: $BAD: installer is corrupt or truncated: SHA-256 is [0-9a-f]*, trailer expects" err &&
 	cp "$I" "$BAD" && flip "$PAYLOAD_OFF" &&
-	must_fail "$BAD" check 2>err && grep -q "installer is corrupt: .*first symptom" err &&
+	must_fail "$BAD" check 2>err &&
+	grep -q "error: $BAD: installer is corrupt or truncated: .*first symptom" err &&
 	head -c $((SIZE - 10)) "$I" >"$BAD" &&
-	must_fail "$I" --image "$BAD" check 2>err && grep -q "no dockyard trailer" err
+	must_fail "$I" --image "$BAD" check 2>err &&
+	grep -q "error: $BAD: installer is corrupt or truncated: .*first symptom: no dockyard trailer" err &&
+	head -c 100 "$I" >"$BAD" &&
+	must_fail "$I" --image "$BAD" list 2>err &&
+	grep -q "error: $BAD: installer is corrupt or truncated: 100 bytes is too short" err &&
+	test "$(grep -c "error: " err)" = 1
+'
+
+# The trailer and metadata are trusted only once the digest matched: list,
+# plan and preflight check it before they say anything, and a damaged
+# field is never reported as what it seems to say.
+expect_success 'list, plan and preflight say corrupt, not what the damaged metadata says' '
+	cp "$I" "$BAD" && flip $((TRAILER - 2)) &&
+	for cmd in list preflight "plan --sysroot $TRASH/img --root /opt/x" --version; do
+		# shellcheck disable=SC2086 # cmd is a word list
+		must_fail "$BAD" $cmd >out 2>err &&
+		grep -q "error: $BAD: installer is corrupt or truncated" err &&
+		test "$(grep -c "error: \|warning: " err)" = 1 &&
+		! grep -q "components\|plan for" out || return 1
+	done &&
+	test ! -e "$TRASH/img"
+'
+
+# A payload with a dynamically linked file has a "needs" line.  Damaged
+# there, it names a library the host lacks: install must say the file is
+# corrupt, not that a preflight check failed (on the host, where that check
+# refuses) or warn about it (in an image tree, where it only warns).
+expect_success 'a damaged library need reads as corrupt, not as a missing library' '
+	mkdir -p dyn && cp /bin/ls dyn/ls && cp -R "$SRC_DIR/scripts" dyn/scripts &&
+	printf "%s\n" "[component tools]" "version = 1" "file ls -> bin/ls 0755" "" \
+		"[component dockyardctl]" "version = 0.1.0" \
+		"concat scripts -> bin/dockyardctl 0755" >dyn/test.manifest &&
+	build_installer dyn "$TRASH/dyn.inst" &&
+	"$TRASH/dyn.inst" list | grep -q "^needs host libraries: .*libc\.so\.6" &&
+	cp "$TRASH/dyn.inst" "$BAD" &&
+	off=$(grep -boa "libc\.so\.6" "$BAD" | tail -n 1 | cut -d : -f 1) &&
+	printf x | dd of="$BAD" bs=1 seek=$((off + 3)) conv=notrunc 2>/dev/null &&
+	{ "$I" --image "$BAD" check 2>err; test $? = 1; } &&
+	grep -q "error: $BAD: installer is corrupt or truncated: SHA-256 is" err &&
+	mkdir img &&
+	for where in "--root $TRASH/hostroot" "--sysroot $TRASH/img --root /opt/x"; do
+		# shellcheck disable=SC2086 # where is a word list
+		"$BAD" $where --prefix "c3x$(($$ % 10000))" --no-start --no-systemd \
+			--no-images >out 2>err
+		rc=$?
+		test "$rc" = 1 || { cat err; echo "exit $rc" >&2; return 1; }
+		test "$(grep -c "error: \|warning: " err)" = 1 &&
+		grep -q "error: $BAD: installer is corrupt or truncated: SHA-256" err || {
+			cat err >&2
+			return 1
+		}
+	done &&
+	test ! -e "$TRASH/hostroot" && test -z "$(ls img)" &&
+	! grep -q "^c3x$(($$ % 10000))docker:" /etc/group
 '
 
 test_done

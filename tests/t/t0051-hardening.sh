@@ -4,8 +4,12 @@
 # every 10% and extended, refused by check, extract and a --sysroot install
 # without a crash and without writing anything; hostile dockyard.env files;
 # symlinked, nested and world-writable roots in image trees; explicit modes
-# under any umask.  Nothing touches the host: installs go into --sysroot
-# trees below $TRASH.  DY_SEED replays a run.
+# under any umask.  Every corrupt variant must get exactly one message,
+# "FILE: installer is corrupt or truncated", from check, list, --version,
+# preflight, plan, extract and install.  Nothing touches the host: installs
+# go into --sysroot trees below $TRASH.  DY_SEED replays a run; it may be a
+# comma-separated list (DY_SEED=$(seq -s, 1 100)).  The seeds that once
+# found a bug (REGRESSION_SEEDS in harden.py) run every time as well.
 # shellcheck disable=SC2034 # variables are used by the eval'ed bodies
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
