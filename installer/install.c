@@ -927,8 +927,12 @@ dy_install(struct dy_image *img, const struct dy_install_opts *o, struct dy_err 
 	/* Another machine's binaries: refused before anything is written.  An
 	 * image tree (--sysroot) may be for another machine; there the
 	 * preflight checks the payload's ELF interpreter inside the tree. */
-	if (o->sysroot[0] == '\0' && dy_preflight_arch(&img->meta, img->path, err) < 0)
+	if (o->sysroot[0] == '\0' && dy_preflight_arch(&img->meta, img->path, err) < 0) {
+		/* The arch line is metadata: a damaged file reads as damaged. */
+		if (!img->digest_ok && dy_image_check_digest(img, err) < 0)
+			return DY_EXIT_FAIL;
 		return DY_EXIT_PREFLIGHT;
+	}
 	if (!o->dry_run && take_host_lock(o, &host_lockfd, err) < 0)
 		return DY_EXIT_FAIL;
 	rc = inst_setup(&ins, img, o, err);
