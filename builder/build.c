@@ -398,6 +398,32 @@ stage_artifact(struct plan *p, size_t i, struct dy_err *err)
 	return 0;
 }
 
+/* The directory a `concat` line reads: --scripts first, then the
+ * manifest's own path, then the scripts installed with this builder (a
+ * copied manifest then still finds them). */
+static const char *
+scripts_source(struct plan *p, const char *given, struct dy_err *err)
+{
+	const char *alt = p->o->builtin_scripts_dir;
+	struct stat st;
+
+	if (p->o->scripts_dir)
+		given = p->o->scripts_dir;
+	else if (stat(given, &st) < 0 && errno == ENOENT && alt && *alt) {
+		dy_say(DY_VERBOSE, "%s does not exist; reading scripts from %s", given, alt);
+		given = alt;
+	}
+	if (stat(given, &st) == 0 && !S_ISDIR(st.st_mode))
+		dy_errf(err, "scripts directory %s: not a directory (--scripts DIR names another)",
+			given);
+	else if (stat(given, &st) < 0 || access(given, R_OK | X_OK) < 0)
+		dy_errnof(err, "scripts directory %s: cannot read it (--scripts DIR names another)",
+			  given);
+	else
+		return given;
+	return NULL;
+}
+
 static int
 stage_local(struct plan *p, size_t i, struct dy_err *err)
 {
@@ -412,6 +438,8 @@ stage_local(struct plan *p, size_t i, struct dy_err *err)
 		if (src == NULL)
 			return dy_errf(err, "out of memory");
 		if (l->kind == DY_LINE_CONCAT) {
+			if ((src = scripts_source(p, src, err)) == NULL)
+				return dy_err_wrap(err, "%s:%zu", p->m.path, l->line);
 			out = plan_str(p, "%s/%zu-%zu", p->stage, i, k);
 			if (out == NULL)
 				return dy_errf(err, "out of memory");
