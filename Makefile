@@ -52,7 +52,8 @@ COMMON := common/err.c common/log.c common/opts.c common/xio.c common/run.c
 VERIFY := verify/sha256.c verify/sha256_x86.c verify/paths.c verify/trailer.c verify/meta.c verify/image.c \
 	verify/payload.c verify/sig.c
 BUILDER_LIB := builder/manifest.c builder/pack.c builder/build.c builder/lock.c \
-	builder/scripts.c builder/sbom.c builder/fetch.c builder/unpack.c builder/elf.c
+	builder/scripts.c builder/sbom.c builder/fetch.c builder/unpack.c builder/elf.c \
+	builder/spdx.c builder/spdx_ids.c
 INSTALLER_LIB := installer/extract.c installer/list.c installer/config.c installer/render.c \
 	installer/binaries.c installer/start.c \
 	installer/receipt.c installer/sysobj.c installer/preflight.c installer/install.c
@@ -188,8 +189,8 @@ clean:
 	rm -rf build dist
 
 # ---- install: the builder as a distro would ship it ----
-# Manifests stay beside ../scripts, so their `concat ../scripts` lines work
-# from the installed tree as from a checkout.
+# Manifests stay beside ../scripts and ../LICENSE, so their relative paths
+# work from the installed tree as from a checkout.
 PAYLOAD_FILES := payload/debian.manifest payload/debian.lock payload/dockyard.manifest \
 	payload/dockyard.lock
 MAN1 := $(wildcard man/*.1)
@@ -204,6 +205,7 @@ install: all
 	install -m 0755 dist/dockyard-installer-stub $(DESTDIR)$(LIBEXECDIR)/dockyard/
 	install -m 0644 $(PAYLOAD_FILES) $(DESTDIR)$(DATADIR)/dockyard/payload/
 	install -m 0644 scripts/[0-9]*.sh $(DESTDIR)$(DATADIR)/dockyard/scripts/
+	install -m 0644 LICENSE $(DESTDIR)$(DATADIR)/dockyard/LICENSE
 	$(if $(MAN1),install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
 	$(if $(MAN5),install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
 	$(if $(MAN8),install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/)
@@ -218,7 +220,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/dockyard-build \
 		$(DESTDIR)$(LIBEXECDIR)/dockyard/dockyard-installer-stub \
 		$(addprefix $(DESTDIR)$(DATADIR)/dockyard/,$(PAYLOAD_FILES)) \
-		$(DESTDIR)$(DATADIR)/dockyard/scripts/[0-9]*.sh \
+		$(DESTDIR)$(DATADIR)/dockyard/scripts/[0-9]*.sh $(DESTDIR)$(DATADIR)/dockyard/LICENSE \
 		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \

@@ -37,6 +37,7 @@ struct plan {
 	struct dy_component *components;
 	struct dy_pack_file *files;
 	size_t nfiles;
+	struct dy_mline *licences; /* per selected component: where its text goes */
 	char **strings;
 	size_t nstrings, capstrings;
 };
@@ -80,6 +81,7 @@ plan_free(struct plan *p)
 		free(p->strings[i]);
 	free(p->strings);
 	free(p->files);
+	free(p->licences);
 	free(p->components);
 	free(p->items);
 	free(p->sources);
@@ -368,18 +370,86 @@ add_file(struct plan *p, size_t comp, const struct dy_mline *l, const char *src)
 	return f->src && f->label ? 0 : -1;
 }
 
+/* ---- licences: each component's text under share/doc/NAME/ ---- */
+
+/* The member of c's artifact that holds its licence text, or NULL (for a
+ * Debian package, usr/share/doc/PACKAGE/copyright). */
+static const char *
+licence_member(const struct dy_mcomponent *c)
+{
+	return c->license_member;
+}
+
+/* Fill p->licences[i] (the line add_file takes) for dest share/doc/NAME/FILE. */
+static struct dy_mline *
+licence_line(struct plan *p, size_t i, enum dy_mline_kind kind, const char *src, const char *file)
+{
+	const struct dy_mcomponent *c = p->sel[i];
+	struct dy_mline *l = &p->licences[i];
+
+	l->kind = kind;
+	l->src = (char *)src;
+	snprintf(l->dest, sizeof(l->dest), "share/doc/%s/%s", c->name, file);
+	l->mode = 0644;
+	l->line = c->license_line ? c->license_line : c->line;
+	return l;
+}
+
+/* Only an SPDX expression: the instance gets a notice naming it. */
+static int
+licence_notice(struct plan *p, size_t i, struct dy_err *err)
+{
+	const struct dy_mcomponent *c = p->sel[i];
+	const char *out = plan_str(p, "%s/%zu-licence", p->stage, i);
+	const char *text = plan_str(p,
+				    "%s %s is distributed under the licence expression\n\n"
+				    "SPDX-License-Identifier: %s\n\n"
+				    "(texts: https://spdx.org/licenses/)\n",
+				    c->name, c->version, c->license);
+
+	if (out == NULL || text == NULL)
+		return dy_errf(err, "out of memory");
+	if (dy_write_file_atomic(out, text, strlen(text), 0644, err) < 0)
+		return -1;
+	return add_file(p, i, licence_line(p, i, DY_LINE_FILE, "license", "LICENSE"), out) < 0
+		       ? dy_errf(err, "out of memory")
+		       : 0;
+}
+
+/* Licence texts that do not come out of the artifact. */
+static int
+stage_licence(struct plan *p, size_t i, struct dy_err *err)
+{
+	const struct dy_mcomponent *c = p->sel[i];
+	const char *src;
+
+	if (c->kind[0] && licence_member(c))
+		return 0; /* taken out with the other members */
+	if (c->license_file) {
+		src = c->license_file[0] == '/' ? c->license_file
+						: plan_str(p, "%s/%s", p->m.dir, c->license_file);
+		if (src == NULL ||
+		    add_file(p, i, licence_line(p, i, DY_LINE_FILE, c->license_file, "LICENSE"),
+			     src) < 0)
+			return dy_errf(err, "out of memory");
+		return 0;
+	}
+	return c->license[0] ? licence_notice(p, i, err) : 0;
+}
+
 static int
 stage_artifact(struct plan *p, size_t i, struct dy_err *err)
 {
 	const struct dy_mcomponent *c = p->sel[i];
+	const char *lic = licence_member(c);
 	enum dy_artifact_kind kind;
 	struct dy_want *wants;
-	size_t k;
+	size_t k, n = c->nlines;
 	int rc;
 
 	if (dy_artifact_kind_parse(c->kind, &kind) < 0)
 		return dy_errf(err, "component %s: unknown kind %s", c->name, c->kind);
-	wants = calloc(c->nlines + 1, sizeof(*wants));
+	wants = calloc(c->nlines + 2, sizeof(*wants));
 	if (wants == NULL)
 		return dy_errf(err, "out of memory");
 	for (k = 0; k < c->nlines; k++) {
@@ -391,7 +461,17 @@ stage_artifact(struct plan *p, size_t i, struct dy_err *err)
 		wants[k].member = c->lines[k].src;
 		wants[k].out_path = out;
 	}
-	rc = dy_unpack(p->items[i].path, kind, wants, c->nlines, MAX_MEMBER_SIZE, err);
+	if (lic && kind != DY_KIND_FILE) {
+		const char *out = plan_str(p, "%s/%zu-licence", p->stage, i);
+		if (out == NULL ||
+		    add_file(p, i, licence_line(p, i, DY_LINE_MEMBER, lic, "copyright"), out) < 0) {
+			free(wants);
+			return dy_errf(err, "out of memory");
+		}
+		wants[n].member = lic;
+		wants[n++].out_path = out;
+	}
+	rc = dy_unpack(p->items[i].path, kind, wants, n, MAX_MEMBER_SIZE, err);
 	free(wants);
 	if (rc < 0)
 		return dy_err_wrap(err, "%s:%zu: %s", p->m.path, c->line, p->items[i].name);
@@ -458,10 +538,11 @@ plan_components(struct plan *p, struct dy_err *err)
 	size_t i, nlines = 0;
 
 	p->components = calloc(p->nsel + 1, sizeof(*p->components));
+	p->licences = calloc(p->nsel + 1, sizeof(*p->licences));
 	for (i = 0; i < p->nsel; i++)
-		nlines += p->sel[i]->nlines;
+		nlines += p->sel[i]->nlines + 1; /* + its licence */
 	p->files = calloc(nlines + 1, sizeof(*p->files));
-	if (p->components == NULL || p->files == NULL)
+	if (p->components == NULL || p->files == NULL || p->licences == NULL)
 		return dy_errf(err, "out of memory");
 	for (i = 0; i < p->nsel; i++) {
 		const struct dy_mcomponent *c = p->sel[i];
@@ -480,6 +561,8 @@ plan_components(struct plan *p, struct dy_err *err)
 				 c->sysbox_run_dir);
 		}
 		if ((c->kind[0] ? stage_artifact(p, i, err) : stage_local(p, i, err)) < 0)
+			return -1;
+		if (stage_licence(p, i, err) < 0)
 			return -1;
 	}
 	return 0;

@@ -15,7 +15,9 @@
  * aarch64); kind = file | tar | tgz | deb (how to read the artifact);
  * role = image (a docker-save tarball loaded after first start);
  * sysbox-run-dir = args | env (SPEC fact 2); optional = yes (built only
- * with --with NAME).
+ * with --with NAME); license = SPDX-EXPRESSION, license-file = PATH (local,
+ * relative to the manifest), license-member = PATH (inside the artifact):
+ * the licence text goes to share/doc/NAME/ in the instance.
  *
  * Lines: `member PATH -> DEST MODE` takes PATH out of a tar/deb artifact;
  * `install DEST MODE` places a kind=file artifact itself; `file SRC -> DEST
@@ -35,6 +37,7 @@
 
 #include "../common/err.h"
 #include "../verify/paths.h"
+#include "spdx.h"
 
 #define DY_MANIFEST_MAX (1u << 20)
 #define DY_MANIFEST_LINE_MAX 4096
@@ -66,6 +69,13 @@ struct dy_mcomponent {
 	char sysbox_run_dir[8]; /* "", args, env */
 	int optional;
 	int is_default; /* first section with this name */
+	/* Licence: an SPDX expression (SBOM), and where its text comes from:
+	 * a local file or a member of the artifact (a Debian package's
+	 * usr/share/doc/PKG/copyright).  Packed as share/doc/NAME/. */
+	char license[DY_SPDX_EXPR_MAX + 1];
+	char *license_file;
+	char *license_member;
+	size_t license_line;
 	struct dy_mline *lines;
 	size_t nlines;
 };

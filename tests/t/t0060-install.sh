@@ -27,6 +27,7 @@ expect_success 'make install DESTDIR=... PREFIX=/usr lays out the tree' '
 	for f in ./usr/bin/dockyard-build ./usr/lib/dockyard/dockyard-installer-stub \
 		./usr/share/dockyard/payload/debian.manifest ./usr/share/dockyard/payload/debian.lock \
 		./usr/share/dockyard/payload/dockyard.manifest ./usr/share/dockyard/scripts/90-main.sh \
+		./usr/share/dockyard/LICENSE \
 		./usr/share/man/man1/dockyard-build.1 ./usr/share/man/man1/dockyard-installer.1 \
 		./usr/share/man/man8/dockyardctl.8 ./usr/share/man/man5/dockyard.env.5 \
 		./usr/share/man/man5/dockyard-manifest.5 \
