@@ -67,7 +67,7 @@ LIB_SRC := $(COMMON) $(VERIFY) $(BUILDER_LIB) $(INSTALLER_LIB)
 
 .PHONY: all check test unit demo deps debs dist format format-check lint clean asan bench \
 	installer install uninstall FORCE
-all: dist/dockyard-build dist/dockyard-installer-stub
+all: dist/dockyard-build dist/dockyard-installer-stub dist/dockyard-installer-stub.deps
 installer: dist/dockyard-installer
 
 # V=1 shows full compiler command lines.
@@ -95,8 +95,13 @@ dist/dockyard-build: $(call objs,rel,builder/main.c $(BUILDER_LIB) $(VERIFY) $(C
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_BUILD) $(LDFLAGS) -o $@ $^ $(LIBS_DYN)
 
-build/rel/dockyard-installer-stub.full: $(call objs,rel,installer/main.c $(INSTALLER_LIB) $(VERIFY) $(COMMON))
-	$(CC) $(LDFLAGS_STATIC) $(LDFLAGS) -o $@ $^ $(LIBS_STATIC)
+# The linker's trace (-t -t: every member it loaded) names the static
+# libraries inside the stub; tools/stub-deps.sh turns it into their Debian
+# packages and versions (STUB.deps, the SBOM's stub dependencies).
+build/rel/dockyard-installer-stub.full build/rel/dockyard-installer-stub.trace &: \
+		$(call objs,rel,installer/main.c $(INSTALLER_LIB) $(VERIFY) $(COMMON))
+	$(CC) $(LDFLAGS_STATIC) $(LDFLAGS) -o build/rel/dockyard-installer-stub.full $^ \
+		$(LIBS_STATIC) -Wl,-t,-t >build/rel/dockyard-installer-stub.trace
 
 dist/dockyard-installer-stub: build/rel/dockyard-installer-stub.full
 	@mkdir -p $(@D)
@@ -105,6 +110,10 @@ dist/dockyard-installer-stub: build/rel/dockyard-installer-stub.full
 		! readelf -dl $@ | grep -Eq 'NEEDED|INTERP' || \
 		{ echo "error: $@ is not statically linked" >&2; rm -f $@; exit 1; }
 	@echo "installer stub: $$(stat -c %s $@) bytes, $(or $(STATIC_PIE),static), stripped"
+
+dist/dockyard-installer-stub.deps: build/rel/dockyard-installer-stub.trace tools/stub-deps.sh
+	@mkdir -p $(@D)
+	tools/stub-deps.sh $< >$@.tmp && mv $@.tmp $@
 
 build/debs/.complete: payload/debian.manifest tools/fetch-debs.sh
 	tools/fetch-debs.sh payload/debian.manifest
@@ -118,7 +127,8 @@ build/debs/.e2e-complete: tests/e2e/debs.list tools/fetch-debs.sh
 debs: build/debs/.complete build/debs/.e2e-complete
 
 # The builder reads scripts/*.sh (dockyardctl) when it runs.
-dist/dockyard-installer: dist/dockyard-build dist/dockyard-installer-stub payload/debian.manifest \
+dist/dockyard-installer: dist/dockyard-build dist/dockyard-installer-stub \
+		dist/dockyard-installer-stub.deps payload/debian.manifest \
 		payload/debian.lock build/debs/.complete $(wildcard scripts/*.sh)
 	dist/dockyard-build -q --level $(LEVEL) --cache $(CACHE) \
 		--manifest payload/debian.manifest --out $@
@@ -203,6 +213,7 @@ install: all
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 dist/dockyard-build $(DESTDIR)$(BINDIR)/dockyard-build
 	install -m 0755 dist/dockyard-installer-stub $(DESTDIR)$(LIBEXECDIR)/dockyard/
+	install -m 0644 dist/dockyard-installer-stub.deps $(DESTDIR)$(LIBEXECDIR)/dockyard/
 	install -m 0644 $(PAYLOAD_FILES) $(DESTDIR)$(DATADIR)/dockyard/payload/
 	install -m 0644 scripts/[0-9]*.sh $(DESTDIR)$(DATADIR)/dockyard/scripts/
 	install -m 0644 LICENSE $(DESTDIR)$(DATADIR)/dockyard/LICENSE
@@ -219,6 +230,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/dockyard-build \
 		$(DESTDIR)$(LIBEXECDIR)/dockyard/dockyard-installer-stub \
+		$(DESTDIR)$(LIBEXECDIR)/dockyard/dockyard-installer-stub.deps \
 		$(addprefix $(DESTDIR)$(DATADIR)/dockyard/,$(PAYLOAD_FILES)) \
 		$(DESTDIR)$(DATADIR)/dockyard/scripts/[0-9]*.sh $(DESTDIR)$(DATADIR)/dockyard/LICENSE \
 		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \

@@ -570,6 +570,18 @@ plan_components(struct plan *p, struct dy_err *err)
 
 /* ---- outputs ---- */
 
+/* A component without an artifact is known by its first packed file. */
+static const char *
+first_file(const struct plan *p, size_t comp)
+{
+	size_t k;
+
+	for (k = 0; k < p->nfiles; k++)
+		if (p->files[k].component == comp)
+			return p->files[k].src;
+	return NULL;
+}
+
 static int
 dist_files(struct plan *p, struct dy_err *err)
 {
@@ -590,6 +602,9 @@ dist_files(struct plan *p, struct dy_err *err)
 		sc[i].source = p->sources[i];
 		sc[i].has_sha256 = p->items[i].url != NULL;
 		memcpy(sc[i].sha256, p->items[i].sha256, DY_SHA256_LEN);
+		sc[i].kind = p->sel[i]->kind;
+		sc[i].license = p->sel[i]->license;
+		sc[i].content_path = sc[i].has_sha256 ? NULL : first_file(p, i);
 	}
 	memset(&info, 0, sizeof(info));
 	info.installer_path = p->o->pack.out_path;
@@ -600,6 +615,7 @@ dist_files(struct plan *p, struct dy_err *err)
 	info.manifest_path = p->m.path;
 	info.lock_path = access(p->lock_path, F_OK) == 0 ? p->lock_path : NULL;
 	info.sig_path = p->o->pack.sign_key ? plan_str(p, "%s.sig", p->o->pack.out_path) : NULL;
+	info.stub_path = p->o->pack.stub_path;
 	info.components = sc;
 	info.ncomponents = p->nsel;
 	rc = dy_write_dist_files(&info, err);
