@@ -22,7 +22,8 @@ CACHE ?= build/cache
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 	-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla -Wundef
 CFLAGS_REL := -std=gnu11 -D_GNU_SOURCE -O2 -g $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
-	-ffunction-sections -fdata-sections -MMD -MP -ffile-prefix-map=$(CURDIR)=.
+	-ffunction-sections -fdata-sections -MMD -MP -ffile-prefix-map=$(CURDIR)=. \
+	-gno-record-gcc-switches
 CFLAGS_ASAN := -std=gnu11 -D_GNU_SOURCE -O1 -g $(WARN) -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer -MMD -MP
 
