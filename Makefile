@@ -134,7 +134,8 @@ dist/dockyard-installer: dist/dockyard-build dist/dockyard-installer-stub \
 	dist/dockyard-build -q --level $(LEVEL) --cache $(CACHE) \
 		--manifest payload/debian.manifest --out $@
 
-dist: dist/dockyard-build dist/dockyard-installer-stub build/debs/.complete
+dist: dist/dockyard-build dist/dockyard-installer-stub dist/dockyard-installer-stub.deps \
+		build/debs/.complete
 	dist/dockyard-build --level $(RELEASE_LEVEL) --cache $(CACHE) \
 		--manifest payload/debian.manifest --out dist/dockyard-installer
 
