@@ -130,7 +130,7 @@ debs: build/debs/.complete build/debs/.e2e-complete
 # The builder reads scripts/*.sh (dockyardctl) when it runs.
 dist/dockyard-installer: dist/dockyard-build dist/dockyard-installer-stub \
 		dist/dockyard-installer-stub.deps payload/debian.manifest \
-		payload/debian.lock build/debs/.complete $(wildcard scripts/*.sh)
+		payload/debian.lock LICENSE build/debs/.complete $(wildcard scripts/*.sh)
 	dist/dockyard-build -q --level $(LEVEL) --cache $(CACHE) \
 		--manifest payload/debian.manifest --out $@
 
