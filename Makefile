@@ -1,7 +1,11 @@
 # dockyard — build, test and package.
 #
-#   make            builder, static installer stub, and dist/dockyard-installer
-#                   built from Debian's packages (payload/debian.manifest)
+#   make            builder and static installer stub (no network, no .deb files)
+#   make installer  dist/dockyard-installer built from Debian's packages
+#                   (payload/debian.manifest; needs the pinned .deb files)
+#   make install    install the builder, stub, scripts, manifests, man pages and
+#                   completion (DESTDIR, PREFIX, BINDIR, LIBEXECDIR, DATADIR,
+#                   MANDIR, BASHCOMPDIR); make uninstall removes them
 #   make check      everything, then unit + CLI tests, also under ASan/UBSan
 #   make deps       install the Debian packages the build and tests need
 #   make demo       build the installer, install a demo instance (no systemd), verify it
@@ -19,20 +23,39 @@ CACHE ?= build/cache
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 	-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla -Wundef
 CFLAGS_REL := -std=gnu11 -D_GNU_SOURCE -O2 -g $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
-	-ffunction-sections -fdata-sections -MMD -MP
+	-ffunction-sections -fdata-sections -MMD -MP -ffile-prefix-map=$(CURDIR)=. \
+	-gno-record-gcc-switches
 CFLAGS_ASAN := -std=gnu11 -D_GNU_SOURCE -O1 -g $(WARN) -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer -MMD -MP
 
 LIBS_DYN = $(shell $(PKG_CONFIG) --libs libcurl libarchive libzstd jansson) -lmbedcrypto
 # The stub is fully static: every library comes from Debian's .a files.
 LIBS_STATIC = $(shell $(PKG_CONFIG) --static --libs libarchive) -lzstd -ljansson -lmbedcrypto -lpthread
-LDFLAGS_STATIC := -static -Wl,--gc-sections
+# static-pie (the stub's address randomised too) where the toolchain links
+# one; plain -static elsewhere.  Either way no interpreter, no shared library.
+STATIC_PIE := $(shell printf 'int main(void){return 0;}' | \
+	$(CC) -x c -static-pie -o /dev/null - 2>/dev/null && echo -static-pie)
+LDFLAGS_STATIC := $(or $(STATIC_PIE),-static) -Wl,--gc-sections
+LDFLAGS_BUILD := -Wl,-z,relro -Wl,-z,now
+
+# ---- install layout (make install; debian/rules uses PREFIX=/usr) ----
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+DOCDIR ?= $(DATADIR)/doc/dockyard-build
+# The builder looks for its stub and scripts here (installed layout).
+DY_PATHS := -DDY_STUB_PATH='"$(LIBEXECDIR)/dockyard/dockyard-installer-stub"' \
+	-DDY_SCRIPTS_DIR='"$(DATADIR)/dockyard/scripts"'
 
 COMMON := common/err.c common/log.c common/opts.c common/xio.c common/run.c
 VERIFY := verify/sha256.c verify/sha256_x86.c verify/paths.c verify/trailer.c verify/meta.c verify/image.c \
 	verify/payload.c verify/sig.c
 BUILDER_LIB := builder/manifest.c builder/pack.c builder/build.c builder/lock.c \
-	builder/scripts.c builder/sbom.c builder/fetch.c builder/unpack.c builder/elf.c builder/image.c
+	builder/scripts.c builder/sbom.c builder/fetch.c builder/unpack.c builder/elf.c builder/image.c \
+	builder/spdx.c builder/spdx_ids.c
 INSTALLER_LIB := installer/extract.c installer/list.c installer/config.c installer/render.c \
 	installer/binaries.c installer/start.c \
 	installer/receipt.c installer/sysobj.c installer/preflight.c installer/install.c
@@ -44,8 +67,10 @@ LIB_SRC := $(COMMON) $(VERIFY) $(BUILDER_LIB) $(INSTALLER_LIB)
 # Keep intermediate objects: no rebuilds, and no "rm ..." after the test summary.
 .SECONDARY:
 
-.PHONY: all check test unit demo deps debs dist format format-check lint clean asan bench
-all: dist/dockyard-build dist/dockyard-installer-stub dist/dockyard-installer
+.PHONY: all check test unit demo deps debs dist format format-check lint clean asan bench \
+	installer install uninstall FORCE
+all: dist/dockyard-build dist/dockyard-installer-stub dist/dockyard-installer-stub.deps
+installer: dist/dockyard-installer
 
 # V=1 shows full compiler command lines.
 Q := $(if $(V),,@)
@@ -53,26 +78,44 @@ Q := $(if $(V),,@)
 build/rel/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS_REL) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS_REL) $(CPPFLAGS_PATHS) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 build/asan/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC-ASAN $<")
-	$(Q)$(CC) $(CFLAGS_ASAN) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS_ASAN) $(CPPFLAGS_PATHS) -c $< -o $@
+
+# The builder's compiled-in paths: rebuilt when the layout changes.
+build/rel/builder/main.o build/asan/builder/main.o: CPPFLAGS_PATHS = $(DY_PATHS)
+build/rel/builder/main.o build/asan/builder/main.o: build/paths.stamp
+build/paths.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(DY_PATHS)' | cmp -s - $@ || echo '$(DY_PATHS)' > $@
 
 # ---- release binaries ----
 dist/dockyard-build: $(call objs,rel,builder/main.c $(BUILDER_LIB) $(VERIFY) $(COMMON))
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(LIBS_DYN)
+	$(CC) $(LDFLAGS_BUILD) $(LDFLAGS) -o $@ $^ $(LIBS_DYN)
 
-build/rel/dockyard-installer-stub.full: $(call objs,rel,installer/main.c $(INSTALLER_LIB) $(VERIFY) $(COMMON))
-	$(CC) $(LDFLAGS_STATIC) -o $@ $^ $(LIBS_STATIC)
+# The linker's trace (-t -t: every member it loaded) names the static
+# libraries inside the stub; tools/stub-deps.sh turns it into their Debian
+# packages and versions (STUB.deps, the SBOM's stub dependencies).
+build/rel/dockyard-installer-stub.full build/rel/dockyard-installer-stub.trace &: \
+		$(call objs,rel,installer/main.c $(INSTALLER_LIB) $(VERIFY) $(COMMON))
+	$(CC) $(LDFLAGS_STATIC) $(LDFLAGS) -o build/rel/dockyard-installer-stub.full $^ \
+		$(LIBS_STATIC) -Wl,-t,-t >build/rel/dockyard-installer-stub.trace
 
 dist/dockyard-installer-stub: build/rel/dockyard-installer-stub.full
 	@mkdir -p $(@D)
 	strip -o $@ $<
-	@file $@ | grep -q 'statically linked' || { echo "error: $@ is not statically linked" >&2; rm -f $@; exit 1; }
-	@echo "installer stub: $$(stat -c %s $@) bytes, static, stripped"
+	@file $@ | grep -Eq 'statically linked|static-pie linked' && \
+		! readelf -dl $@ | grep -Eq 'NEEDED|INTERP' || \
+		{ echo "error: $@ is not statically linked" >&2; rm -f $@; exit 1; }
+	@echo "installer stub: $$(stat -c %s $@) bytes, $(or $(STATIC_PIE),static), stripped"
+
+dist/dockyard-installer-stub.deps: build/rel/dockyard-installer-stub.trace tools/stub-deps.sh
+	@mkdir -p $(@D)
+	tools/stub-deps.sh $< >$@.tmp && mv $@.tmp $@
 
 build/debs/.complete: payload/debian.manifest tools/fetch-debs.sh
 	tools/fetch-debs.sh payload/debian.manifest
@@ -86,12 +129,14 @@ build/debs/.e2e-complete: tests/e2e/debs.list tools/fetch-debs.sh
 debs: build/debs/.complete build/debs/.e2e-complete
 
 # The builder reads scripts/*.sh (dockyardctl) when it runs.
-dist/dockyard-installer: dist/dockyard-build dist/dockyard-installer-stub payload/debian.manifest \
-		payload/debian.lock build/debs/.complete $(wildcard scripts/*.sh)
+dist/dockyard-installer: dist/dockyard-build dist/dockyard-installer-stub \
+		dist/dockyard-installer-stub.deps payload/debian.manifest \
+		payload/debian.lock LICENSE build/debs/.complete $(wildcard scripts/*.sh)
 	dist/dockyard-build -q --level $(LEVEL) --cache $(CACHE) \
 		--manifest payload/debian.manifest --out $@
 
-dist: dist/dockyard-build dist/dockyard-installer-stub build/debs/.complete
+dist: dist/dockyard-build dist/dockyard-installer-stub dist/dockyard-installer-stub.deps \
+		build/debs/.complete
 	dist/dockyard-build --level $(RELEASE_LEVEL) --cache $(CACHE) \
 		--manifest payload/debian.manifest --out dist/dockyard-installer
 
@@ -171,13 +216,13 @@ ASAN_BINS := $(addprefix build/asan/unit/,$(UNIT_TESTS)) $(addprefix build/asan/
 
 asan: $(ASAN_BINS)
 
-check test: all debs $(TEST_BINS) $(ASAN_BINS)
+check test: all installer debs $(TEST_BINS) $(ASAN_BINS)
 	tests/run.sh
 
 unit: $(TEST_BINS)
 	tests/run.sh --unit-only
 
-demo: all debs
+demo: all installer debs
 	tools/demo.sh
 
 deps:
@@ -194,6 +239,49 @@ lint:
 
 clean:
 	rm -rf build dist
+
+# ---- install: the builder as a distro would ship it ----
+# Manifests stay beside ../scripts and ../LICENSE, so their relative paths
+# work from the installed tree as from a checkout.
+PAYLOAD_FILES := payload/debian.manifest payload/debian.lock payload/dockyard.manifest \
+	payload/dockyard.lock
+MAN1 := $(wildcard man/*.1)
+MAN5 := $(wildcard man/*.5)
+MAN8 := $(wildcard man/*.8)
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/dockyard \
+		$(DESTDIR)$(DATADIR)/dockyard/payload $(DESTDIR)$(DATADIR)/dockyard/scripts \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)
+	install -m 0755 dist/dockyard-build $(DESTDIR)$(BINDIR)/dockyard-build
+	install -m 0755 dist/dockyard-installer-stub $(DESTDIR)$(LIBEXECDIR)/dockyard/
+	install -m 0644 dist/dockyard-installer-stub.deps $(DESTDIR)$(LIBEXECDIR)/dockyard/
+	install -m 0644 $(PAYLOAD_FILES) $(DESTDIR)$(DATADIR)/dockyard/payload/
+	install -m 0644 scripts/[0-9]*.sh $(DESTDIR)$(DATADIR)/dockyard/scripts/
+	install -m 0644 LICENSE $(DESTDIR)$(DATADIR)/dockyard/LICENSE
+	$(if $(MAN1),install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(MAN5),install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
+	$(if $(MAN8),install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/)
+	$(if $(wildcard completion/dockyard.bash),install -m 0644 completion/dockyard.bash \
+		$(DESTDIR)$(BASHCOMPDIR)/dockyard-build; \
+	for c in dockyard-installer dockyardctl; do \
+		ln -sf dockyard-build $(DESTDIR)$(BASHCOMPDIR)/$$c; done)
+	install -m 0644 README.md docs/builder.md docs/installer.md docs/payload-format.md \
+		$(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/dockyard-build \
+		$(DESTDIR)$(LIBEXECDIR)/dockyard/dockyard-installer-stub \
+		$(DESTDIR)$(LIBEXECDIR)/dockyard/dockyard-installer-stub.deps \
+		$(addprefix $(DESTDIR)$(DATADIR)/dockyard/,$(PAYLOAD_FILES)) \
+		$(DESTDIR)$(DATADIR)/dockyard/scripts/[0-9]*.sh $(DESTDIR)$(DATADIR)/dockyard/LICENSE \
+		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
+		$(addprefix $(DESTDIR)$(BASHCOMPDIR)/,dockyard-build dockyard-installer dockyardctl) \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,README.md builder.md installer.md payload-format.md)
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/dockyard $(DESTDIR)$(DATADIR)/dockyard/payload \
+		$(DESTDIR)$(DATADIR)/dockyard/scripts $(DESTDIR)$(DATADIR)/dockyard $(DESTDIR)$(DOCDIR)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 

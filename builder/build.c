@@ -39,6 +39,7 @@ struct plan {
 	struct dy_component *components;
 	struct dy_pack_file *files;
 	size_t nfiles;
+	struct dy_mline *licences; /* per selected component: where its text goes */
 	char **strings;
 	size_t nstrings, capstrings;
 };
@@ -82,6 +83,7 @@ plan_free(struct plan *p)
 		free(p->strings[i]);
 	free(p->strings);
 	free(p->files);
+	free(p->licences);
 	free(p->components);
 	free(p->items);
 	free(p->sources);
@@ -370,20 +372,88 @@ add_file(struct plan *p, size_t comp, const struct dy_mline *l, const char *src)
 	return f->src && f->label ? 0 : -1;
 }
 
+/* ---- licences: each component's text under share/doc/NAME/ ---- */
+
+/* The member of c's artifact that holds its licence text, or NULL (for a
+ * Debian package, usr/share/doc/PACKAGE/copyright). */
+static const char *
+licence_member(const struct dy_mcomponent *c)
+{
+	return c->license_member;
+}
+
+/* Fill p->licences[i] (the line add_file takes) for dest share/doc/NAME/FILE. */
+static struct dy_mline *
+licence_line(struct plan *p, size_t i, enum dy_mline_kind kind, const char *src, const char *file)
+{
+	const struct dy_mcomponent *c = p->sel[i];
+	struct dy_mline *l = &p->licences[i];
+
+	l->kind = kind;
+	l->src = (char *)src;
+	snprintf(l->dest, sizeof(l->dest), "share/doc/%s/%s", c->name, file);
+	l->mode = 0644;
+	l->line = c->license_line ? c->license_line : c->line;
+	return l;
+}
+
+/* Only an SPDX expression: the instance gets a notice naming it. */
+static int
+licence_notice(struct plan *p, size_t i, struct dy_err *err)
+{
+	const struct dy_mcomponent *c = p->sel[i];
+	const char *out = plan_str(p, "%s/%zu-licence", p->stage, i);
+	const char *text = plan_str(p,
+				    "%s %s is distributed under the licence expression\n\n"
+				    "SPDX-License-Identifier: %s\n\n"
+				    "(texts: https://spdx.org/licenses/)\n",
+				    c->name, c->version, c->license);
+
+	if (out == NULL || text == NULL)
+		return dy_errf(err, "out of memory");
+	if (dy_write_file_atomic(out, text, strlen(text), 0644, err) < 0)
+		return -1;
+	return add_file(p, i, licence_line(p, i, DY_LINE_FILE, "license", "LICENSE"), out) < 0
+		       ? dy_errf(err, "out of memory")
+		       : 0;
+}
+
+/* Licence texts that do not come out of the artifact. */
+static int
+stage_licence(struct plan *p, size_t i, struct dy_err *err)
+{
+	const struct dy_mcomponent *c = p->sel[i];
+	const char *src;
+
+	if (c->kind[0] && licence_member(c))
+		return 0; /* taken out with the other members */
+	if (c->license_file) {
+		src = c->license_file[0] == '/' ? c->license_file
+						: plan_str(p, "%s/%s", p->m.dir, c->license_file);
+		if (src == NULL ||
+		    add_file(p, i, licence_line(p, i, DY_LINE_FILE, c->license_file, "LICENSE"),
+			     src) < 0)
+			return dy_errf(err, "out of memory");
+		return 0;
+	}
+	return c->license[0] ? licence_notice(p, i, err) : 0;
+}
+
 static int
 stage_artifact(struct plan *p, size_t i, struct dy_err *err)
 {
 	const struct dy_mcomponent *c = p->sel[i];
+	const char *lic = licence_member(c);
 	enum dy_artifact_kind kind;
 	struct dy_want *wants;
-	size_t k;
+	size_t k, n = c->nlines;
 	int rc;
 
 	if (dy_artifact_kind_parse(c->kind, &kind) < 0)
 		return dy_errf(err, "component %s: unknown kind %s", c->name, c->kind);
-	if (c->nlines == 0)
+	if (c->nlines == 0 && (lic == NULL || kind == DY_KIND_FILE))
 		return 0; /* it only feeds an image's layer lines */
-	wants = calloc(c->nlines + 1, sizeof(*wants));
+	wants = calloc(c->nlines + 2, sizeof(*wants));
 	if (wants == NULL)
 		return dy_errf(err, "out of memory");
 	for (k = 0; k < c->nlines; k++) {
@@ -395,11 +465,47 @@ stage_artifact(struct plan *p, size_t i, struct dy_err *err)
 		wants[k].member = c->lines[k].src;
 		wants[k].out_path = out;
 	}
-	rc = dy_unpack(p->items[i].path, kind, wants, c->nlines, MAX_MEMBER_SIZE, err);
+	if (lic && kind != DY_KIND_FILE) {
+		const char *out = plan_str(p, "%s/%zu-licence", p->stage, i);
+		if (out == NULL ||
+		    add_file(p, i, licence_line(p, i, DY_LINE_MEMBER, lic, "copyright"), out) < 0) {
+			free(wants);
+			return dy_errf(err, "out of memory");
+		}
+		wants[n].member = lic;
+		wants[n++].out_path = out;
+	}
+	rc = dy_unpack(p->items[i].path, kind, wants, n, MAX_MEMBER_SIZE, err);
 	free(wants);
 	if (rc < 0)
 		return dy_err_wrap(err, "%s:%zu: %s", p->m.path, c->line, p->items[i].name);
 	return 0;
+}
+
+/* The directory a `concat` line reads: --scripts first, then the
+ * manifest's own path, then the scripts installed with this builder (a
+ * copied manifest then still finds them). */
+static const char *
+scripts_source(struct plan *p, const char *given, struct dy_err *err)
+{
+	const char *alt = p->o->builtin_scripts_dir;
+	struct stat st;
+
+	if (p->o->scripts_dir)
+		given = p->o->scripts_dir;
+	else if (stat(given, &st) < 0 && errno == ENOENT && alt && *alt) {
+		dy_say(DY_VERBOSE, "%s does not exist; reading scripts from %s", given, alt);
+		given = alt;
+	}
+	if (stat(given, &st) == 0 && !S_ISDIR(st.st_mode))
+		dy_errf(err, "scripts directory %s: not a directory (--scripts DIR names another)",
+			given);
+	else if (stat(given, &st) < 0 || access(given, R_OK | X_OK) < 0)
+		dy_errnof(err, "scripts directory %s: cannot read it (--scripts DIR names another)",
+			  given);
+	else
+		return given;
+	return NULL;
 }
 
 static int
@@ -416,6 +522,8 @@ stage_local(struct plan *p, size_t i, struct dy_err *err)
 		if (src == NULL)
 			return dy_errf(err, "out of memory");
 		if (l->kind == DY_LINE_CONCAT) {
+			if ((src = scripts_source(p, src, err)) == NULL)
+				return dy_err_wrap(err, "%s:%zu", p->m.path, l->line);
 			out = plan_str(p, "%s/%zu-%zu", p->stage, i, k);
 			if (out == NULL)
 				return dy_errf(err, "out of memory");
@@ -476,10 +584,11 @@ plan_components(struct plan *p, struct dy_err *err)
 	size_t i, nlines = 0;
 
 	p->components = calloc(p->nsel + 1, sizeof(*p->components));
+	p->licences = calloc(p->nsel + 1, sizeof(*p->licences));
 	for (i = 0; i < p->nsel; i++)
-		nlines += p->sel[i]->nlines;
+		nlines += p->sel[i]->nlines + 1; /* + its licence */
 	p->files = calloc(nlines + 1, sizeof(*p->files));
-	if (p->components == NULL || p->files == NULL)
+	if (p->components == NULL || p->files == NULL || p->licences == NULL)
 		return dy_errf(err, "out of memory");
 	for (i = 0; i < p->nsel; i++) {
 		const struct dy_mcomponent *c = p->sel[i];
@@ -503,11 +612,25 @@ plan_components(struct plan *p, struct dy_err *err)
 		} else if ((c->kind[0] ? stage_artifact(p, i, err) : stage_local(p, i, err)) < 0) {
 			return -1;
 		}
+		if (stage_licence(p, i, err) < 0)
+			return -1;
 	}
 	return 0;
 }
 
 /* ---- outputs ---- */
+
+/* A component without an artifact is known by its first packed file. */
+static const char *
+first_file(const struct plan *p, size_t comp)
+{
+	size_t k;
+
+	for (k = 0; k < p->nfiles; k++)
+		if (p->files[k].component == comp)
+			return p->files[k].src;
+	return NULL;
+}
 
 static int
 dist_files(struct plan *p, struct dy_err *err)
@@ -530,6 +653,9 @@ dist_files(struct plan *p, struct dy_err *err)
 		sc[i].source = p->sources[i];
 		sc[i].has_sha256 = p->items[i].url != NULL;
 		memcpy(sc[i].sha256, p->items[i].sha256, DY_SHA256_LEN);
+		sc[i].kind = p->sel[i]->kind;
+		sc[i].license = p->sel[i]->license;
+		sc[i].content_path = sc[i].has_sha256 ? NULL : first_file(p, i);
 	}
 	memset(&info, 0, sizeof(info));
 	info.installer_path = p->o->pack.out_path;
@@ -540,6 +666,7 @@ dist_files(struct plan *p, struct dy_err *err)
 	info.manifest_path = p->m.path;
 	info.lock_path = access(p->lock_path, F_OK) == 0 ? p->lock_path : NULL;
 	info.sig_path = p->o->pack.sign_key ? plan_str(p, "%s.sig", p->o->pack.out_path) : NULL;
+	info.stub_path = p->o->pack.stub_path;
 	info.components = sc;
 	info.ncomponents = p->nsel;
 	rc = dy_write_dist_files(&info, err);

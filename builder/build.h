@@ -25,6 +25,11 @@ struct dy_build_opts {
 	const char *const *withs; /* optional components to include */
 	size_t nwiths;
 	int no_dist_files; /* skip SHA256SUMS, SBOM, build info */
+	/* Where `concat` lines read scripts: scripts_dir (--scripts) when set;
+	 * else the manifest's own relative path when it exists; else
+	 * builtin_scripts_dir (fixed at build time) when set. */
+	const char *scripts_dir;
+	const char *builtin_scripts_dir;
 	struct dy_pack_opts pack;
 };
 

@@ -16,6 +16,15 @@
 #include "../common/version.h"
 #include "build.h"
 
+/* Where `make install` puts the stub and the scripts (-D at build time);
+ * a checkout finds them beside the program and through the manifest. */
+#ifndef DY_STUB_PATH
+#define DY_STUB_PATH "/usr/local/libexec/dockyard/dockyard-installer-stub"
+#endif
+#ifndef DY_SCRIPTS_DIR
+#define DY_SCRIPTS_DIR "/usr/local/share/dockyard/scripts"
+#endif
+
 enum { EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 enum {
@@ -23,6 +32,7 @@ enum {
 	OPT_LOCK,
 	OPT_OUT,
 	OPT_STUB,
+	OPT_SCRIPTS,
 	OPT_ARCH,
 	OPT_CACHE,
 	OPT_MIRROR,
@@ -43,7 +53,11 @@ static const struct dy_opt options[] = {
 	{ OPT_LOCK, 0, "lock", "FILE", "lock file (default: FILE.lock beside FILE.manifest)" },
 	{ OPT_OUT, 'o', "out", "PATH", "installer to write (default: dist/dockyard-installer)" },
 	{ OPT_STUB, 0, "stub", "FILE",
-	  "installer stub (default: dockyard-installer-stub beside this program)" },
+	  "installer stub (default: dockyard-installer-stub beside this program, else "
+	  "the installed one)" },
+	{ OPT_SCRIPTS, 0, "scripts", "DIR",
+	  "dockyardctl sources for `concat` lines (default: the manifest's path, else the "
+	  "installed ones)" },
 	{ OPT_ARCH, 0, "arch", "ARCH",
 	  "x86_64 or aarch64 (default: this machine's); without --stub, the stub in ARCH/ "
 	  "beside the default one if it exists" },
@@ -120,18 +134,27 @@ build_epoch(uint64_t *epoch)
 	return 0;
 }
 
-static char *
+/* The stub beside this program (a checkout's dist/), else the one
+ * installed with it. */
+static const char *
 default_stub(void)
 {
 	static char path[PATH_MAX];
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
-	if (n <= 0)
-		return NULL;
-	self[n] = '\0';
-	snprintf(path, sizeof(path), "%s/dockyard-installer-stub", dirname(self));
-	return path;
+	if (n > 0) {
+		self[n] = '\0';
+		snprintf(path, sizeof(path), "%s/dockyard-installer-stub", dirname(self));
+		if (access(path, F_OK) == 0)
+			return path;
+	}
+	if (access(DY_STUB_PATH, F_OK) == 0)
+		return DY_STUB_PATH;
+	dy_error("no installer stub: neither %s (beside this program) nor %s (where it is "
+		 "installed) exists; pass --stub FILE",
+		 n > 0 ? path : "dockyard-installer-stub", DY_STUB_PATH);
+	return NULL;
 }
 
 /* Another machine's stub lives in ARCH/ beside the default one (make arm64
@@ -219,6 +242,9 @@ parse_args(int argc, char **argv, struct cli *c)
 		case OPT_STUB:
 			b->pack.stub_path = st.optarg;
 			break;
+		case OPT_SCRIPTS:
+			b->scripts_dir = st.optarg;
+			break;
 		case OPT_ARCH:
 			b->arch = st.optarg;
 			break;
@@ -269,10 +295,8 @@ run_build(struct dy_build_opts *b)
 	struct dy_err err;
 	int stub_given = o->stub_path != NULL;
 
-	if (o->stub_path == NULL && (o->stub_path = default_stub()) == NULL) {
-		dy_error("cannot locate the installer stub; pass --stub FILE");
+	if (o->stub_path == NULL && (o->stub_path = default_stub()) == NULL)
 		return EXIT_USAGE;
-	}
 	if (!stub_given)
 		o->stub_path = arch_stub(o->stub_path, b->arch);
 	if (build_epoch(&o->epoch) < 0)
@@ -306,6 +330,7 @@ main(int argc, char **argv)
 	c.b.pack.level = DY_DEFAULT_LEVEL;
 	c.b.pack.window_log = DY_DEFAULT_WINDOW_LOG;
 	c.b.pack.progress = progress;
+	c.b.builtin_scripts_dir = DY_SCRIPTS_DIR;
 	/* Repeatable options: never more of them than arguments. */
 	c.mirrors = calloc((size_t)argc + 1, sizeof(char *));
 	c.selects = calloc((size_t)argc + 1, sizeof(char *));

@@ -38,6 +38,8 @@ component_free(struct dy_mcomponent *c)
 	free(c->env);
 	free(c->cmd);
 	free(c->labels);
+	free(c->license_file);
+	free(c->license_member);
 }
 
 void
@@ -282,6 +284,31 @@ set_once(struct parser *p, char *slot, size_t size, const char *key, const char 
 	return perr(p, "%s '%s' is not one of the allowed values", key, value);
 }
 
+/* license = SPDX expression; license-file / license-member = PATH */
+static int
+licence_key(struct parser *p, struct dy_mcomponent *c, const char *key, const char *value)
+{
+	char **slot = strcmp(key, "license-file") == 0 ? &c->license_file : &c->license_member;
+	struct dy_err sub;
+
+	if (strcmp(key, "license") == 0) {
+		if (c->license[0] != '\0')
+			return perr(p, "license is set twice in this component");
+		if (dy_spdx_expr_valid(value, &sub) < 0)
+			return perr(p, "component %s: %s", c->name, sub.msg);
+		snprintf(c->license, sizeof(c->license), "%s", value);
+		return 0;
+	}
+	if (*slot != NULL)
+		return perr(p, "%s is set twice in this component", key);
+	if (slot == &c->license_member && dy_member_path_valid(value, &sub) < 0)
+		return perr(p, "%s: %s", key, sub.msg);
+	if ((*slot = strdup(value)) == NULL)
+		return dy_errf(p->err, "out of memory");
+	c->license_line = p->line;
+	return 0;
+}
+
 /* url / url.ARCH / path / path.ARCH */
 static int
 artifact_key(struct parser *p, struct dy_mcomponent *c, const char *key, const char *value)
@@ -405,6 +432,9 @@ key_value(struct parser *p, struct dy_mcomponent *c, char *s, char *eq)
 		c->optional = 1;
 		return 0;
 	}
+	if (strcmp(key, "license") == 0 || strcmp(key, "license-file") == 0 ||
+	    strcmp(key, "license-member") == 0)
+		return licence_key(p, c, key, value);
 	if (strncmp(key, "url", 3) == 0 || strncmp(key, "path", 4) == 0)
 		if (key[key[0] == 'u' ? 3 : 4] == '\0' || key[key[0] == 'u' ? 3 : 4] == '.')
 			return artifact_key(p, c, key, value);
@@ -413,7 +443,7 @@ key_value(struct parser *p, struct dy_mcomponent *c, char *s, char *eq)
 		return image_key(p, c, key, value);
 	return perr(p,
 		    "unknown key '%s' (known: version, url, url.ARCH, path, path.ARCH, kind, "
-		    "role, sysbox-run-dir, optional, tag, env, cmd, labels)",
+		    "role, sysbox-run-dir, optional, tag, env, cmd, labels, license, license-file, license-member)",
 		    key);
 }
 
@@ -555,6 +585,11 @@ check_component(struct parser *p, const struct dy_mcomponent *c)
 	}
 	if (url && path)
 		return cerr(p, c, "has both url and path; an artifact comes from one place");
+	if (c->license_file && c->license_member)
+		return cerr(p, c,
+			    "has both license-file and license-member; the text comes from one");
+	if (c->license_member && (c->kind[0] == '\0' || strcmp(c->kind, "file") == 0))
+		return cerr(p, c, "license-member needs an archive (kind = tar, tgz or deb)");
 	if (!has_artifact(c)) {
 		if (c->kind[0] || members || installs)
 			return cerr(p, c, "kind, member and install need a url or path");

@@ -20,7 +20,9 @@
  * sysbox-run-dir = args | env (--run-dir in runtimeArgs, honoured from
  * sysbox 0.6.7.9-tc on, or SYSBOX_RUN_DIR for the forks 0.6.7.4-tc to
  * 0.6.7.8-tc that silently ignore it); optional = yes (built only
- * with --with NAME).
+ * with --with NAME); license = SPDX-EXPRESSION, license-file = PATH (local,
+ * relative to the manifest), license-member = PATH (inside the artifact):
+ * the licence text goes to share/doc/NAME/ in the instance.
  *
  * Lines: `member PATH -> DEST MODE` takes PATH out of a tar/deb artifact;
  * `install DEST MODE` places a kind=file artifact itself; `file SRC -> DEST
@@ -40,6 +42,7 @@
 
 #include "../common/err.h"
 #include "../verify/paths.h"
+#include "spdx.h"
 
 #define DY_MANIFEST_MAX (1u << 20)
 #define DY_MANIFEST_LINE_MAX 4096
@@ -81,6 +84,13 @@ struct dy_mcomponent {
 	/* kind = image: REPO:TAG, and space-separated words for the config */
 	char *tag, *env, *cmd, *labels;
 	int is_default; /* first section with this name */
+	/* Licence: an SPDX expression (SBOM), and where its text comes from:
+	 * a local file or a member of the artifact (a Debian package's
+	 * usr/share/doc/PKG/copyright).  Packed as share/doc/NAME/. */
+	char license[DY_SPDX_EXPR_MAX + 1];
+	char *license_file;
+	char *license_member;
+	size_t license_line;
 	struct dy_mline *lines;
 	size_t nlines;
 };

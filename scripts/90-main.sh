@@ -19,7 +19,7 @@ commands:
   net-down       remove the rules and the bridge alone
   status [--json]
                  every component's health; exit 1 when anything is unhealthy
-  logs [COMPONENT] [-f]
+  logs [COMPONENT] [-f|--follow]
                  the last lines of sysbox-mgr, sysbox-fs, containerd, dockerd
   env            print the export lines for a docker client
   isolate on|off opt-in cross-instance isolation: saved in etc/isolation,
@@ -39,7 +39,7 @@ commands:
                  file must be listed and match first, else nothing is
                  loaded.  Without DIR, and on every start: \${ROOT}/images/,
                  once per file digest (remembered in lib/images.loaded)
-  destroy [--yes] [--keep-data]
+  destroy [-y|--yes] [--keep-data]
                  stop and remove everything etc/receipt lists: unit, bridges
                  of the pool, mounts below the root, user, group, subuid and
                  subgid ranges, AppArmor block, registry entry, the root

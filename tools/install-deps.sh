@@ -10,6 +10,7 @@ libxml2-dev nettle-dev libmbedtls-dev libjansson-dev libcurl4-openssl-dev
 zstd python3 shellcheck clang-format openssl util-linux iproute2 iptables kmod curl strace
 systemd passwd apparmor rsync libsystemd0 libdevmapper1.02.1 libseccomp2
 clang libclang-rt-14-dev
+mandoc python3-jsonschema debhelper lintian dpkg-dev
 "
 # The aarch64 stub (make arm64): the cross compiler, the same static
 # libraries for arm64 (Debian multiarch), and qemu-aarch64-static, which

@@ -98,7 +98,7 @@ e2e_abs_paths() {
 		}
 		return b "/" p
 	}
-	/^path(\.[A-Za-z0-9_]+)?[ \t]*=/ {
+	/^(path(\.[A-Za-z0-9_]+)?|license-file)[ \t]*=/ {
 		v = $0; sub(/^[^=]*=[ \t]*/, "", v)
 		k = $0; sub(/=.*/, "", k); sub(/[ \t]+$/, "", k)
 		print k " = " abs(v); next
@@ -144,7 +144,7 @@ e2e_manifest() {
 		e2e_fail "cannot write $_mf_out/e2e.manifest and $_mf_out/e2e.lock"
 		return 1
 	fi
-	if grep -Eq '^(path[^=]*= *|(file|concat) +)[^ /]' "$_mf_out/e2e.manifest"; then
+	if grep -Eq '^((path[^=]*|license-file) *= *|(file|concat) +)[^ /]' "$_mf_out/e2e.manifest"; then
 		e2e_fail "$_mf_out/e2e.manifest still holds a relative path"
 		return 1
 	fi

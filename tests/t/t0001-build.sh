@@ -16,7 +16,8 @@ expect_success 'demo installer builds from payload/demo.manifest' '
 if [ "${DY_FLAVOR:-release}" = release ]; then
 	expect_success 'installer stub is statically linked and stripped' '
 		file "$STUB" >info &&
-		grep -q "statically linked" info &&
+		grep -Eq "statically linked|static-pie linked" info &&
+		! readelf -dl "$STUB" | grep -Eq "NEEDED|INTERP" &&
 		grep -q ", stripped" info &&
 		! ldd "$STUB" 2>/dev/null | grep -q "=>"
 	'
