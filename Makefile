@@ -161,7 +161,7 @@ build/aarch64/dockyard-installer-stub.full: $(call objs,aarch64,installer/main.c
 $(ARM64_STUB): build/aarch64/dockyard-installer-stub.full
 	@mkdir -p $(@D)
 	$(ARM64_STRIP) -o $@ $<
-	@file $@ | grep 'ARM aarch64' | grep -q 'statically linked' || \
+	@file $@ | grep 'ARM aarch64' | grep -Eq 'statically linked|static-pie linked' || \
 		{ echo "error: $@ is not a static aarch64 executable" >&2; rm -f $@; exit 1; }
 	@echo "aarch64 installer stub: $$(stat -c %s $@) bytes, static, stripped"
 
