@@ -875,13 +875,13 @@ run_steps(struct inst *ins, struct dy_err *err)
 	if (step_binaries(ins, err) < 0 || step_receipt(ins, err) < 0)
 		return -1;
 	ins_fault_point("receipt");
-	if (ins->dry) {
+	if (ins->dry)
 		step_plan_start(ins);
-		return step_images(ins, err);
-	}
-	if (step_start(ins, err) < 0)
+	else if (step_start(ins, err) < 0)
 		return -1;
-	if (ins->extracted && !ins->o->no_images && !ins->o->no_start && ins->o->sysroot[0] == '\0')
+	/* Images are loaded by the run that extracts the payload. */
+	if ((ins->dry ? !ins->binaries_current : ins->extracted) && !ins->o->no_images &&
+	    !ins->o->no_start && ins->o->sysroot[0] == '\0')
 		return step_images(ins, err);
 	return 0;
 }
