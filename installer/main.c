@@ -50,6 +50,16 @@ enum {
 	OPT_YES,
 	OPT_KEEP_DATA,
 	OPT_OUT,
+	OPT_STORAGE,
+	OPT_MGR_ARGS,
+	OPT_SUBID_USER,
+	OPT_SUBID_START,
+	OPT_SUBID_COUNT,
+	OPT_HTTP_PROXY,
+	OPT_HTTPS_PROXY,
+	OPT_NO_PROXY,
+	OPT_LOG_MAX_SIZE,
+	OPT_LOG_KEEP,
 };
 
 static const struct dy_opt options[] = {
@@ -61,7 +71,24 @@ static const struct dy_opt options[] = {
 	{ OPT_POOL_BASE, 0, "pool-base", "CIDR", "DOCKYARD_POOL_BASE, e.g. 172.30.0.0/16" },
 	{ OPT_POOL_SIZE, 0, "pool-size", "N", "DOCKYARD_POOL_SIZE: prefix length of each network" },
 	{ OPT_DNS, 0, "dns", "IP[,IP]",
-	  "DNS servers for containers (default: the host's upstream servers; \"\" for none)" },
+	  "DOCKYARD_DNS: DNS servers for containers (default: the host's upstream "
+	  "servers; \"\" for none)" },
+	{ OPT_STORAGE, 0, "storage-driver", "auto|overlay2|zfs",
+	  "DOCKYARD_STORAGE_DRIVER (default auto: zfs on ZFS, else overlay2)" },
+	{ OPT_MGR_ARGS, 0, "sysbox-mgr-extra-args", "ARGS",
+	  "DOCKYARD_SYSBOX_MGR_EXTRA_ARGS: more sysbox-mgr options" },
+	{ OPT_SUBID_USER, 0, "sysbox-subid-user", "USER",
+	  "DOCKYARD_SYSBOX_SUBID_USER (default PREFIXdocker)" },
+	{ OPT_SUBID_START, 0, "sysbox-subid-start", "N",
+	  "DOCKYARD_SYSBOX_SUBID_START: first subuid/subgid (default: the first free)" },
+	{ OPT_SUBID_COUNT, 0, "sysbox-subid-count", "N",
+	  "DOCKYARD_SYSBOX_SUBID_COUNT: ids, a multiple of 65536 (default 65536)" },
+	{ OPT_HTTP_PROXY, 0, "http-proxy", "URL", "DOCKYARD_HTTP_PROXY for dockerd" },
+	{ OPT_HTTPS_PROXY, 0, "https-proxy", "URL", "DOCKYARD_HTTPS_PROXY for dockerd" },
+	{ OPT_NO_PROXY, 0, "no-proxy", "LIST", "DOCKYARD_NO_PROXY for dockerd" },
+	{ OPT_LOG_MAX_SIZE, 0, "log-max-size", "SIZE",
+	  "DOCKYARD_LOG_MAX_SIZE: rotate each daemon log at SIZE (default 10M)" },
+	{ OPT_LOG_KEEP, 0, "log-keep", "N", "DOCKYARD_LOG_KEEP: rotated logs kept (default 3)" },
 	{ OPT_SYSROOT, 0, "sysroot", "DIR",
 	  "install into the image tree DIR (--root is the path inside it); start nothing" },
 	{ OPT_DRY_RUN, 'n', "dry-run", NULL, "print every action and change nothing (= plan)" },
@@ -157,8 +184,21 @@ known_command(const char *s)
 }
 
 static const char *const config_key[] = {
-	[OPT_PREFIX] = "prefix",       [OPT_BRIDGE] = "bridge-cidr",  [OPT_FIXED] = "fixed-cidr",
-	[OPT_POOL_BASE] = "pool-base", [OPT_POOL_SIZE] = "pool-size",
+	[OPT_PREFIX] = "prefix",
+	[OPT_BRIDGE] = "bridge-cidr",
+	[OPT_FIXED] = "fixed-cidr",
+	[OPT_POOL_BASE] = "pool-base",
+	[OPT_POOL_SIZE] = "pool-size",
+	[OPT_STORAGE] = "storage-driver",
+	[OPT_MGR_ARGS] = "sysbox-mgr-extra-args",
+	[OPT_SUBID_USER] = "sysbox-subid-user",
+	[OPT_SUBID_START] = "sysbox-subid-start",
+	[OPT_SUBID_COUNT] = "sysbox-subid-count",
+	[OPT_HTTP_PROXY] = "http-proxy",
+	[OPT_HTTPS_PROXY] = "https-proxy",
+	[OPT_NO_PROXY] = "no-proxy",
+	[OPT_LOG_MAX_SIZE] = "log-max-size",
+	[OPT_LOG_KEEP] = "log-keep",
 };
 
 /* "/dy1/" and "/dy1" are the same root; "/" stays "/" (and is refused). */
@@ -220,6 +260,16 @@ take_option(struct cli *c, struct dy_opts_state *st, int id)
 	case OPT_FIXED:
 	case OPT_POOL_BASE:
 	case OPT_POOL_SIZE:
+	case OPT_STORAGE:
+	case OPT_MGR_ARGS:
+	case OPT_SUBID_USER:
+	case OPT_SUBID_START:
+	case OPT_SUBID_COUNT:
+	case OPT_HTTP_PROXY:
+	case OPT_HTTPS_PROXY:
+	case OPT_NO_PROXY:
+	case OPT_LOG_MAX_SIZE:
+	case OPT_LOG_KEEP:
 		if (dy_config_set(&c->inst.flags, config_key[id], st->optarg, &err) < 0) {
 			dy_error("--%s: %s", config_key[id], err.msg);
 			return -1;
@@ -229,6 +279,11 @@ take_option(struct cli *c, struct dy_opts_state *st, int id)
 		c->inst.env_file = st->optarg;
 		return 0;
 	case OPT_DNS:
+		/* Kept in dockyard.env as DOCKYARD_DNS: a re-run does not detect again. */
+		if (dy_config_set(&c->inst.flags, "dns", st->optarg, &err) < 0) {
+			dy_error("--dns: %s", err.msg);
+			return -1;
+		}
 		return take_dns(&c->inst, st->optarg);
 	case OPT_SYSROOT:
 		if (take_path("sysroot", st->optarg, c->sysroot, sizeof(c->sysroot)) < 0)

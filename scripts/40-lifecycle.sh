@@ -198,8 +198,7 @@ start_component() {
 	fi
 	case $1 in
 	sysbox-mgr)
-		daemon_start sysbox-mgr "$BIN/sysbox-mgr" ${_sc_debug:+"$_sc_debug" debug} \
-			--run-dir "$SYSBOX_RUN" --data-root "$LIB/sysbox"
+		start_sysbox_mgr "$_sc_debug"
 		;;
 	sysbox-fs)
 		daemon_start sysbox-fs "$BIN/sysbox-fs" ${_sc_debug:+"$_sc_debug" debug} \
@@ -210,7 +209,7 @@ start_component() {
 			--config "$ETC/containerd.toml"
 		;;
 	dockerd)
-		daemon_start dockerd "$BIN/dockerd" ${_sc_ddebug:+"$_sc_ddebug"} --config-file "$ETC/daemon.json"
+		start_dockerd "$_sc_ddebug"
 		;;
 	esac
 	DY_STARTED="$DY_STARTED $1"
