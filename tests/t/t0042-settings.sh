@@ -99,6 +99,7 @@ refused() {
 	flag=$1 value=$2
 	shift 2
 	rc=0
+	# shellcheck disable=SC2086 # NETFLAGS is a list of flags
 	"$I1" gen-env --root /opt/dyx $NETFLAGS "--$flag" "$value" >/dev/null 2>err || rc=$?
 	test "$rc" = 2 || fail "--$flag $value: exit $rc, want 2" || return 1
 	grep -qF -- "$value" err || fail "--$flag: the message does not name $value: $(cat err)" || return 1
