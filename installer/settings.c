@@ -10,7 +10,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-
 #define SUBID_FLOOR 100000u /* ids below belong to the host's own users */
 #define SUBID_UNIT 65536u   /* a container's uid range */
 #define LOG_MIN (4ull << 10)
@@ -38,8 +37,7 @@ fits(const char *key, const char *value, size_t size, struct dy_err *err)
 {
 	if (strlen(value) < size)
 		return 0;
-	return dy_errf(err, "%s is %zu characters long: at most %zu", key, strlen(value),
-		       size - 1);
+	return dy_errf(err, "%s is %zu characters long: at most %zu", key, strlen(value), size - 1);
 }
 
 /* "1.1.1.1,2001:db8::1" (commas or spaces); "" for none. */
@@ -66,8 +64,8 @@ set_dns(struct dy_settings *o, const char *key, const char *value, struct dy_err
 					       "%s '%.200s': '%s' is not an IPv4 or IPv6 address",
 					       key, value, one);
 			if ((af == AF_INET && bin[0] == 127) ||
-			    (af == AF_INET6 && memcmp(bin, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1",
-						      16) == 0))
+			    (af == AF_INET6 &&
+			     memcmp(bin, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0))
 				return dy_errf(err,
 					       "%s '%.200s': %s is a loopback address, which "
 					       "containers cannot reach",
@@ -84,8 +82,8 @@ set_storage(struct dy_settings *o, const char *key, const char *value, struct dy
 {
 	if (strcmp(value, "auto") != 0 && strcmp(value, "overlay2") != 0 &&
 	    strcmp(value, "zfs") != 0)
-		return dy_errf(err, "%s '%.64s' is not a storage driver: auto, overlay2 or zfs", key,
-			       value);
+		return dy_errf(err, "%s '%.64s' is not a storage driver: auto, overlay2 or zfs",
+			       key, value);
 	snprintf(o->storage_driver, sizeof(o->storage_driver), "%s", value);
 	return 0;
 }
@@ -103,8 +101,8 @@ set_mgr_args(struct dy_settings *o, const char *key, const char *value, struct d
 		       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:=,@+- ",
 		       rule, err) < 0)
 		return -1;
-	if (value[0] != '\0' && (value[0] != '-' || strstr(value, "  ") != NULL ||
-				 value[strlen(value) - 1] == ' '))
+	if (value[0] != '\0' &&
+	    (value[0] != '-' || strstr(value, "  ") != NULL || value[strlen(value) - 1] == ' '))
 		return dy_errf(err, "%s '%.200s': %s", key, value, rule);
 	snprintf(o->mgr_args, sizeof(o->mgr_args), "%s", value);
 	return 0;
@@ -116,8 +114,8 @@ set_user(struct dy_settings *o, const char *key, const char *value, struct dy_er
 	static const char rule[] = "a user name is 1 to 32 characters of [a-z0-9_-], starting "
 				   "with a letter or '_'";
 
-	if (value[0] == '\0' || strlen(value) > 32 || !((value[0] >= 'a' && value[0] <= 'z') ||
-							 value[0] == '_'))
+	if (value[0] == '\0' || strlen(value) > 32 ||
+	    !((value[0] >= 'a' && value[0] <= 'z') || value[0] == '_'))
 		return dy_errf(err, "%s '%.64s': %s", key, value, rule);
 	if (only_chars(key, value, "abcdefghijklmnopqrstuvwxyz0123456789_-", rule, err) < 0)
 		return -1;
