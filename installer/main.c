@@ -21,6 +21,7 @@
 #include "config.h"
 #include "extract.h"
 #include "install.h"
+#include "instances.h"
 #include "list.h"
 
 enum { EXIT_BAD = DY_EXIT_FAIL, EXIT_USAGE = DY_EXIT_USAGE };
@@ -103,7 +104,7 @@ static const struct dy_opt options[] = {
 	{ OPT_YES, 'y', "yes", NULL, "uninstall: do not ask" },
 	{ OPT_KEEP_DATA, 0, "keep-data", NULL, "uninstall: keep lib/docker (images, containers)" },
 	{ OPT_OUT, 'o', "out", "FILE", "gen-env: write FILE instead of standard output" },
-	{ OPT_JSON, 0, "json", NULL, "list, install, plan, preflight: print JSON" },
+	{ OPT_JSON, 0, "json", NULL, "list, install, plan, preflight, instances: print JSON" },
 	{ OPT_IMAGE, 0, "image", "FILE", "read the payload of FILE instead of this program" },
 	{ OPT_KEY, 0, "key", "PUB.pem",
 	  "check, install: require a valid signature by this EC P-256 public key" },
@@ -125,6 +126,8 @@ static const struct {
 	{ "gen-env", "--root DIR [--out FILE]", "write the resolved dockyard.env only" },
 	{ "uninstall", "--root DIR [--yes] [--keep-data]",
 	  "stop and remove the instance (dockyardctl destroy)" },
+	{ "instances", "[--json] [--sysroot DIR]",
+	  "every registered instance: prefix, root, engine, state, networks" },
 	{ "check", "[--key PUB.pem]",
 	  "verify everything (with --key, the signature too); write nothing" },
 	{ "list", "[--json]", "list the payload: component, version, size, sha256, path" },
@@ -584,6 +587,29 @@ cmd_uninstall(const struct cli *c)
 	return rc;
 }
 
+/* instances: the registry; each instance's state from its dockyardctl
+ * (not in an image tree, where nothing runs).  A broken entry is listed,
+ * never fatal. */
+static int
+cmd_instances(const struct cli *c)
+{
+	struct dy_err err;
+	json_t *doc;
+
+	doc = dy_instances_scan(c->inst.sysroot, c->inst.sysroot[0] == '\0', &err);
+	if (doc == NULL) {
+		dy_error("%s", err.msg);
+		return EXIT_BAD;
+	}
+	if (c->inst.json) {
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	} else
+		dy_instances_print(stdout, doc);
+	json_decref(doc);
+	return 0;
+}
+
 /* Options that belong to other commands are mistakes, not no-ops. */
 static int
 misplaced(const char *what)
@@ -598,8 +624,9 @@ check_applicable(const struct cli *c)
 	const char *cmd = c->command;
 	int install = strcmp(cmd, "install") == 0 || strcmp(cmd, "plan") == 0;
 
-	if (c->inst.json && !install && strcmp(cmd, "list") != 0 && strcmp(cmd, "preflight") != 0)
-		return misplaced("--json applies to list, install, plan and preflight");
+	if (c->inst.json && !install && strcmp(cmd, "list") != 0 && strcmp(cmd, "preflight") != 0 &&
+	    strcmp(cmd, "instances") != 0)
+		return misplaced("--json applies to list, install, plan, preflight and instances");
 	if (c->inst.key && !install && strcmp(cmd, "check") != 0)
 		return misplaced("--key applies to check and install");
 	if (c->out && strcmp(cmd, "gen-env") != 0)
@@ -660,6 +687,8 @@ main(int argc, char **argv)
 		return cmd_gen_env(&c);
 	if (strcmp(c.command, "uninstall") == 0)
 		return cmd_uninstall(&c);
+	if (strcmp(c.command, "instances") == 0)
+		return cmd_instances(&c);
 	if (open_image(&c, &img) < 0)
 		return EXIT_BAD;
 	rc = run_command(&c, &img);
