@@ -38,6 +38,8 @@ start_sysbox_mgr() {
 # start_dockerd DEBUGFLAG: dockerd with the proxies of dockyard.env in its
 # environment (both spellings: Go reads HTTP_PROXY, some helpers http_proxy).
 start_dockerd() {
+	# What dockerd reads now: reload compares daemon.json with it.
+	cp "$ETC/daemon.json" "$RUN/dockerd.json.tmp" && mv -f "$RUN/dockerd.json.tmp" "$RUN/dockerd.json"
 	if [ -z "$DOCKYARD_HTTP_PROXY$DOCKYARD_HTTPS_PROXY$DOCKYARD_NO_PROXY" ]; then
 		daemon_start dockerd "$BIN/dockerd" ${1:+"$1"} --config-file "$ETC/daemon.json"
 		return

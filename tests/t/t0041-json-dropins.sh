@@ -163,6 +163,36 @@ expect_success 'broken JSON in a drop-in is refused with file and line; nothing 
 	rm "$ROOT/etc/daemon.d/40-broken.json"
 '
 
+expect_success 'a drop-in of keys dockerd reloads: a reload (SIGHUP), no restart' '
+	pid=$(dockerd_pid) &&
+	printf "{\"debug\": true, \"labels\": [\"site=t41\"]}\n" >"$ROOT/etc/daemon.d/50-debug.json" &&
+	"$I1" plan --json --root "$ROOT" --no-systemd >plan.json &&
+	jq_py plan.json "kinds == [\"write\", \"reload\"]" &&
+	"$I1" install --json --root "$ROOT" --no-systemd >install.json &&
+	json_valid install plan.json install.json &&
+	jq_py install.json "kinds == [\"write\", \"reload\"] and d[\"changed\"]" &&
+	test "$(dockerd_pid)" = "$pid" &&
+	{ wait_until 10 grep -q "reloaded configuration .*debug.*labels" "$ROOT/log/dockerd.log" ||
+		fail "no reload in the log: $(tail -5 "$ROOT/log/dockerd.log")"; }
+'
+
+expect_success 'dockyardctl reload names the changes that need a restart' '
+	pid=$(dockerd_pid) &&
+	"$ROOT/bin/dockyardctl" reload 2>err &&
+	grep -q "has not changed since it started" err &&
+	python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1])); d[\"mtu\"] = 1400; d[\"debug\"] = False
+open(sys.argv[1], \"w\").write(json.dumps(d, indent=2, sort_keys=True) + \"\\n\")
+" "$ROOT/etc/daemon.json" &&
+	"$ROOT/bin/dockyardctl" reload 2>err &&
+	grep -q "changed: debug mtu" err &&
+	grep -q "need a restart.*: mtu$" err &&
+	! grep -q "restart.*debug" err &&
+	test "$(dockerd_pid)" = "$pid" &&
+	"$I1" -q --root "$ROOT" --no-systemd
+'
+
 expect_success 'the drop-ins survive an upgrade' '
 	"$I2" install --json --root "$ROOT" --no-systemd >install.json &&
 	json_valid install install.json &&
