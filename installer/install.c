@@ -605,7 +605,8 @@ step_render(struct inst *ins, struct dy_err *err)
 {
 	char dns[DY_MAX_DNS][64], path[PATH_BUF], *env = NULL;
 	const char *dnsp[DY_MAX_DNS];
-	struct dy_render_in in = { &ins->cfg, &ins->img->meta, dnsp, 0, ins->dropins };
+	struct dy_render_in in = { &ins->cfg, &ins->img->meta, dnsp, 0, ins->dropins, NULL };
+	char *ctd_dropins = NULL;
 	struct dy_config *daemon_cfg;
 	size_t i, len;
 	int n, rc;
@@ -648,7 +649,15 @@ step_render(struct inst *ins, struct dy_err *err)
 		rc = put_rendered(ins, dy_render_daemon_json, &in, 0, 2, err);
 	in.cfg = &ins->cfg;
 	free(daemon_cfg);
-	if (rc < 0 || put_rendered(ins, dy_render_containerd_toml, &in, 0, 1, err) < 0)
+	if (rc == 0)
+		rc = ins_root_path(ins, path, sizeof(path), DY_CONTAINERD_DROPIN_DIR, err);
+	if (rc == 0)
+		rc = dy_containerd_dropins(path, &ctd_dropins, err);
+	in.containerd_dropins = ctd_dropins;
+	if (rc == 0)
+		rc = put_rendered(ins, dy_render_containerd_toml, &in, 0, 1, err);
+	free(ctd_dropins);
+	if (rc < 0)
 		return -1;
 	if (host_path(ins->o, path, sizeof(path), "/etc/systemd/system", err) < 0 ||
 	    (!ins->dry && dy_mkdir_p(path, 0755, err) < 0))

@@ -34,7 +34,8 @@ struct dy_render_in {
 	const struct dy_meta *meta;
 	const char *const *dns; /* upstream DNS servers; may be empty */
 	size_t ndns;
-	const struct json_t *dropins; /* merged etc/daemon.d (dropin.h); NULL: none */
+	const struct json_t *dropins;	/* merged etc/daemon.d (dropin.h); NULL: none */
+	const char *containerd_dropins; /* "# drop-in NAME sha256 HEX" lines; NULL: none */
 };
 
 /* A rendered file: malloc'd text, its mode, and its path (relative to the
@@ -62,9 +63,11 @@ void dy_rendered_free(struct dy_rendered *r);
 int dy_render_daemon_json(const struct dy_render_in *in, struct dy_rendered *out,
 			  struct dy_err *err);
 
-/* etc/containerd.toml: version 2, root lib/containerd, state
- * run/containerd/state, grpc address run/containerd/containerd.sock, ttrpc
- * beside it, debug/metrics off, cri plugin disabled. */
+/* etc/containerd.toml: version 2, imports etc/containerd.d/ *.toml (the
+ * operator's drop-ins, listed with their SHA-256 in comments), root
+ * lib/containerd, state run/containerd/state, grpc address
+ * run/containerd/containerd.sock, ttrpc beside it, debug/metrics off, cri
+ * plugin disabled. */
 int dy_render_containerd_toml(const struct dy_render_in *in, struct dy_rendered *out,
 			      struct dy_err *err);
 

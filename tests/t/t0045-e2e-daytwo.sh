@@ -95,6 +95,22 @@ expect_success 'the mirror survives an upgrade' '
 	test -f "$A/etc/daemon.d/10-mirror.json"
 '
 
+expect_success 'a containerd drop-in in etc/containerd.d is imported after a restart' '
+	mkdir "$A/etc/containerd.d" &&
+	printf "[debug]\n  address = \"%s\"\n" "$A/run/containerd/debug.sock" \
+		>"$A/etc/containerd.d/10-debug.toml" &&
+	"$I2" --json --root "$A" --no-systemd >install.json &&
+	json_valid install install.json &&
+	python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert [a[\"kind\"] for a in d[\"actions\"]] == [\"write\", \"restart\"], d
+" install.json &&
+	grep -q "^# drop-in 10-debug.toml sha256 [0-9a-f]\{64\}$" "$A/etc/containerd.toml" &&
+	wait_until 20 test -S "$A/run/containerd/debug.sock" &&
+	"$A/bin/dockyardctl" status >/dev/null
+'
+
 expect_success 'dockyardctl context writes the caller'\''s own docker configuration' '
 	mkdir cfg &&
 	DOCKER_CONFIG=$TRASH/cfg "$A/bin/dockyardctl" context >out 2>err &&
