@@ -53,7 +53,8 @@ void dy_rendered_free(struct dy_rendered *r);
  * data-root lib/docker, exec-root run/docker, pidfile run/docker/dockerd.pid
  * (run/dockerd.pid is dockyardctl's), hosts unix://run/docker.sock,
  * containerd run/containerd/containerd.sock, group ${PREFIX}docker,
- * cgroup-parent ${PREFIX}docker, storage-driver overlay2,
+ * cgroup-parent ${PREFIX}docker, storage-driver (DOCKYARD_STORAGE_DRIVER; overlay2
+ * when unset or auto: the installer resolves auto before rendering),
  * userland-proxy-path bin/docker-proxy, deprecated-key-path etc/key.json
  * (dockerd 20.10 reads /etc/docker/key.json otherwise), dns when ndns > 0,
  * runtimes.sysbox-runc {path bin/sysbox-runc, runtimeArgs --run-dir
