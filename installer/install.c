@@ -8,6 +8,7 @@
  */
 #include "install.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -600,6 +601,47 @@ put_rendered(struct inst *ins, render_fn fn, const struct dy_render_in *in, int 
 	return rc < 0 ? -1 : 0;
 }
 
+/* Newest modification time of the files in ROOT/rel (0 when none). */
+static time_t
+newest_in(struct inst *ins, const char *rel)
+{
+	char dir[PATH_BUF], path[PATH_BUF + 256];
+	struct dy_err ignored;
+	struct dirent *de;
+	struct stat st;
+	time_t newest = 0;
+	DIR *d;
+
+	if (ins_root_path(ins, dir, sizeof(dir), rel, &ignored) < 0 || (d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < sizeof(path) &&
+		    lstat(path, &st) == 0 && st.st_mtime > newest)
+			newest = st.st_mtime;
+	closedir(d);
+	return newest;
+}
+
+/* The drop-ins were checked and merged now: a rendered file older than a
+ * drop-in gets this time, so that dockyardctl start, which warns about a
+ * drop-in newer than what the daemons read, stays quiet. */
+static void
+mark_merged(struct inst *ins, const char *dropins, const char *rendered)
+{
+	char path[PATH_BUF];
+	struct dy_err ignored;
+	struct stat st;
+	time_t newest = newest_in(ins, dropins);
+
+	if (ins->dry || newest == 0 ||
+	    ins_root_path(ins, path, sizeof(path), rendered, &ignored) < 0 ||
+	    lstat(path, &st) < 0 || st.st_mtime > newest)
+		return;
+	if (utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) < 0)
+		dy_warn("cannot update the time of %s: %s", path, strerror(errno));
+}
+
 static int
 step_render(struct inst *ins, struct dy_err *err)
 {
@@ -659,6 +701,8 @@ step_render(struct inst *ins, struct dy_err *err)
 	free(ctd_dropins);
 	if (rc < 0)
 		return -1;
+	mark_merged(ins, DY_DROPIN_DIR, "etc/daemon.json");
+	mark_merged(ins, DY_CONTAINERD_DROPIN_DIR, "etc/containerd.toml");
 	if (host_path(ins->o, path, sizeof(path), "/etc/systemd/system", err) < 0 ||
 	    (!ins->dry && dy_mkdir_p(path, 0755, err) < 0))
 		return -1;

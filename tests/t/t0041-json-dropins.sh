@@ -167,6 +167,16 @@ expect_success 'broken JSON in a drop-in is refused with file and line; nothing 
 	rm "$ROOT/etc/daemon.d/40-broken.json"
 '
 
+expect_success 'a start with a drop-in newer than daemon.json warns that the installer merges it' '
+	"$ROOT/bin/dockyardctl" -q stop &&
+	touch "$ROOT/etc/daemon.d/10-mirror.json" &&
+	"$ROOT/bin/dockyardctl" start 2>err &&
+	grep -q "warning: $ROOT/etc/daemon.d/10-mirror.json changed after $ROOT/etc/daemon.json" err &&
+	"$I1" -q --root "$ROOT" --no-systemd &&
+	"$ROOT/bin/dockyardctl" -q stop && "$ROOT/bin/dockyardctl" start 2>err &&
+	! grep -q "changed after" err
+'
+
 expect_success 'a drop-in of keys dockerd reloads: a reload (SIGHUP), no restart' '
 	pid=$(dockerd_pid) &&
 	printf "{\"debug\": true, \"labels\": [\"site=t41\"]}\n" >"$ROOT/etc/daemon.d/50-debug.json" &&
