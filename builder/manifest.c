@@ -443,7 +443,8 @@ key_value(struct parser *p, struct dy_mcomponent *c, char *s, char *eq)
 		return image_key(p, c, key, value);
 	return perr(p,
 		    "unknown key '%s' (known: version, url, url.ARCH, path, path.ARCH, kind, "
-		    "role, sysbox-run-dir, optional, tag, env, cmd, labels, license, license-file, license-member)",
+		    "role, sysbox-run-dir, optional, tag, env, cmd, labels, license, license-file, "
+		    "license-member)",
 		    key);
 }
 

@@ -113,7 +113,7 @@ recover_bin(struct inst *ins, struct dy_err *err)
 	    ins_root_path(ins, prev, sizeof(prev), "bin.prev", err) < 0)
 		return -1;
 	if (lstat(bin, &st) < 0 && errno == ENOENT && lstat(prev, &st) == 0) {
-		ins_act(ins, "restore", "%s from an interrupted upgrade", bin);
+		ins_act(ins, "restore", bin, NULL, "restore %s from an interrupted upgrade", bin);
 		if (!ins->dry && rename(prev, bin) < 0)
 			return dy_errnof(err, "cannot restore %s to %s", prev, bin);
 	}
@@ -125,7 +125,7 @@ static int
 put_wrapper(struct inst *ins, render_fn fn, const char *bindir, const char *name,
 	    struct dy_err *err)
 {
-	struct dy_render_in in = { &ins->cfg, &ins->img->meta, NULL, 0 };
+	struct dy_render_in in = { &ins->cfg, &ins->img->meta, NULL, 0, NULL, NULL };
 	struct dy_rendered r;
 	char path[PATH_BUF];
 	int rc;
@@ -195,6 +195,8 @@ swap_bin(struct inst *ins, const char *staging, struct dy_err *err)
 	if (ins_join_path(staged, sizeof(staged), staging, "bin", err) < 0)
 		return -1;
 	if (lstat(bin, &st) == 0) {
+		ins_act(ins, "swap", bin, NULL, "swap %s (the previous one waits in bin.prev)",
+			bin);
 		if (ins_remove_at_root(ins, "bin.prev", err) < 0)
 			return -1;
 		if (rename(bin, prev) < 0)
@@ -334,9 +336,9 @@ step_stage(struct inst *ins, struct dy_err *err)
 			return -1;
 		return verified(ins, err);
 	}
-	ins_act(ins, "extract", "%zu payload entries (%llu bytes) into %s/bin",
-		ins->img->meta.nentries, (unsigned long long)dy_meta_total_size(&ins->img->meta),
-		ins->root);
+	ins_act(ins, "extract", ins->root, NULL,
+		"extract %zu payload entries (%llu bytes) into %s/bin", ins->img->meta.nentries,
+		(unsigned long long)dy_meta_total_size(&ins->img->meta), ins->root);
 	if (ins->dry) {
 		/* plan checks the digest before anything else (main.c) */
 		if (!ins->img->digest_ok && dy_image_check_digest(ins->img, err) < 0)
@@ -364,6 +366,9 @@ step_binaries(struct inst *ins, struct dy_err *err)
 	if (ins->binaries_current || ins->dry) {
 		if (ins_root_path(ins, staging, sizeof(staging), "bin", err) < 0)
 			return -1;
+		if (!ins->binaries_current && access(staging, F_OK) == 0)
+			ins_act(ins, "swap", staging, NULL,
+				"swap %s (the previous one waits in bin.prev)", staging);
 		return render_wrappers(ins, staging, err);
 	}
 	if (ins_root_path(ins, staging, sizeof(staging), STAGING_NAME, err) < 0)

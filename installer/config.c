@@ -14,13 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../common/xio.h"
+#include "settings.h"
 
 #define ENV_MAX (64u * 1024)
 #define ENV_LINE_MAX 4096
@@ -42,6 +41,18 @@ static const struct key {
 	{ "DOCKYARD_FIXED_CIDR", "fixed-cidr", DY_KEY_FIXED },
 	{ "DOCKYARD_POOL_BASE", "pool-base", DY_KEY_POOL_BASE },
 	{ "DOCKYARD_POOL_SIZE", "pool-size", DY_KEY_POOL_SIZE },
+	/* optional (settings.h) */
+	{ "DOCKYARD_DNS", "dns", DY_KEY_DNS },
+	{ "DOCKYARD_STORAGE_DRIVER", "storage-driver", DY_KEY_STORAGE },
+	{ "DOCKYARD_SYSBOX_MGR_EXTRA_ARGS", "sysbox-mgr-extra-args", DY_KEY_MGR_ARGS },
+	{ "DOCKYARD_SYSBOX_SUBID_USER", "sysbox-subid-user", DY_KEY_SUBID_USER },
+	{ "DOCKYARD_SYSBOX_SUBID_START", "sysbox-subid-start", DY_KEY_SUBID_START },
+	{ "DOCKYARD_SYSBOX_SUBID_COUNT", "sysbox-subid-count", DY_KEY_SUBID_COUNT },
+	{ "DOCKYARD_HTTP_PROXY", "http-proxy", DY_KEY_HTTP_PROXY },
+	{ "DOCKYARD_HTTPS_PROXY", "https-proxy", DY_KEY_HTTPS_PROXY },
+	{ "DOCKYARD_NO_PROXY", "no-proxy", DY_KEY_NO_PROXY },
+	{ "DOCKYARD_LOG_MAX_SIZE", "log-max-size", DY_KEY_LOG_MAX_SIZE },
+	{ "DOCKYARD_LOG_KEEP", "log-keep", DY_KEY_LOG_KEEP },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -322,6 +333,20 @@ set_pool_size(struct dy_config *c, const char *value, struct dy_err *err)
 	return 0;
 }
 
+/* "DOCKYARD_ROOT, DOCKYARD_DOCKER_PREFIX, ..." */
+static const char *
+known_keys(void)
+{
+	static char list[NKEYS * 40];
+	size_t i, n = 0;
+
+	if (list[0] == '\0')
+		for (i = 0; i < NKEYS; i++)
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
+					      keys[i].env);
+	return list;
+}
+
 int
 dy_config_set(struct dy_config *c, const char *key, const char *value, struct dy_err *err)
 {
@@ -329,11 +354,10 @@ dy_config_set(struct dy_config *c, const char *key, const char *value, struct dy
 	struct dy_cidr cidr;
 
 	if (k == NULL)
-		return dy_errf(err,
-			       "unknown configuration key '%.64s' (known: DOCKYARD_ROOT, "
-			       "DOCKYARD_DOCKER_PREFIX, DOCKYARD_BRIDGE_CIDR, "
-			       "DOCKYARD_FIXED_CIDR, DOCKYARD_POOL_BASE, DOCKYARD_POOL_SIZE)",
-			       key);
+		return dy_errf(err, "unknown configuration key '%.64s' (known: %s)", key,
+			       known_keys());
+	if (k->bit & ~(unsigned)DY_KEY_ALL)
+		return dy_settings_set(c, k->bit, k->env, value, err);
 	switch (k->bit) {
 	case DY_KEY_ROOT:
 		if (set_root(c, value, err) < 0)
@@ -519,7 +543,7 @@ rule_all_set(const struct dy_config *c, struct dy_err *err)
 	size_t i;
 
 	for (i = 0; i < NKEYS; i++)
-		if (!(c->set & keys[i].bit))
+		if ((keys[i].bit & DY_KEY_ALL) && !(c->set & keys[i].bit))
 			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
 				 "%s%s", *missing ? ", " : "", keys[i].env);
 	if (*missing)
@@ -588,7 +612,7 @@ dy_config_validate(const struct dy_config *c, struct dy_err *err)
 	    rule_network("DOCKYARD_FIXED_CIDR", &c->fixed, err) < 0 ||
 	    rule_network("DOCKYARD_POOL_BASE", &c->pool, err) < 0 ||
 	    rule_pool_size(c->pool_size, err) < 0 || rule_bridge(c, err) < 0 ||
-	    rule_pool_clear(c, err) < 0)
+	    rule_pool_clear(c, err) < 0 || dy_settings_validate(c, err) < 0)
 		return -1;
 	if (c->pool_size <= c->pool.len) {
 		dy_cidr_format(&c->pool, p, sizeof(p));
@@ -601,11 +625,29 @@ dy_config_validate(const struct dy_config *c, struct dy_err *err)
 	return 0;
 }
 
+/* KEY=VALUE of each optional key set; quoted when it holds a space. */
+static size_t
+format_settings(const struct dy_config *c, char *out, size_t size)
+{
+	char value[DY_SETTING_MAX];
+	size_t i, n = 0;
+
+	for (i = 0; i < NKEYS && n < size; i++) {
+		if (!(keys[i].bit & ~(unsigned)DY_KEY_ALL) || !(c->set & keys[i].bit))
+			continue;
+		dy_settings_value(c, keys[i].bit, value, sizeof(value));
+		n += (size_t)snprintf(out + n, size - n,
+				      strchr(value, ' ') ? "%s=\"%s\"\n" : "%s=%s\n", keys[i].env,
+				      value);
+	}
+	return n;
+}
+
 int
 dy_config_format_env(const struct dy_config *c, char **out, size_t *len, struct dy_err *err)
 {
 	char b[DY_CIDR_TEXT], f[DY_CIDR_TEXT], p[DY_CIDR_TEXT];
-	size_t size = DY_ROOT_MAX + 1024;
+	size_t size = DY_ROOT_MAX + 1024 + NKEYS * (DY_SETTING_MAX + 64);
 	int n;
 
 	if (dy_config_validate(c, err) < 0)
@@ -625,7 +667,7 @@ dy_config_format_env(const struct dy_config *c, char **out, size_t *len, struct 
 		     "DOCKYARD_POOL_BASE=%s\n"
 		     "DOCKYARD_POOL_SIZE=%d\n",
 		     c->root, c->prefix, b, f, p, c->pool_size);
-	*len = (size_t)n;
+	*len = (size_t)n + format_settings(c, *out + n, size - (size_t)n);
 	return 0;
 }
 
@@ -1069,16 +1111,33 @@ dy_config_check_conflicts(const struct dy_config *c, const struct dy_host *h, st
 
 /* ---- generation ---- */
 
-static uint32_t
-os_random(void *ctx)
-{
-	static uint32_t counter;
-	uint32_t v;
+/* The default random source is a sequence seeded from the root path
+ * (FNV-1a, then splitmix64): the same root on an unchanged host gets the
+ * same networks, so a plan shows what the following install will pick,
+ * and different roots still spread over the range. */
+struct seeded {
+	uint64_t state;
+};
 
-	(void)ctx;
-	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
-		v = (uint32_t)time(NULL) ^ (uint32_t)getpid() << 16 ^ ++counter * 2654435761u;
-	return v;
+static void
+seed_from(struct seeded *s, const char *root)
+{
+	const unsigned char *p;
+
+	s->state = 0xcbf29ce484222325ull;
+	for (p = (const unsigned char *)root; *p; p++)
+		s->state = (s->state ^ *p) * 0x100000001b3ull;
+}
+
+static uint32_t
+seeded_random(void *ctx)
+{
+	struct seeded *s = ctx;
+	uint64_t z = (s->state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (uint32_t)((z ^ (z >> 31)) >> 32);
 }
 
 /* A re-run with only --root keeps the registered instance's values. */
@@ -1108,6 +1167,7 @@ adopt_registered(struct dy_config *c, const struct dy_host *h)
 		c->pool_size = in->cfg.pool_size;
 	c->set |=
 		in->cfg.set & (DY_KEY_BRIDGE | DY_KEY_FIXED | DY_KEY_POOL_BASE | DY_KEY_POOL_SIZE);
+	dy_settings_merge(c, &in->cfg);
 }
 
 static int
@@ -1189,9 +1249,13 @@ dy_config_complete(struct dy_config *c, const struct dy_host *h, dy_random_fn rn
 		   struct dy_err *err)
 {
 	struct dy_config t = *c;
+	struct seeded seq;
 
-	if (rnd == NULL)
-		rnd = os_random;
+	if (rnd == NULL) {
+		seed_from(&seq, (c->set & DY_KEY_ROOT) ? c->root : "");
+		rnd = seeded_random;
+		ctx = &seq;
+	}
 	adopt_registered(&t, h);
 	if (!(t.set & DY_KEY_PREFIX) && pick_prefix(&t, h, err) < 0)
 		return -1;

@@ -8,6 +8,7 @@
  */
 #include "install.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -23,9 +24,11 @@
 
 #include "../common/log.h"
 #include "../common/xio.h"
+#include "dropin.h"
 #include "preflight.h"
 #include "receipt.h"
 #include "render.h"
+#include "settings.h"
 #include "steps.h"
 #include "sysobj.h"
 
@@ -41,24 +44,26 @@ dy_install_opts_init(struct dy_install_opts *o)
 /* ---- actions: done, or only recorded in plan mode ---- */
 
 void
-ins_act(struct inst *ins, const char *verb, const char *fmt, ...)
+ins_act(struct inst *ins, const char *kind, const char *path, const char *object, const char *fmt,
+	...)
 {
 	char what[PATH_BUF + 256];
+	size_t verb;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	ins->changes++;
-	if (!ins->dry) {
-		dy_say(DY_VERBOSE, "%s %s", verb, what);
-		return;
+	if (ins->plan != NULL)
+		json_array_append_new(ins->plan, json_pack("{s:s,s:s?,s:s?}", "kind", kind, "path",
+							   path, "object", object));
+	if (!ins->dry)
+		dy_say(DY_VERBOSE, "%s", what);
+	else if (!ins->o->json) {
+		verb = strcspn(what, " ");
+		printf("  %-9.*s %s\n", (int)verb, what, what[verb] ? what + verb + 1 : "");
 	}
-	if (ins->o->json)
-		json_array_append_new(ins->plan,
-				      json_pack("{s:s,s:s}", "action", verb, "what", what));
-	else
-		printf("  %-9s %s\n", verb, what);
 }
 
 /* Tests kill the installer at named points (DOCKYARD_FAULT_AT=NAME) to
@@ -73,18 +78,9 @@ ins_fault_point(const char *name)
 }
 
 static void
-note_sysobj(void *ctx, const char *what)
+note_sysobj(void *ctx, const char *kind, const char *path, const char *object, const char *what)
 {
-	struct inst *ins = ctx;
-	const char *space = strchr(what, ' ');
-
-	if (space == NULL)
-		ins_act(ins, what, "%s", "");
-	else {
-		char verb[32];
-		snprintf(verb, sizeof(verb), "%.*s", (int)(space - what), what);
-		ins_act(ins, verb, "%s", space + 1);
-	}
+	ins_act(ctx, kind, path, object, "%s", what);
 }
 
 /* ---- paths ---- */
@@ -133,6 +129,7 @@ merge_env(struct dy_config *c, const struct dy_config *e, const char *name, stru
 		c->pool = e->pool;
 	if (!(c->set & DY_KEY_POOL_SIZE) && (e->set & DY_KEY_POOL_SIZE))
 		c->pool_size = e->pool_size;
+	dy_settings_merge(c, e);
 	c->set |= e->set;
 	return 0;
 }
@@ -151,7 +148,7 @@ load_env_into(struct dy_config *c, const char *path, struct dy_err *err)
 int
 dy_install_config(const struct dy_install_opts *o, struct dy_config *out, struct dy_err *err)
 {
-	char existing[PATH_BUF];
+	char existing[PATH_BUF], driver[16];
 	struct dy_host host;
 	struct stat st;
 	int rc;
@@ -176,7 +173,8 @@ dy_install_config(const struct dy_install_opts *o, struct dy_config *out, struct
 	}
 	rc = DY_EXIT_USAGE;
 	if (dy_config_complete(out, &host, NULL, NULL, err) == 0 &&
-	    dy_config_validate(out, err) == 0 && dy_config_check_conflicts(out, &host, err) == 0)
+	    dy_config_validate(out, err) == 0 && dy_config_check_conflicts(out, &host, err) == 0 &&
+	    dy_storage_resolve(out, o->sysroot, driver, sizeof(driver), err) == 0)
 		rc = DY_EXIT_OK;
 	dy_host_free(&host);
 	return rc;
@@ -455,7 +453,8 @@ ins_put_file(struct inst *ins, const char *path, const char *display, const char
 {
 	if (file_matches(path, data, len, mode))
 		return 0;
-	ins_act(ins, access(path, F_OK) == 0 ? "update" : "write", "%s", display);
+	ins_act(ins, "write", display, NULL, "%s %s", access(path, F_OK) == 0 ? "update" : "write",
+		display);
 	if (ins->dry)
 		return 1;
 	if (dy_write_file_atomic(path, data, len, mode, err) < 0)
@@ -473,7 +472,7 @@ ins_ensure_dir(struct inst *ins, const char *path, unsigned mode, struct dy_err 
 			return 0;
 		return dy_errf(err, "%s exists and is not a directory", path);
 	}
-	ins_act(ins, "mkdir", "%s", path);
+	ins_act(ins, "mkdir", path, NULL, "mkdir %s", path);
 	if (ins->dry)
 		return 1;
 	if (mkdir(path, mode) < 0 && errno != EEXIST)
@@ -546,13 +545,67 @@ step_dirs(struct inst *ins, struct dy_err *err)
 	return 0;
 }
 
+/* The daemon.json keys dockerd applies on SIGHUP (its configuration
+ * reload); any other change needs a restart. */
+static const char *const reloadable_keys[] = {
+	"debug",
+	"labels",
+	"live-restore",
+	"authorization-plugins",
+	"runtimes",
+	"default-runtime",
+	"insecure-registries",
+	"registry-mirrors",
+	"allow-nondistributable-artifacts",
+	"shutdown-timeout",
+	"features",
+	"builder",
+	"max-concurrent-downloads",
+	"max-concurrent-uploads",
+	"max-download-attempts",
+	"network-diagnostic-port",
+	NULL,
+};
+
+static int
+key_reloadable(const char *key)
+{
+	size_t i;
+
+	for (i = 0; reloadable_keys[i] != NULL; i++)
+		if (strcmp(reloadable_keys[i], key) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when the daemon.json at path and data differ only in keys dockerd
+ * reloads. */
+static int
+reload_suffices(const char *path, const char *data, size_t len)
+{
+	json_t *old = json_load_file(path, 0, NULL), *new = json_loadb(data, len, 0, NULL);
+	const char *key;
+	json_t *v;
+	int ok = old != NULL && new != NULL;
+
+	json_object_foreach(new, key, v) if (ok && !key_reloadable(key) &&
+					     !json_equal(v, json_object_get(old, key))) ok = 0;
+	json_object_foreach(old, key, v) if (ok && !key_reloadable(key) &&
+					     json_object_get(new, key) == NULL) ok = 0;
+	json_decref(old);
+	json_decref(new);
+	return ok;
+}
+
+/* restart: 1 a change restarts the daemons; 2 (daemon.json) a change
+ * that dockerd reloads is applied with a reload. */
 static int
 put_rendered(struct inst *ins, render_fn fn, const struct dy_render_in *in, int absolute,
 	     int restart, struct dy_err *err)
 {
 	struct dy_rendered r;
 	char path[PATH_BUF];
-	int rc;
+	int rc, reload = 0;
 
 	memset(&r, 0, sizeof(r));
 	if (fn(in, &r, err) < 0)
@@ -561,12 +614,57 @@ put_rendered(struct inst *ins, render_fn fn, const struct dy_render_in *in, int 
 		rc = host_path(ins->o, path, sizeof(path), r.path, err);
 	else
 		rc = ins_root_path(ins, path, sizeof(path), r.path, err);
+	if (rc == 0 && restart == 2)
+		reload = reload_suffices(path, r.data, r.len);
 	if (rc == 0)
 		rc = ins_put_file(ins, path, path, r.data, r.len, r.mode, err);
 	dy_rendered_free(&r);
-	if (rc > 0 && restart)
+	if (rc > 0 && reload)
+		ins->reload_only = 1;
+	else if (rc > 0 && restart)
 		ins->config_changed = 1;
 	return rc < 0 ? -1 : 0;
+}
+
+/* Newest modification time of the files in ROOT/rel (0 when none). */
+static time_t
+newest_in(struct inst *ins, const char *rel)
+{
+	char dir[PATH_BUF], path[PATH_BUF + 256];
+	struct dy_err ignored;
+	struct dirent *de;
+	struct stat st;
+	time_t newest = 0;
+	DIR *d;
+
+	if (ins_root_path(ins, dir, sizeof(dir), rel, &ignored) < 0 || (d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < sizeof(path) &&
+		    lstat(path, &st) == 0 && st.st_mtime > newest)
+			newest = st.st_mtime;
+	closedir(d);
+	return newest;
+}
+
+/* The drop-ins were checked and merged now: a rendered file older than a
+ * drop-in gets this time, so that dockyardctl start, which warns about a
+ * drop-in newer than what the daemons read, stays quiet. */
+static void
+mark_merged(struct inst *ins, const char *dropins, const char *rendered)
+{
+	char path[PATH_BUF];
+	struct dy_err ignored;
+	struct stat st;
+	time_t newest = newest_in(ins, dropins);
+
+	if (ins->dry || newest == 0 ||
+	    ins_root_path(ins, path, sizeof(path), rendered, &ignored) < 0 ||
+	    lstat(path, &st) < 0 || st.st_mtime > newest)
+		return;
+	if (utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) < 0)
+		dy_warn("cannot update the time of %s: %s", path, strerror(errno));
 }
 
 static int
@@ -574,11 +672,17 @@ step_render(struct inst *ins, struct dy_err *err)
 {
 	char dns[DY_MAX_DNS][64], path[PATH_BUF], *env = NULL;
 	const char *dnsp[DY_MAX_DNS];
-	struct dy_render_in in = { &ins->cfg, &ins->img->meta, dnsp, 0 };
+	struct dy_render_in in = { &ins->cfg, &ins->img->meta, dnsp, 0, ins->dropins, NULL };
+	char *ctd_dropins = NULL;
+	struct dy_config *daemon_cfg;
 	size_t i, len;
 	int n, rc;
 
-	if (ins->o->dns_set) {
+	if (ins->cfg.set & DY_KEY_DNS) {
+		for (i = 0; i < ins->cfg.opt.ndns; i++)
+			dnsp[i] = ins->cfg.opt.dns[i];
+		in.ndns = ins->cfg.opt.ndns;
+	} else if (ins->o->dns_set) {
 		for (i = 0; i < ins->o->ndns; i++)
 			dnsp[i] = ins->o->dns[i];
 		in.ndns = ins->o->ndns;
@@ -600,9 +704,30 @@ step_render(struct inst *ins, struct dy_err *err)
 		return -1;
 	if (rc > 0)
 		ins->config_changed = 1;
-	if (put_rendered(ins, dy_render_daemon_json, &in, 0, 1, err) < 0 ||
-	    put_rendered(ins, dy_render_containerd_toml, &in, 0, 1, err) < 0)
+	/* daemon.json names the driver auto resolves to on this host. */
+	if ((daemon_cfg = malloc(sizeof(*daemon_cfg))) == NULL)
+		return dy_errf(err, "out of memory");
+	*daemon_cfg = ins->cfg;
+	daemon_cfg->set |= DY_KEY_STORAGE;
+	in.cfg = daemon_cfg;
+	rc = dy_storage_resolve(&ins->cfg, ins->o->sysroot, daemon_cfg->opt.storage_driver,
+				sizeof(daemon_cfg->opt.storage_driver), err);
+	if (rc == 0)
+		rc = put_rendered(ins, dy_render_daemon_json, &in, 0, 2, err);
+	in.cfg = &ins->cfg;
+	free(daemon_cfg);
+	if (rc == 0)
+		rc = ins_root_path(ins, path, sizeof(path), DY_CONTAINERD_DROPIN_DIR, err);
+	if (rc == 0)
+		rc = dy_containerd_dropins(path, &ctd_dropins, err);
+	in.containerd_dropins = ctd_dropins;
+	if (rc == 0)
+		rc = put_rendered(ins, dy_render_containerd_toml, &in, 0, 1, err);
+	free(ctd_dropins);
+	if (rc < 0)
 		return -1;
+	mark_merged(ins, DY_DROPIN_DIR, "etc/daemon.json");
+	mark_merged(ins, DY_CONTAINERD_DROPIN_DIR, "etc/containerd.toml");
 	if (host_path(ins->o, path, sizeof(path), "/etc/systemd/system", err) < 0 ||
 	    (!ins->dry && dy_mkdir_p(path, 0755, err) < 0))
 		return -1;
@@ -628,7 +753,7 @@ enable_in_image(struct inst *ins, struct dy_err *err)
 	if (n > 0 && (size_t)n == strlen(ins->unit_path) &&
 	    memcmp(target, ins->unit_path, (size_t)n) == 0)
 		return 0;
-	ins_act(ins, "enable", "%s (link in %s)", ins->unit_name, dir);
+	ins_act(ins, "unit", link, ins->unit_name, "enable %s (link in %s)", ins->unit_name, dir);
 	if (ins->dry)
 		return 0;
 	if (dy_mkdir_p(dir, 0755, err) < 0)
@@ -653,10 +778,32 @@ own_root(struct inst *ins, struct dy_sys *s, struct dy_err *err)
 		return -1;
 	if (!found || lstat(ins->root, &st) < 0 || (st.st_uid == 0 && st.st_gid == gid))
 		return 0;
-	ins_act(ins, "chown", "%s root:%s", ins->root, ins->group);
+	ins_act(ins, "chown", ins->root, ins->group, "chown %s root:%s", ins->root, ins->group);
 	if (!ins->dry && lchown(ins->root, 0, gid) < 0)
 		return dy_errnof(err, "cannot give %s to group %s", ins->root, ins->group);
 	return 0;
+}
+
+/* sysbox-mgr's subuid/subgid range: DOCKYARD_SYSBOX_SUBID_USER (default
+ * the instance's user), _START (default the first free) and _COUNT. */
+static int
+step_subids(struct inst *ins, struct dy_sys *s, struct dy_err *err)
+{
+	const struct dy_settings *o = &ins->cfg.opt;
+	const char *user = (ins->cfg.set & DY_KEY_SUBID_USER) ? o->subid_user : ins->group;
+	uint32_t count = (ins->cfg.set & DY_KEY_SUBID_COUNT) ? o->subid_count : SUBID_COUNT;
+	uint32_t start = o->subid_start;
+	int rc;
+
+	if (ins->cfg.set & DY_KEY_SUBID_START)
+		rc = dy_sys_subid_ensure_at(s, user, start, count, err);
+	else
+		rc = dy_sys_subid_ensure(s, user, count, &start, err);
+	if (rc > 0 &&
+	    (dy_receipt_add(&ins->receipt, err, "subuid %s %u %u", user, start, count) < 0 ||
+	     dy_receipt_add(&ins->receipt, err, "subgid %s %u %u", user, start, count) < 0))
+		return -1;
+	return rc;
 }
 
 static int
@@ -664,7 +811,6 @@ step_system(struct inst *ins, struct dy_err *err)
 {
 	struct dy_sys s = { ins->o->sysroot, ins->dry, note_sysobj, ins };
 	char comment[DY_ROOT_MAX + 32], path[PATH_BUF];
-	uint32_t start = 0;
 	int rc;
 
 	snprintf(comment, sizeof(comment), "dockyard instance %s", ins->cfg.root);
@@ -675,13 +821,8 @@ step_system(struct inst *ins, struct dy_err *err)
 	if (rc < 0 || (rc > 0 && dy_receipt_add(&ins->receipt, err, "user %s", ins->group) < 0))
 		return -1;
 	if (ins->mode != DY_RUNTIME_RUNC) {
-		rc = dy_sys_subid_ensure(&s, ins->group, SUBID_COUNT, &start, err);
+		rc = step_subids(ins, &s, err);
 		if (rc < 0)
-			return -1;
-		if (rc > 0 && (dy_receipt_add(&ins->receipt, err, "subuid %s %u %u", ins->group,
-					      start, SUBID_COUNT) < 0 ||
-			       dy_receipt_add(&ins->receipt, err, "subgid %s %u %u", ins->group,
-					      start, SUBID_COUNT) < 0))
 			return -1;
 		if (dy_sys_apparmor_present(&s)) {
 			rc = dy_sys_apparmor_ensure(&s, ins->cfg.prefix, ins->cfg.root, path,
@@ -815,20 +956,34 @@ inst_free(struct inst *ins)
 	dy_receipt_free(&ins->receipt);
 	dy_preflight_free(&ins->preflight);
 	json_decref(ins->plan);
+	json_decref(ins->dropins);
 }
 
+/* The networks as --json prints them (the shared contract). */
 static json_t *
-config_json(const struct dy_config *c)
+networks_json(const struct dy_config *c)
 {
 	char bridge[24], fixed[24], pool[24];
 
 	dy_cidr_format(&c->bridge, bridge, sizeof(bridge));
 	dy_cidr_format(&c->fixed, fixed, sizeof(fixed));
 	dy_cidr_format(&c->pool, pool, sizeof(pool));
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "DOCKYARD_ROOT", c->root,
-			 "DOCKYARD_DOCKER_PREFIX", c->prefix, "DOCKYARD_BRIDGE_CIDR", bridge,
-			 "DOCKYARD_FIXED_CIDR", fixed, "DOCKYARD_POOL_BASE", pool,
-			 "DOCKYARD_POOL_SIZE", c->pool_size);
+	return json_pack("{s:s,s:s,s:s,s:i}", "bridge_cidr", bridge, "fixed_cidr", fixed,
+			 "pool_base", pool, "pool_size", c->pool_size);
+}
+
+/* install --json and plan --json: schema 1 (docs/schemas/install.json). */
+static void
+print_json(const struct inst *ins)
+{
+	json_t *doc = json_pack("{s:i,s:s,s:s,s:s,s:b,s:O,s:o}", "schema", 1, "command",
+				ins->dry ? "plan" : "install", "root", ins->cfg.root, "prefix",
+				ins->cfg.prefix, "changed", ins->changes > 0, "actions", ins->plan,
+				"networks", networks_json(&ins->cfg));
+
+	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+	fputc('\n', stdout);
+	json_decref(doc);
 }
 
 static void
@@ -852,13 +1007,25 @@ say_config(const struct inst *ins)
 		       fixed, pool, ins->cfg.pool_size);
 }
 
+/* The operator's drop-ins, read and checked before anything is written:
+ * a broken one refuses the run with nothing changed. */
+static int
+load_dropins(struct inst *ins, struct dy_err *err)
+{
+	char dir[PATH_BUF];
+
+	if (ins_root_path(ins, dir, sizeof(dir), DY_DROPIN_DIR, err) < 0)
+		return -1;
+	return dy_dropin_load(dir, &ins->dropins, err);
+}
+
 static int
 run_steps(struct inst *ins, struct dy_err *err)
 {
 	if (dy_receipt_add(&ins->receipt, err, "root %s", ins->cfg.root) < 0 ||
 	    dy_receipt_add(&ins->receipt, err, "prefix %s", ins->cfg.prefix) < 0)
 		return -1;
-	if (step_stage(ins, err) < 0) {
+	if (load_dropins(ins, err) < 0 || step_stage(ins, err) < 0) {
 		if (!ins->dry)
 			drop_fresh_lock(ins);
 		return -1;
@@ -881,12 +1048,14 @@ run_steps(struct inst *ins, struct dy_err *err)
 		return -1;
 	ins_fault_point("receipt");
 	if (ins->dry)
-		return step_images(ins, err) < 0 ? -1 : step_image_dirs(ins, err);
-	if (step_start(ins, err) < 0)
+		step_plan_start(ins);
+	else if (step_start(ins, err) < 0)
 		return -1;
 	if (ins->o->no_start || ins->o->sysroot[0] != '\0')
 		return 0;
-	if (ins->extracted && !ins->o->no_images && step_images(ins, err) < 0)
+	/* Images are loaded by the run that extracts the payload. */
+	if ((ins->dry ? !ins->binaries_current : ins->extracted) && !ins->o->no_images &&
+	    step_images(ins, err) < 0)
 		return -1;
 	return step_image_dirs(ins, err);
 }
@@ -941,7 +1110,7 @@ dy_install(struct dy_image *img, const struct dy_install_opts *o, struct dy_err 
 		inst_free(&ins);
 		return rc;
 	}
-	if (ins.dry && o->json)
+	if (o->json)
 		ins.plan = json_array();
 	say_config(&ins);
 	rc = check_root_path(&ins, err) < 0 ? DY_EXIT_USAGE : DY_EXIT_OK;
@@ -954,15 +1123,9 @@ dy_install(struct dy_image *img, const struct dy_install_opts *o, struct dy_err 
 		if (load_receipt(&ins, err) < 0 || run_steps(&ins, err) < 0)
 			rc = DY_EXIT_FAIL;
 	}
-	if (rc == DY_EXIT_OK && ins.dry && o->json) {
-		json_t *doc = json_pack("{s:o,s:o,s:O,s:i}", "config", config_json(&ins.cfg),
-					"preflight_failed", preflight ? preflight : json_null(),
-					"actions", ins.plan, "changes", (json_int_t)ins.changes);
-		preflight = NULL;
-		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-		fputc('\n', stdout);
-		json_decref(doc);
-	} else if (rc == DY_EXIT_OK && ins.dry) {
+	if (rc == DY_EXIT_OK && o->json)
+		print_json(&ins);
+	else if (rc == DY_EXIT_OK && ins.dry) {
 		if (ins.changes == 0)
 			printf("  nothing to do: %s is up to date\n", ins.root);
 	} else if (rc == DY_EXIT_OK)

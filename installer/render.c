@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../common/xio.h"
+#include "dropin.h"
 
 #define DNS_FILE_MAX (64u << 10)
 
@@ -261,7 +262,10 @@ put_identity(json_t *o, const struct dy_render_in *in)
 	rc |= put_str(o, "group", buf);
 	/* Without it every instance's containers share one /docker cgroup. */
 	rc |= put_str(o, "cgroup-parent", buf);
-	rc |= put_str(o, "storage-driver", "overlay2");
+	rc |= put_str(o, "storage-driver",
+		      (in->cfg->set & DY_KEY_STORAGE) && strcmp(in->cfg->opt.storage_driver, "auto")
+			      ? in->cfg->opt.storage_driver
+			      : "overlay2");
 	return rc;
 }
 
@@ -341,6 +345,10 @@ dy_render_daemon_json(const struct dy_render_in *in, struct dy_rendered *out, st
 		json_decref(o);
 		return dy_errf(err, "render: etc/daemon.json: out of memory");
 	}
+	if (in->dropins != NULL && dy_dropin_apply(o, (const json_t *)in->dropins, err) < 0) {
+		json_decref(o);
+		return -1;
+	}
 	rc = dump_json(o, out, err);
 	json_decref(o);
 	return rc;
@@ -365,8 +373,13 @@ dy_render_containerd_toml(const struct dy_render_in *in, struct dy_rendered *out
 		    "root = \"%s/lib/containerd\"\n"
 		    "state = \"%s/run/containerd/state\"\n"
 		    "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
+		    "# The operator's additions, merged over this file in name order;\n"
+		    "# the installer never writes there.\n"
+		    "imports = [\"%s/etc/containerd.d/*.toml\"]\n"
+		    "%s"
 		    "\n",
-		    in->cfg->prefix, r, r, r);
+		    in->cfg->prefix, r, r, r, r,
+		    in->containerd_dropins ? in->containerd_dropins : "");
 	text_printf(&t,
 		    "[grpc]\n"
 		    "  address = \"%s/run/containerd/containerd.sock\"\n"

@@ -110,11 +110,39 @@ systemctl(const char *a, const char *b, const char *c, struct dy_err *err)
 	return dy_run_ok(argv, NULL, err);
 }
 
+/* The start or restart start_instance does, as an action: a restart when
+ * something the daemons read changed and the API answers, a start when it
+ * does not answer, nothing when it answers and nothing changed. */
+static void
+note_start(struct inst *ins)
+{
+	int running = api_answers(ins);
+	int changed = ins->config_changed || ins->upgraded || (ins->dry && !ins->binaries_current);
+
+	if (running && !changed && ins->reload_only)
+		ins_act(ins, "reload", NULL, ins->unit_name, "reload dockerd of %s (SIGHUP)",
+			ins->unit_name);
+	if (running && !changed)
+		return;
+	ins_act(ins, running ? "restart" : "start", NULL, ins->unit_name, "%s %s",
+		running ? "restart" : "start", ins->unit_name);
+}
+
+void
+step_plan_start(struct inst *ins)
+{
+	if (!ins->o->no_start && ins->o->sysroot[0] == '\0')
+		note_start(ins);
+}
+
 /* Start (restart when something the daemons read changed), then wait for
  * the API. */
 static int
 start_instance(struct inst *ins, struct dy_err *err)
 {
+	/* Only keys dockerd reloads changed, and it runs: no restart. */
+	if (!ins->config_changed && !ins->upgraded && ins->reload_only && api_answers(ins))
+		return ctl(ins, "reload", err);
 	if (systemd_running(ins)) {
 		if (systemctl("daemon-reload", NULL, NULL, err) < 0 ||
 		    systemctl("enable", ins->unit_name, NULL, err) < 0 ||
@@ -200,6 +228,7 @@ step_start(struct inst *ins, struct dy_err *err)
 	}
 	dy_say(DY_NORMAL, "starting %s%s", ins->unit_name,
 	       systemd_running(ins) ? "" : " (no systemd: dockyardctl start)");
+	note_start(ins);
 	if (start_instance(ins, err) < 0) {
 		if (ins->upgraded)
 			roll_back(ins, err);
@@ -232,7 +261,8 @@ step_images(struct inst *ins, struct dy_err *err)
 			continue;
 		if (ins_root_path(ins, file, sizeof(file), e->path, err) < 0)
 			return -1;
-		ins_act(ins, "load", "image %s (%s)", file, m->components[e->component].name);
+		ins_act(ins, "image", file, m->components[e->component].name, "load image %s (%s)",
+			file, m->components[e->component].name);
 		if (!ins->dry && dy_run_ok(argv, NULL, err) < 0)
 			return -1;
 	}
@@ -271,6 +301,7 @@ step_image_dirs(struct inst *ins, struct dy_err *err)
 		return -1;
 	if (ins->o->images_dir == NULL)
 		return 0;
-	ins_act(ins, "load", "every image archive in %s", ins->o->images_dir);
+	ins_act(ins, "image", ins->o->images_dir, NULL, "load every image archive in %s",
+		ins->o->images_dir);
 	return ins->dry ? 0 : load_dir(ins, ins->o->images_dir, ins->o->images_dir, err);
 }

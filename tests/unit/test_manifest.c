@@ -157,7 +157,8 @@ test_rejects_structure(void)
 {
 	parse_fails("[component demo]\nversion = 1\ncolour = blue\nfile a -> b 0644\n", NAME ":3:",
 		    "unknown key 'colour' (known: version, url, url.ARCH, path, path.ARCH, kind, "
-		    "role, sysbox-run-dir, optional, tag, env, cmd, labels, license, license-file, license-member)");
+		    "role, sysbox-run-dir, optional, tag, env, cmd, labels, license, license-file, "
+		    "license-member)");
 	parse_fails("file a -> b 0644\n[component demo]\nversion = 1\n",
 		    NAME ":1:", "before any [component NAME]");
 	parse_fails("version = 1\n", NAME ":1:", "before any");
