@@ -5,10 +5,12 @@
 # fall behind the program it completes.
 
 # _dockyard_options PROG: "LONG ARG" per option of PROG's --help
-# (ARG empty for a flag).
+# (ARG empty for a flag).  The help column is 28 wide: a longer option
+# and argument are followed by a single space, not two.
 _dockyard_options() {
 	"$1" --help 2>/dev/null |
-		sed -n -E 's/^ +(-[A-Za-z0-9], )?(--[a-z][a-z0-9-]*)( ([^ ]+))?  .*/\2 \4/p'
+		sed -n -E -e 's/^ +(-[A-Za-z0-9], )?(--[a-z][a-z0-9-]*)( ([^ ]+))?  .*/\2 \4/p' -e t \
+			-e 's/^ +(-[A-Za-z0-9], )?(--[a-z][a-z0-9-]*) ([^ ]+) .*/\2 \3/p'
 }
 
 # _dockyard_commands PROG: the command names listed under "commands:".
@@ -25,12 +27,15 @@ _dockyard_command_options() {
 }
 
 # _dockyard_complete_arg ARG: complete the argument of an option whose
-# placeholder is ARG (directories for DIR, files otherwise).
+# placeholder is ARG (directories for DIR, files for FILE, PATH and the
+# like, the words of a list of choices such as auto|overlay2|zfs).
 _dockyard_complete_arg() {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	case $1 in
 	DIR) mapfile -t COMPREPLY < <(compgen -d -- "$cur") ;;
 	*FILE* | *.pem | PATH | *DIR*) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
+	ARCH) mapfile -t COMPREPLY < <(compgen -W "x86_64 aarch64" -- "$cur") ;;
+	[a-z]*'|'*) mapfile -t COMPREPLY < <(compgen -W "${1//|/ }" -- "$cur") ;;
 	*) COMPREPLY=() ;;
 	esac
 }
@@ -57,14 +62,15 @@ _dockyard() {
 }
 
 # dockyardctl's --help is prose: its commands are listed under "commands:"
-# with each command's own options on its line.
+# with each command's own options on its line; the options before the
+# command are those of its usage lines (-q, --help, --version).
 _dockyardctl() {
 	local prog=${COMP_WORDS[0]} cur=${COMP_WORDS[COMP_CWORD]} i cmd=""
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		[[ ${COMP_WORDS[i]} == -* ]] || { cmd=${COMP_WORDS[i]}; break; }
 	done
 	if [[ -z $cmd && $cur == -* ]]; then
-		mapfile -t COMPREPLY < <(compgen -W "--quiet --help" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "--quiet --help --version" -- "$cur")
 	elif [[ -z $cmd ]]; then
 		mapfile -t COMPREPLY < <(compgen -W "$(_dockyard_commands "$prog")" -- "$cur")
 	elif [[ $cur == -* ]]; then
@@ -72,6 +78,8 @@ _dockyardctl() {
 			-- "$cur")
 	elif [[ $cmd == isolate ]]; then
 		mapfile -t COMPREPLY < <(compgen -W "on off" -- "$cur")
+	elif [[ $cmd == load-images ]]; then
+		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 	fi
 }
 
