@@ -283,15 +283,17 @@ static int
 add_stub(const struct dy_sbom_info *in, json_t *pkgs, json_t *rels, struct dy_err *err)
 {
 	const char *id = "SPDXRef-Package-installer-stub";
-	char deps[4096], libid[160], *text = NULL, *line, *save = NULL;
+	char deps[4096], libid[160], purl[96], *text = NULL, *line, *save = NULL;
 	struct digest d;
 	size_t len;
 	json_t *p;
 
 	if (digest_file(in->stub_path, &d, err) < 0)
 		return -1;
-	p = package(id, "dockyard-installer-stub", DY_VERSION, "NOASSERTION", "Apache-2.0",
-		    "pkg:generic/dockyard-installer-stub@" DY_VERSION, d.hex);
+	snprintf(purl, sizeof(purl), "pkg:generic/dockyard-installer-stub@%s?arch=%s", DY_VERSION,
+		 in->arch);
+	p = package(id, "dockyard-installer-stub", DY_VERSION, "NOASSERTION", "Apache-2.0", purl,
+		    d.hex);
 	if (p == NULL || json_array_append_new(pkgs, p) < 0 ||
 	    add_relation(rels, "SPDXRef-Package-installer", "CONTAINS", id) < 0)
 		return dy_errf(err, "cannot build the SBOM entry of the stub");
@@ -322,15 +324,17 @@ write_spdx(const struct dy_sbom_info *in, const struct digest *inst, const char 
 	   struct dy_err *err)
 {
 	json_t *doc, *pkgs, *rels, *top;
-	char when[32], ns[160], tool[64];
+	char when[32], ns[160], tool[64], purl[96];
 	size_t i;
 	int rc;
 
 	iso_time(in->epoch, when);
 	snprintf(ns, sizeof(ns), "urn:dockyard:installer:sha256:%s", inst->hex);
 	snprintf(tool, sizeof(tool), "Tool: dockyard-build-%s", DY_VERSION);
+	snprintf(purl, sizeof(purl), "pkg:generic/dockyard-installer@%s?arch=%s", DY_VERSION,
+		 in->arch);
 	top = package("SPDXRef-Package-installer", base_name(in->installer_path), NULL,
-		      "NOASSERTION", NULL, "pkg:generic/dockyard-installer@" DY_VERSION, inst->hex);
+		      "NOASSERTION", NULL, purl, inst->hex);
 	pkgs = json_array();
 	rels = json_array();
 	json_array_append_new(pkgs, top);

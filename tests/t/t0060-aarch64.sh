@@ -64,7 +64,7 @@ members() {
 }
 
 expect_success 'the tools are here: qemu-aarch64-static and the aarch64 stub (make deps, make arm64)' '
-	command -v $QEMU && file "$A64_STUB" | grep "ARM aarch64" | grep -q "statically linked"
+	command -v $QEMU && file "$A64_STUB" | grep "ARM aarch64" | grep -Eq "statically linked|static-pie linked"
 '
 
 expect_success 'the aarch64 installer builds from the arm64 .debs' '
@@ -74,7 +74,8 @@ expect_success 'the aarch64 installer builds from the arm64 .debs' '
 expect_success 'its stub is the aarch64 stub, and the SBOM purls name arm64' '
 	head -c "$(stat -c %s "$A64_STUB")" "$A" | cmp - "$A64_STUB" &&
 	spdx="$TRASH/one/dockyard-installer.spdx.json" &&
-	test "$(grep -c "pkg:deb/debian/.*?arch=arm64\"" "$spdx")" = 4 &&
+	test "$(grep -c "pkg:deb/debian/.*?arch=arm64\"" "$spdx")" = 5 &&
+	grep -q "pkg:generic/dockyard-installer-stub@.*?arch=aarch64\"" "$spdx" &&
 	! grep -q amd64 "$spdx" && grep -q "\"arch\": \"aarch64\"" "$TRASH/one/dockyard-installer.buildinfo.json"
 '
 

@@ -40,13 +40,13 @@ expect_success 'spdx-headers.sh adds only that line, keeps #! first, and is idem
 LIST="$TRASH/list"
 "$SRC_DIR/dist/dockyard-installer" list >"$LIST" 2>/dev/null
 expect_success 'each component of the Debian-sourced installer carries its licence text' '
-	for c in docker.io containerd runc tini; do
+	for c in docker.io containerd runc tini busybox-static; do
 		grep -q "^$c .* share/doc/$c/copyright\$" "$LIST" || { fail "no copyright for $c"; exit 1; }
 	done &&
 	grep -q "^dockyardctl .* share/doc/dockyardctl/LICENSE\$" "$LIST" &&
 	"$SRC_DIR/dist/dockyard-installer" extract out >/dev/null &&
-	for c in docker.io containerd runc tini; do
-		deb=$(ls "$SRC_DIR"/build/debs/"${c}"_*.deb) &&
+	for c in docker.io containerd runc tini busybox-static; do
+		deb=$(ls "$SRC_DIR"/build/debs/"${c}"_*_amd64.deb) &&
 		dpkg-deb --fsys-tarfile "$deb" | tar -xOf - "./usr/share/doc/$c/copyright" >want &&
 		cmp want "out/share/doc/$c/copyright" || exit 1
 	done &&

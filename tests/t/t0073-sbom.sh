@@ -122,9 +122,9 @@ expect_success 'GitHub releases get pkg:github, other downloads pkg:generic with
 	import json, sys
 	pk = {p["name"]: p for p in json.load(open(sys.argv[1]))["packages"]}
 	purl = lambda n: pk[n]["externalRefs"][0]["referenceLocator"]
-	assert purl("gh") == "pkg:github/acme/tool@v1.2", purl("gh")
+	assert purl("gh") == "pkg:github/acme/tool@v1.2?arch=x86_64", purl("gh")
 	assert pk["gh"]["downloadLocation"] == "https://github.com/acme/tool/releases/download/v1.2/rel.tgz"
-	assert purl("gen") == "pkg:generic/gen@3.0~rc1?download_url=https%3A%2F%2Fexample.org%2Fdl%2Fb.tgz", purl("gen")
+	assert purl("gen") == "pkg:generic/gen@3.0~rc1?arch=x86_64&download_url=https%3A%2F%2Fexample.org%2Fdl%2Fb.tgz", purl("gen")
 	assert pk["gen"]["licenseDeclared"] == "BSD-3-Clause"
 	PY
 '
