@@ -113,7 +113,7 @@ recover_bin(struct inst *ins, struct dy_err *err)
 	    ins_root_path(ins, prev, sizeof(prev), "bin.prev", err) < 0)
 		return -1;
 	if (lstat(bin, &st) < 0 && errno == ENOENT && lstat(prev, &st) == 0) {
-		ins_act(ins, "restore", "%s from an interrupted upgrade", bin);
+		ins_act(ins, "restore", bin, NULL, "restore %s from an interrupted upgrade", bin);
 		if (!ins->dry && rename(prev, bin) < 0)
 			return dy_errnof(err, "cannot restore %s to %s", prev, bin);
 	}
@@ -125,7 +125,7 @@ static int
 put_wrapper(struct inst *ins, render_fn fn, const char *bindir, const char *name,
 	    struct dy_err *err)
 {
-	struct dy_render_in in = { &ins->cfg, &ins->img->meta, NULL, 0 };
+	struct dy_render_in in = { &ins->cfg, &ins->img->meta, NULL, 0, NULL };
 	struct dy_rendered r;
 	char path[PATH_BUF];
 	int rc;
@@ -320,9 +320,9 @@ step_stage(struct inst *ins, struct dy_err *err)
 			return -1;
 		return verify_signature(ins, err);
 	}
-	ins_act(ins, "extract", "%zu payload entries (%llu bytes) into %s/bin",
-		ins->img->meta.nentries, (unsigned long long)dy_meta_total_size(&ins->img->meta),
-		ins->root);
+	ins_act(ins, "extract", ins->root, NULL,
+		"extract %zu payload entries (%llu bytes) into %s/bin", ins->img->meta.nentries,
+		(unsigned long long)dy_meta_total_size(&ins->img->meta), ins->root);
 	if (ins->dry)
 		return verify_signature(ins, err);
 	if (stage_payload(ins, err) < 0) {

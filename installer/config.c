@@ -14,10 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../common/xio.h"
@@ -1069,16 +1067,33 @@ dy_config_check_conflicts(const struct dy_config *c, const struct dy_host *h, st
 
 /* ---- generation ---- */
 
-static uint32_t
-os_random(void *ctx)
-{
-	static uint32_t counter;
-	uint32_t v;
+/* The default random source is a sequence seeded from the root path
+ * (FNV-1a, then splitmix64): the same root on an unchanged host gets the
+ * same networks, so a plan shows what the following install will pick,
+ * and different roots still spread over the range. */
+struct seeded {
+	uint64_t state;
+};
 
-	(void)ctx;
-	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
-		v = (uint32_t)time(NULL) ^ (uint32_t)getpid() << 16 ^ ++counter * 2654435761u;
-	return v;
+static void
+seed_from(struct seeded *s, const char *root)
+{
+	const unsigned char *p;
+
+	s->state = 0xcbf29ce484222325ull;
+	for (p = (const unsigned char *)root; *p; p++)
+		s->state = (s->state ^ *p) * 0x100000001b3ull;
+}
+
+static uint32_t
+seeded_random(void *ctx)
+{
+	struct seeded *s = ctx;
+	uint64_t z = (s->state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (uint32_t)((z ^ (z >> 31)) >> 32);
 }
 
 /* A re-run with only --root keeps the registered instance's values. */
@@ -1189,9 +1204,13 @@ dy_config_complete(struct dy_config *c, const struct dy_host *h, dy_random_fn rn
 		   struct dy_err *err)
 {
 	struct dy_config t = *c;
+	struct seeded seq;
 
-	if (rnd == NULL)
-		rnd = os_random;
+	if (rnd == NULL) {
+		seed_from(&seq, (c->set & DY_KEY_ROOT) ? c->root : "");
+		rnd = seeded_random;
+		ctx = &seq;
+	}
 	adopt_registered(&t, h);
 	if (!(t.set & DY_KEY_PREFIX) && pick_prefix(&t, h, err) < 0)
 		return -1;

@@ -126,7 +126,9 @@ int dy_config_check_conflicts(const struct dy_config *c, const struct dy_host *h
 /* Fill every key not set: prefix "dy1", "dy2", ... (first free); bridge
  * ".1" of a random /24 and pool a random /16 from 172.16.0.0/12, pool
  * size 24, each retried until conflict-free (at most 1000 tries).  The
- * random source is injectable for tests (NULL: getrandom). */
+ * random source is injectable for tests; NULL: a sequence seeded from the
+ * root path, so one root on an unchanged host always gets the same values
+ * (plan then install agree). */
 typedef uint32_t (*dy_random_fn)(void *ctx);
 int dy_config_complete(struct dy_config *c, const struct dy_host *h, dy_random_fn rnd, void *ctx,
 		       struct dy_err *err);

@@ -23,6 +23,7 @@
 
 #include "../common/log.h"
 #include "../common/xio.h"
+#include "dropin.h"
 #include "preflight.h"
 #include "receipt.h"
 #include "render.h"
@@ -41,24 +42,26 @@ dy_install_opts_init(struct dy_install_opts *o)
 /* ---- actions: done, or only recorded in plan mode ---- */
 
 void
-ins_act(struct inst *ins, const char *verb, const char *fmt, ...)
+ins_act(struct inst *ins, const char *kind, const char *path, const char *object, const char *fmt,
+	...)
 {
 	char what[PATH_BUF + 256];
+	size_t verb;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	ins->changes++;
-	if (!ins->dry) {
-		dy_say(DY_VERBOSE, "%s %s", verb, what);
-		return;
+	if (ins->plan != NULL)
+		json_array_append_new(ins->plan, json_pack("{s:s,s:s?,s:s?}", "kind", kind, "path",
+							   path, "object", object));
+	if (!ins->dry)
+		dy_say(DY_VERBOSE, "%s", what);
+	else if (!ins->o->json) {
+		verb = strcspn(what, " ");
+		printf("  %-9.*s %s\n", (int)verb, what, what[verb] ? what + verb + 1 : "");
 	}
-	if (ins->o->json)
-		json_array_append_new(ins->plan,
-				      json_pack("{s:s,s:s}", "action", verb, "what", what));
-	else
-		printf("  %-9s %s\n", verb, what);
 }
 
 /* Tests kill the installer at named points (DOCKYARD_FAULT_AT=NAME) to
@@ -73,18 +76,9 @@ ins_fault_point(const char *name)
 }
 
 static void
-note_sysobj(void *ctx, const char *what)
+note_sysobj(void *ctx, const char *kind, const char *path, const char *object, const char *what)
 {
-	struct inst *ins = ctx;
-	const char *space = strchr(what, ' ');
-
-	if (space == NULL)
-		ins_act(ins, what, "%s", "");
-	else {
-		char verb[32];
-		snprintf(verb, sizeof(verb), "%.*s", (int)(space - what), what);
-		ins_act(ins, verb, "%s", space + 1);
-	}
+	ins_act(ctx, kind, path, object, "%s", what);
 }
 
 /* ---- paths ---- */
@@ -430,7 +424,8 @@ ins_put_file(struct inst *ins, const char *path, const char *display, const char
 {
 	if (file_matches(path, data, len, mode))
 		return 0;
-	ins_act(ins, access(path, F_OK) == 0 ? "update" : "write", "%s", display);
+	ins_act(ins, "write", display, NULL, "%s %s", access(path, F_OK) == 0 ? "update" : "write",
+		display);
 	if (ins->dry)
 		return 1;
 	if (dy_write_file_atomic(path, data, len, mode, err) < 0)
@@ -448,7 +443,7 @@ ins_ensure_dir(struct inst *ins, const char *path, unsigned mode, struct dy_err 
 			return 0;
 		return dy_errf(err, "%s exists and is not a directory", path);
 	}
-	ins_act(ins, "mkdir", "%s", path);
+	ins_act(ins, "mkdir", path, NULL, "mkdir %s", path);
 	if (ins->dry)
 		return 1;
 	if (mkdir(path, mode) < 0 && errno != EEXIST)
@@ -549,7 +544,7 @@ step_render(struct inst *ins, struct dy_err *err)
 {
 	char dns[DY_MAX_DNS][64], path[PATH_BUF], *env = NULL;
 	const char *dnsp[DY_MAX_DNS];
-	struct dy_render_in in = { &ins->cfg, &ins->img->meta, dnsp, 0 };
+	struct dy_render_in in = { &ins->cfg, &ins->img->meta, dnsp, 0, ins->dropins };
 	size_t i, len;
 	int n, rc;
 
@@ -603,7 +598,7 @@ enable_in_image(struct inst *ins, struct dy_err *err)
 	if (n > 0 && (size_t)n == strlen(ins->unit_path) &&
 	    memcmp(target, ins->unit_path, (size_t)n) == 0)
 		return 0;
-	ins_act(ins, "enable", "%s (link in %s)", ins->unit_name, dir);
+	ins_act(ins, "unit", link, ins->unit_name, "enable %s (link in %s)", ins->unit_name, dir);
 	if (ins->dry)
 		return 0;
 	if (dy_mkdir_p(dir, 0755, err) < 0)
@@ -628,7 +623,7 @@ own_root(struct inst *ins, struct dy_sys *s, struct dy_err *err)
 		return -1;
 	if (!found || lstat(ins->root, &st) < 0 || (st.st_uid == 0 && st.st_gid == gid))
 		return 0;
-	ins_act(ins, "chown", "%s root:%s", ins->root, ins->group);
+	ins_act(ins, "chown", ins->root, ins->group, "chown %s root:%s", ins->root, ins->group);
 	if (!ins->dry && lchown(ins->root, 0, gid) < 0)
 		return dy_errnof(err, "cannot give %s to group %s", ins->root, ins->group);
 	return 0;
@@ -789,20 +784,34 @@ inst_free(struct inst *ins)
 		close(ins->host_lockfd);
 	dy_receipt_free(&ins->receipt);
 	json_decref(ins->plan);
+	json_decref(ins->dropins);
 }
 
+/* The networks as --json prints them (the shared contract). */
 static json_t *
-config_json(const struct dy_config *c)
+networks_json(const struct dy_config *c)
 {
 	char bridge[24], fixed[24], pool[24];
 
 	dy_cidr_format(&c->bridge, bridge, sizeof(bridge));
 	dy_cidr_format(&c->fixed, fixed, sizeof(fixed));
 	dy_cidr_format(&c->pool, pool, sizeof(pool));
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "DOCKYARD_ROOT", c->root,
-			 "DOCKYARD_DOCKER_PREFIX", c->prefix, "DOCKYARD_BRIDGE_CIDR", bridge,
-			 "DOCKYARD_FIXED_CIDR", fixed, "DOCKYARD_POOL_BASE", pool,
-			 "DOCKYARD_POOL_SIZE", c->pool_size);
+	return json_pack("{s:s,s:s,s:s,s:i}", "bridge_cidr", bridge, "fixed_cidr", fixed,
+			 "pool_base", pool, "pool_size", c->pool_size);
+}
+
+/* install --json and plan --json: schema 1 (docs/schemas/install.json). */
+static void
+print_json(const struct inst *ins)
+{
+	json_t *doc = json_pack("{s:i,s:s,s:s,s:s,s:b,s:O,s:o}", "schema", 1, "command",
+				ins->dry ? "plan" : "install", "root", ins->cfg.root, "prefix",
+				ins->cfg.prefix, "changed", ins->changes > 0, "actions", ins->plan,
+				"networks", networks_json(&ins->cfg));
+
+	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+	fputc('\n', stdout);
+	json_decref(doc);
 }
 
 static void
@@ -826,13 +835,25 @@ say_config(const struct inst *ins)
 		       fixed, pool, ins->cfg.pool_size);
 }
 
+/* The operator's drop-ins, read and checked before anything is written:
+ * a broken one refuses the run with nothing changed. */
+static int
+load_dropins(struct inst *ins, struct dy_err *err)
+{
+	char dir[PATH_BUF];
+
+	if (ins_root_path(ins, dir, sizeof(dir), DY_DROPIN_DIR, err) < 0)
+		return -1;
+	return dy_dropin_load(dir, &ins->dropins, err);
+}
+
 static int
 run_steps(struct inst *ins, struct dy_err *err)
 {
 	if (dy_receipt_add(&ins->receipt, err, "root %s", ins->cfg.root) < 0 ||
 	    dy_receipt_add(&ins->receipt, err, "prefix %s", ins->cfg.prefix) < 0)
 		return -1;
-	if (step_stage(ins, err) < 0) {
+	if (load_dropins(ins, err) < 0 || step_stage(ins, err) < 0) {
 		if (!ins->dry)
 			drop_fresh_lock(ins);
 		return -1;
@@ -854,8 +875,10 @@ run_steps(struct inst *ins, struct dy_err *err)
 	if (step_binaries(ins, err) < 0 || step_receipt(ins, err) < 0)
 		return -1;
 	ins_fault_point("receipt");
-	if (ins->dry)
+	if (ins->dry) {
+		step_plan_start(ins);
 		return step_images(ins, err);
+	}
 	if (step_start(ins, err) < 0)
 		return -1;
 	if (ins->extracted && !ins->o->no_images && !ins->o->no_start && ins->o->sysroot[0] == '\0')
@@ -904,7 +927,7 @@ dy_install(struct dy_image *img, const struct dy_install_opts *o, struct dy_err 
 		inst_free(&ins);
 		return rc;
 	}
-	if (ins.dry && o->json)
+	if (o->json)
 		ins.plan = json_array();
 	say_config(&ins);
 	rc = check_root_path(&ins, err) < 0 ? DY_EXIT_USAGE : DY_EXIT_OK;
@@ -917,15 +940,9 @@ dy_install(struct dy_image *img, const struct dy_install_opts *o, struct dy_err 
 		if (load_receipt(&ins, err) < 0 || run_steps(&ins, err) < 0)
 			rc = DY_EXIT_FAIL;
 	}
-	if (rc == DY_EXIT_OK && ins.dry && o->json) {
-		json_t *doc = json_pack("{s:o,s:o,s:O,s:i}", "config", config_json(&ins.cfg),
-					"preflight_failed", preflight ? preflight : json_null(),
-					"actions", ins.plan, "changes", (json_int_t)ins.changes);
-		preflight = NULL;
-		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-		fputc('\n', stdout);
-		json_decref(doc);
-	} else if (rc == DY_EXIT_OK && ins.dry) {
+	if (rc == DY_EXIT_OK && o->json)
+		print_json(&ins);
+	else if (rc == DY_EXIT_OK && ins.dry) {
 		if (ins.changes == 0)
 			printf("  nothing to do: %s is up to date\n", ins.root);
 	} else if (rc == DY_EXIT_OK)

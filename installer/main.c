@@ -76,7 +76,7 @@ static const struct dy_opt options[] = {
 	{ OPT_YES, 'y', "yes", NULL, "uninstall: do not ask" },
 	{ OPT_KEEP_DATA, 0, "keep-data", NULL, "uninstall: keep lib/docker (images, containers)" },
 	{ OPT_OUT, 'o', "out", "FILE", "gen-env: write FILE instead of standard output" },
-	{ OPT_JSON, 0, "json", NULL, "list, plan, preflight: print JSON" },
+	{ OPT_JSON, 0, "json", NULL, "list, install, plan, preflight: print JSON" },
 	{ OPT_IMAGE, 0, "image", "FILE", "read the payload of FILE instead of this program" },
 	{ OPT_KEY, 0, "key", "PUB.pem",
 	  "check, install: require a valid signature by this EC P-256 public key" },
@@ -544,15 +544,13 @@ check_applicable(const struct cli *c)
 	int install = strcmp(cmd, "install") == 0 || strcmp(cmd, "plan") == 0;
 
 	if (c->inst.json && !install && strcmp(cmd, "list") != 0 && strcmp(cmd, "preflight") != 0)
-		return misplaced("--json applies to list, plan and preflight");
+		return misplaced("--json applies to list, install, plan and preflight");
 	if (c->inst.key && !install && strcmp(cmd, "check") != 0)
 		return misplaced("--key applies to check and install");
 	if (c->out && strcmp(cmd, "gen-env") != 0)
 		return misplaced("--out applies to gen-env");
 	if ((c->yes || c->keep_data) && strcmp(cmd, "uninstall") != 0)
 		return misplaced("--yes and --keep-data apply to uninstall");
-	if (c->inst.json && strcmp(cmd, "install") == 0 && !c->inst.dry_run)
-		return misplaced("--json applies to plan (or --dry-run)");
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../common/xio.h"
+#include "dropin.h"
 
 #define DNS_FILE_MAX (64u << 10)
 
@@ -340,6 +341,10 @@ dy_render_daemon_json(const struct dy_render_in *in, struct dy_rendered *out, st
 	    put_dns(o, in) | put_runtime(o, in)) {
 		json_decref(o);
 		return dy_errf(err, "render: etc/daemon.json: out of memory");
+	}
+	if (in->dropins != NULL && dy_dropin_apply(o, (const json_t *)in->dropins, err) < 0) {
+		json_decref(o);
+		return -1;
 	}
 	rc = dump_json(o, out, err);
 	json_decref(o);

@@ -27,11 +27,14 @@ enum dy_runtime_mode dy_runtime_mode(const struct dy_meta *m);
 #define DY_SYSBOX_RUNC "bin/sysbox-runc"
 #define DY_SYSBOX_RUNC_BIN "bin/sysbox-runc-bin"
 
+struct json_t;
+
 struct dy_render_in {
 	const struct dy_config *cfg;
 	const struct dy_meta *meta;
 	const char *const *dns; /* upstream DNS servers; may be empty */
 	size_t ndns;
+	const struct json_t *dropins; /* merged etc/daemon.d (dropin.h); NULL: none */
 };
 
 /* A rendered file: malloc'd text, its mode, and its path (relative to the
@@ -54,7 +57,8 @@ void dy_rendered_free(struct dy_rendered *r);
  * (dockerd 20.10 reads /etc/docker/key.json otherwise), dns when ndns > 0,
  * runtimes.sysbox-runc {path bin/sysbox-runc, runtimeArgs --run-dir
  * run/sysbox in args mode} and default-runtime sysbox-runc when the
- * payload has sysbox; runc default otherwise. */
+ * payload has sysbox; runc default otherwise.  Then the drop-ins, merged
+ * over it (dropin.h). */
 int dy_render_daemon_json(const struct dy_render_in *in, struct dy_rendered *out,
 			  struct dy_err *err);
 

@@ -105,6 +105,28 @@ systemctl(const char *a, const char *b, const char *c, struct dy_err *err)
 	return dy_run_ok(argv, NULL, err);
 }
 
+/* The start or restart start_instance does, as an action: a restart when
+ * something the daemons read changed and the API answers, a start when it
+ * does not answer, nothing when it answers and nothing changed. */
+static void
+note_start(struct inst *ins)
+{
+	int running = api_answers(ins);
+	int changed = ins->config_changed || ins->upgraded || (ins->dry && !ins->binaries_current);
+
+	if (running && !changed)
+		return;
+	ins_act(ins, running ? "restart" : "start", NULL, ins->unit_name, "%s %s",
+		running ? "restart" : "start", ins->unit_name);
+}
+
+void
+step_plan_start(struct inst *ins)
+{
+	if (!ins->o->no_start && ins->o->sysroot[0] == '\0')
+		note_start(ins);
+}
+
 /* Start (restart when something the daemons read changed), then wait for
  * the API. */
 static int
@@ -195,6 +217,7 @@ step_start(struct inst *ins, struct dy_err *err)
 	}
 	dy_say(DY_NORMAL, "starting %s%s", ins->unit_name,
 	       systemd_running(ins) ? "" : " (no systemd: dockyardctl start)");
+	note_start(ins);
 	if (start_instance(ins, err) < 0) {
 		if (ins->upgraded)
 			roll_back(ins, err);
@@ -227,7 +250,8 @@ step_images(struct inst *ins, struct dy_err *err)
 			continue;
 		if (ins_root_path(ins, file, sizeof(file), e->path, err) < 0)
 			return -1;
-		ins_act(ins, "load", "image %s (%s)", file, m->components[e->component].name);
+		ins_act(ins, "image", file, m->components[e->component].name, "load image %s (%s)",
+			file, m->components[e->component].name);
 		if (!ins->dry && dy_run_ok(argv, NULL, err) < 0)
 			return -1;
 	}

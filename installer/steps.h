@@ -31,7 +31,8 @@ struct inst {
 	char unit_path[PATH_BUF]; /* path on the running system */
 	char group[32];
 	int dry;
-	json_t *plan; /* actions, in plan mode */
+	json_t *plan;	 /* actions done or planned, with --json */
+	json_t *dropins; /* etc/daemon.d merged, read before anything is written */
 	size_t changes;
 	int config_changed;   /* a file the daemons read changed: restart */
 	int upgraded;	      /* bin/ replaced; bin.prev holds the previous one */
@@ -48,9 +49,11 @@ struct inst {
 /* One rendered file (render.h: daemon.json, the unit, the wrappers ...). */
 typedef int (*render_fn)(const struct dy_render_in *, struct dy_rendered *, struct dy_err *);
 
-/* An action: done (and said at -v), or only recorded in plan mode. */
-void ins_act(struct inst *ins, const char *verb, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* An action: done (and said at -v), or only recorded in plan mode.  kind,
+ * path (host path or NULL) and object (a name or NULL) are what --json
+ * prints; the text ("VERB WHAT") is what people read. */
+void ins_act(struct inst *ins, const char *kind, const char *path, const char *object,
+	     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Tests kill the installer here when DOCKYARD_FAULT_AT names the point. */
 void ins_fault_point(const char *name);
 
@@ -78,5 +81,7 @@ void step_unstage(struct inst *ins);
  * upgrade; then load the payload's images. */
 int step_start(struct inst *ins, struct dy_err *err);
 int step_images(struct inst *ins, struct dy_err *err);
+/* Plan mode: the start or restart that step_start would do, as an action. */
+void step_plan_start(struct inst *ins);
 
 #endif

@@ -32,11 +32,12 @@
 
 /* ---- small helpers ---- */
 
-static void note(const struct dy_sys *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void note(const struct dy_sys *s, const char *kind, const char *path, const char *object,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static void
-note(const struct dy_sys *s, const char *fmt, ...)
+note(const struct dy_sys *s, const char *kind, const char *path, const char *object,
+     const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -46,7 +47,7 @@ note(const struct dy_sys *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	s->note(s->note_ctx, line);
+	s->note(s->note_ctx, kind, path, object, line);
 }
 
 /* sysroot + rel (rel starts with '/'), without a doubled slash. */
@@ -326,7 +327,7 @@ dy_sys_group_ensure(const struct dy_sys *s, const char *name, struct dy_err *err
 	rc = dy_sys_group_id(s, name, &gid, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	note(s, "add group %s", name);
+	note(s, "group", "/etc/group", name, "add group %s", name);
 	if (s->dry_run)
 		return 1;
 	tool_argv(s, "groupadd", rest, argv, sizeof(argv) / sizeof(argv[0]));
@@ -410,7 +411,7 @@ dy_sys_user_ensure(const struct dy_sys *s, const char *name, const char *group, 
 	if (grc == 0 && !s->dry_run)
 		return dy_errf(err, "cannot add user %s: group %s does not exist in %s/etc/group",
 			       name, group, s->sysroot);
-	note(s, "add user %s (primary group %s)", name, group);
+	note(s, "user", "/etc/passwd", name, "add user %s (primary group %s)", name, group);
 	if (s->dry_run)
 		return 1;
 	tool_argv(s, "useradd", rest, argv, sizeof(argv) / sizeof(argv[0]));
@@ -725,7 +726,7 @@ append_entry(const struct dy_sys *s, struct subfile *f, const char *user, uint64
 
 	n = (size_t)snprintf(line, sizeof(line), "%s:%llu:%llu\n", user, (unsigned long long)start,
 			     (unsigned long long)count);
-	note(s, "add %s %.*s", f->kind, (int)n - 1, line);
+	note(s, "subid", f->path, user, "add %s %.*s", f->kind, (int)n - 1, line);
 	if (s->dry_run)
 		return 0;
 	buf = malloc(f->len + n + 2);
@@ -823,7 +824,7 @@ drop_user(const struct dy_sys *s, struct subfile *f, const char *user, struct dy
 		out += llen;
 	}
 	if (dropped) {
-		note(s, "remove %s entries of %s", f->kind, user);
+		note(s, "subid", f->path, user, "remove %s entries of %s", f->kind, user);
 		if (!s->dry_run)
 			rc = write_atomic(f->path, buf, out, &f->st, err);
 	}
@@ -977,7 +978,8 @@ aa_reload(const struct dy_sys *s, int changed, struct dy_err *err)
 	    dy_which("apparmor_parser", tool, sizeof(tool)) < 0)
 		return 0;
 	if (changed)
-		note(s, "reload AppArmor profile %s", AA_PROFILE);
+		note(s, "apparmor", AA_PROFILE, "fusermount3", "reload AppArmor profile %s",
+		     AA_PROFILE);
 	if (s->dry_run)
 		return 0;
 	/* Also when unchanged: a re-run repairs a reload that failed before. */
@@ -1007,8 +1009,8 @@ dy_sys_apparmor_ensure(const struct dy_sys *s, const char *prefix, const char *r
 		goto out;
 	changed = nlen != len || memcmp(next, text, len) != 0;
 	if (changed) {
-		note(s, "%s AppArmor block dockyard %s in %s", missing ? "create" : "update",
-		     prefix, file);
+		note(s, "apparmor", file, prefix, "%s AppArmor block dockyard %s in %s",
+		     missing ? "create" : "update", prefix, file);
 		if (!s->dry_run && (make_dirs(s, "/etc/apparmor.d/local", err) < 0 ||
 				    write_atomic(file, next, nlen, &st, err) < 0))
 			goto out;
@@ -1052,7 +1054,7 @@ dy_sys_registry_ensure(const struct dy_sys *s, const char *prefix, const char *r
 		return rc;
 	}
 	free(text);
-	note(s, "register instance %s (%s) in %s", prefix, root, file);
+	note(s, "registry", file, prefix, "register instance %s (%s) in %s", prefix, root, file);
 	if (s->dry_run)
 		return 1;
 	default_stat(&st);

@@ -19,8 +19,11 @@
 struct dy_sys {
 	const char *sysroot; /* "" for the host */
 	int dry_run;	     /* describe, change nothing */
-	/* Called with one line per change made or planned ("add group dy1docker"). */
-	void (*note)(void *ctx, const char *what);
+	/* Called once per change made or planned: its kind ("group", "user",
+	 * "subid", "apparmor", "registry"), the file it changes, the object
+	 * (a name) or NULL, and one line for people ("add group dy1docker"). */
+	void (*note)(void *ctx, const char *kind, const char *path, const char *object,
+		     const char *what);
 	void *note_ctx;
 };
 

@@ -116,8 +116,9 @@ expect_success 'plan prints the actions and changes nothing on the host' '
 	python3 -c "
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d[\"config\"][\"DOCKYARD_DOCKER_PREFIX\"] == sys.argv[2], d[\"config\"]
-assert any(a[\"action\"] == \"extract\" for a in d[\"actions\"]), d[\"actions\"]
+assert d[\"schema\"] == 1 and d[\"command\"] == \"plan\" and d[\"changed\"], d
+assert d[\"prefix\"] == sys.argv[2], d
+assert any(a[\"kind\"] == \"extract\" for a in d[\"actions\"]), d[\"actions\"]
 " plan.json "$PFX"
 '
 

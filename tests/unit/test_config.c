@@ -699,6 +699,22 @@ test_complete(void)
 	CHECK(strcmp(c.prefix, "dy5") == 0); /* dy3 interface, dy4 unit */
 	CHECK((c.fixed.addr & 0xfff00000u) == 0xac100000u && c.fixed.len == 24);
 	CHECK((c.pool.addr & 0xfff00000u) == 0xac100000u && c.pool.len == 16);
+
+	/* The default source is seeded from the root: the same root on the
+	 * same host gets the same networks (a plan is what install does);
+	 * another root, other networks. */
+	{
+		struct dy_config again, other;
+		dy_config_init(&again);
+		dy_config_init(&other);
+		CHECK(dy_config_set(&again, "root", "/y", &err) == 0);
+		CHECK(dy_config_set(&other, "root", "/z", &err) == 0);
+		CHECK(dy_config_complete(&again, &h, NULL, NULL, &err) == 0);
+		CHECK(dy_config_complete(&other, &h, NULL, NULL, &err) == 0);
+		CHECK(again.fixed.addr == c.fixed.addr && again.pool.addr == c.pool.addr);
+		CHECK(strcmp(again.prefix, c.prefix) == 0);
+		CHECK(other.fixed.addr != c.fixed.addr);
+	}
 }
 
 static void

@@ -99,7 +99,7 @@ daemon_json(const char *dockerd_version, const char *run_dir, int init, const ch
 	if (make_meta(&m, dockerd_version, run_dir, init) < 0)
 		return NULL;
 	{
-		struct dy_render_in in = { &cfg, &m, dns, ndns };
+		struct dy_render_in in = { &cfg, &m, dns, ndns, NULL };
 
 		if (dy_render_daemon_json(&in, r, &err) < 0)
 			printf("#   render: %s\n", err.msg);
@@ -327,7 +327,7 @@ render(render_fn fn, const char *run_dir, struct dy_rendered *r, struct dy_err *
 	if (make_meta(&m, NEW_DOCKERD, run_dir, WITH_INIT) < 0)
 		return -1;
 	{
-		struct dy_render_in in = { &cfg, &m, NULL, 0 };
+		struct dy_render_in in = { &cfg, &m, NULL, 0, NULL };
 
 		rc = fn(&in, r, err);
 	}
@@ -524,7 +524,7 @@ test_refuses_unsafe_input(void)
 	struct dy_rendered r;
 	struct dy_config cfg;
 	struct dy_meta m;
-	struct dy_render_in in = { &cfg, &m, NULL, 0 };
+	struct dy_render_in in = { &cfg, &m, NULL, 0, NULL };
 	size_t i;
 
 	CHECK(make_meta(&m, NEW_DOCKERD, "env", WITH_INIT) == 0);

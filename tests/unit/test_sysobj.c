@@ -24,12 +24,17 @@ struct notes {
 };
 
 static void
-collect(void *ctx, const char *what)
+collect(void *ctx, const char *kind, const char *path, const char *object, const char *what)
 {
 	struct notes *n = ctx;
 	size_t len = strlen(n->text);
 
-	snprintf(n->text + len, sizeof(n->text) - len, "%s\n", what);
+	/* Every change has a kind and a file; the text stays for people. */
+	if (kind == NULL || *kind == '\0' || path == NULL || path[0] != '/')
+		snprintf(n->text + len, sizeof(n->text) - len, "BAD NOTE %s\n", what);
+	else
+		snprintf(n->text + len, sizeof(n->text) - len, "%s\n", what);
+	(void)object;
 	n->count++;
 }
 
