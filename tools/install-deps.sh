@@ -10,6 +10,7 @@ libxml2-dev nettle-dev libmbedtls-dev libjansson-dev libcurl4-openssl-dev
 zstd python3 shellcheck clang-format openssl util-linux iproute2 iptables kmod curl strace
 systemd passwd apparmor rsync libsystemd0 libdevmapper1.02.1 libseccomp2
 clang libclang-rt-14-dev
+ansible-core ansible-lint cloud-init python3-yaml
 "
 
 missing=""
