@@ -35,7 +35,7 @@ BUILDER_LIB := builder/manifest.c builder/pack.c builder/build.c builder/lock.c 
 INSTALLER_LIB := installer/extract.c installer/list.c installer/config.c installer/render.c \
 	installer/binaries.c installer/start.c \
 	installer/receipt.c installer/sysobj.c installer/preflight.c installer/install.c
-INSTALLER_LIB += installer/dropin.c
+INSTALLER_LIB += installer/dropin.c installer/settings.c installer/instances.c
 UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))

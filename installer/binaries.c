@@ -195,6 +195,8 @@ swap_bin(struct inst *ins, const char *staging, struct dy_err *err)
 	if (ins_join_path(staged, sizeof(staged), staging, "bin", err) < 0)
 		return -1;
 	if (lstat(bin, &st) == 0) {
+		ins_act(ins, "swap", bin, NULL, "swap %s (the previous one waits in bin.prev)",
+			bin);
 		if (ins_remove_at_root(ins, "bin.prev", err) < 0)
 			return -1;
 		if (rename(bin, prev) < 0)
@@ -346,6 +348,9 @@ step_binaries(struct inst *ins, struct dy_err *err)
 	if (ins->binaries_current || ins->dry) {
 		if (ins_root_path(ins, staging, sizeof(staging), "bin", err) < 0)
 			return -1;
+		if (!ins->binaries_current && access(staging, F_OK) == 0)
+			ins_act(ins, "swap", staging, NULL,
+				"swap %s (the previous one waits in bin.prev)", staging);
 		return render_wrappers(ins, staging, err);
 	}
 	if (ins_root_path(ins, staging, sizeof(staging), STAGING_NAME, err) < 0)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../common/xio.h"
+#include "settings.h"
 
 #define ENV_MAX (64u * 1024)
 #define ENV_LINE_MAX 4096
@@ -40,6 +41,18 @@ static const struct key {
 	{ "DOCKYARD_FIXED_CIDR", "fixed-cidr", DY_KEY_FIXED },
 	{ "DOCKYARD_POOL_BASE", "pool-base", DY_KEY_POOL_BASE },
 	{ "DOCKYARD_POOL_SIZE", "pool-size", DY_KEY_POOL_SIZE },
+	/* optional (settings.h) */
+	{ "DOCKYARD_DNS", "dns", DY_KEY_DNS },
+	{ "DOCKYARD_STORAGE_DRIVER", "storage-driver", DY_KEY_STORAGE },
+	{ "DOCKYARD_SYSBOX_MGR_EXTRA_ARGS", "sysbox-mgr-extra-args", DY_KEY_MGR_ARGS },
+	{ "DOCKYARD_SYSBOX_SUBID_USER", "sysbox-subid-user", DY_KEY_SUBID_USER },
+	{ "DOCKYARD_SYSBOX_SUBID_START", "sysbox-subid-start", DY_KEY_SUBID_START },
+	{ "DOCKYARD_SYSBOX_SUBID_COUNT", "sysbox-subid-count", DY_KEY_SUBID_COUNT },
+	{ "DOCKYARD_HTTP_PROXY", "http-proxy", DY_KEY_HTTP_PROXY },
+	{ "DOCKYARD_HTTPS_PROXY", "https-proxy", DY_KEY_HTTPS_PROXY },
+	{ "DOCKYARD_NO_PROXY", "no-proxy", DY_KEY_NO_PROXY },
+	{ "DOCKYARD_LOG_MAX_SIZE", "log-max-size", DY_KEY_LOG_MAX_SIZE },
+	{ "DOCKYARD_LOG_KEEP", "log-keep", DY_KEY_LOG_KEEP },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -320,6 +333,20 @@ set_pool_size(struct dy_config *c, const char *value, struct dy_err *err)
 	return 0;
 }
 
+/* "DOCKYARD_ROOT, DOCKYARD_DOCKER_PREFIX, ..." */
+static const char *
+known_keys(void)
+{
+	static char list[NKEYS * 40];
+	size_t i, n = 0;
+
+	if (list[0] == '\0')
+		for (i = 0; i < NKEYS; i++)
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
+					      keys[i].env);
+	return list;
+}
+
 int
 dy_config_set(struct dy_config *c, const char *key, const char *value, struct dy_err *err)
 {
@@ -327,11 +354,10 @@ dy_config_set(struct dy_config *c, const char *key, const char *value, struct dy
 	struct dy_cidr cidr;
 
 	if (k == NULL)
-		return dy_errf(err,
-			       "unknown configuration key '%.64s' (known: DOCKYARD_ROOT, "
-			       "DOCKYARD_DOCKER_PREFIX, DOCKYARD_BRIDGE_CIDR, "
-			       "DOCKYARD_FIXED_CIDR, DOCKYARD_POOL_BASE, DOCKYARD_POOL_SIZE)",
-			       key);
+		return dy_errf(err, "unknown configuration key '%.64s' (known: %s)", key,
+			       known_keys());
+	if (k->bit & ~(unsigned)DY_KEY_ALL)
+		return dy_settings_set(c, k->bit, k->env, value, err);
 	switch (k->bit) {
 	case DY_KEY_ROOT:
 		if (set_root(c, value, err) < 0)
@@ -517,7 +543,7 @@ rule_all_set(const struct dy_config *c, struct dy_err *err)
 	size_t i;
 
 	for (i = 0; i < NKEYS; i++)
-		if (!(c->set & keys[i].bit))
+		if ((keys[i].bit & DY_KEY_ALL) && !(c->set & keys[i].bit))
 			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
 				 "%s%s", *missing ? ", " : "", keys[i].env);
 	if (*missing)
@@ -586,7 +612,7 @@ dy_config_validate(const struct dy_config *c, struct dy_err *err)
 	    rule_network("DOCKYARD_FIXED_CIDR", &c->fixed, err) < 0 ||
 	    rule_network("DOCKYARD_POOL_BASE", &c->pool, err) < 0 ||
 	    rule_pool_size(c->pool_size, err) < 0 || rule_bridge(c, err) < 0 ||
-	    rule_pool_clear(c, err) < 0)
+	    rule_pool_clear(c, err) < 0 || dy_settings_validate(c, err) < 0)
 		return -1;
 	if (c->pool_size <= c->pool.len) {
 		dy_cidr_format(&c->pool, p, sizeof(p));
@@ -599,11 +625,29 @@ dy_config_validate(const struct dy_config *c, struct dy_err *err)
 	return 0;
 }
 
+/* KEY=VALUE of each optional key set; quoted when it holds a space. */
+static size_t
+format_settings(const struct dy_config *c, char *out, size_t size)
+{
+	char value[DY_SETTING_MAX];
+	size_t i, n = 0;
+
+	for (i = 0; i < NKEYS && n < size; i++) {
+		if (!(keys[i].bit & ~(unsigned)DY_KEY_ALL) || !(c->set & keys[i].bit))
+			continue;
+		dy_settings_value(c, keys[i].bit, value, sizeof(value));
+		n += (size_t)snprintf(out + n, size - n,
+				      strchr(value, ' ') ? "%s=\"%s\"\n" : "%s=%s\n", keys[i].env,
+				      value);
+	}
+	return n;
+}
+
 int
 dy_config_format_env(const struct dy_config *c, char **out, size_t *len, struct dy_err *err)
 {
 	char b[DY_CIDR_TEXT], f[DY_CIDR_TEXT], p[DY_CIDR_TEXT];
-	size_t size = DY_ROOT_MAX + 1024;
+	size_t size = DY_ROOT_MAX + 1024 + NKEYS * (DY_SETTING_MAX + 64);
 	int n;
 
 	if (dy_config_validate(c, err) < 0)
@@ -623,7 +667,7 @@ dy_config_format_env(const struct dy_config *c, char **out, size_t *len, struct 
 		     "DOCKYARD_POOL_BASE=%s\n"
 		     "DOCKYARD_POOL_SIZE=%d\n",
 		     c->root, c->prefix, b, f, p, c->pool_size);
-	*len = (size_t)n;
+	*len = (size_t)n + format_settings(c, *out + n, size - (size_t)n);
 	return 0;
 }
 
@@ -1123,6 +1167,7 @@ adopt_registered(struct dy_config *c, const struct dy_host *h)
 		c->pool_size = in->cfg.pool_size;
 	c->set |=
 		in->cfg.set & (DY_KEY_BRIDGE | DY_KEY_FIXED | DY_KEY_POOL_BASE | DY_KEY_POOL_SIZE);
+	dy_settings_merge(c, &in->cfg);
 }
 
 static int

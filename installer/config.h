@@ -30,7 +30,38 @@ enum {
 	DY_KEY_FIXED = 1u << 3,
 	DY_KEY_POOL_BASE = 1u << 4,
 	DY_KEY_POOL_SIZE = 1u << 5,
-	DY_KEY_ALL = (1u << 6) - 1,
+	DY_KEY_ALL = (1u << 6) - 1, /* the six every instance has */
+	/* Optional settings (settings.h): set only when given, defaults apply
+	 * otherwise; kept in dockyard.env once given. */
+	DY_KEY_DNS = 1u << 6,
+	DY_KEY_STORAGE = 1u << 7,
+	DY_KEY_MGR_ARGS = 1u << 8,
+	DY_KEY_SUBID_USER = 1u << 9,
+	DY_KEY_SUBID_START = 1u << 10,
+	DY_KEY_SUBID_COUNT = 1u << 11,
+	DY_KEY_HTTP_PROXY = 1u << 12,
+	DY_KEY_HTTPS_PROXY = 1u << 13,
+	DY_KEY_NO_PROXY = 1u << 14,
+	DY_KEY_LOG_MAX_SIZE = 1u << 15,
+	DY_KEY_LOG_KEEP = 1u << 16,
+};
+
+#define DY_DNS_MAX 3
+#define DY_SETTING_MAX 512 /* text settings: sysbox-mgr arguments, proxies */
+
+struct dy_settings {
+	char dns[DY_DNS_MAX][64]; /* DOCKYARD_DNS; ndns 0 with the key set: none */
+	size_t ndns;
+	char storage_driver[16]; /* auto, overlay2, zfs */
+	char mgr_args[DY_SETTING_MAX];
+	char subid_user[33];
+	uint32_t subid_start;
+	uint32_t subid_count;
+	char http_proxy[DY_SETTING_MAX];
+	char https_proxy[DY_SETTING_MAX];
+	char no_proxy[DY_SETTING_MAX];
+	uint64_t log_max_size; /* bytes */
+	unsigned log_keep;
 };
 
 struct dy_config {
@@ -41,6 +72,7 @@ struct dy_config {
 	struct dy_cidr pool;
 	int pool_size; /* prefix length of each network carved from the pool */
 	unsigned set;  /* DY_KEY_* bits of the values present */
+	struct dy_settings opt;
 };
 
 void dy_config_init(struct dy_config *c);

@@ -69,7 +69,8 @@ dy_dropin_parse(const char *name, const char *text, size_t len, struct dy_err *e
 		dy_errf(err, "%s: must hold one JSON object ({\"key\": value, ...})", name);
 		return NULL;
 	}
-	json_object_foreach(doc, key, value) {
+	json_object_foreach(doc, key, value)
+	{
 		if ((why = dy_dropin_owned_why(key)) != NULL) {
 			dy_errf(err, "%s: key %s is set by dockyard (%s)", name, key, why);
 			json_decref(doc);
@@ -195,7 +196,8 @@ dy_dropin_apply(json_t *daemon, const json_t *dropins, struct dy_err *err)
 
 	/* Checked again here: the merged object might not come from
 	 * dy_dropin_load. */
-	json_object_foreach((json_t *)dropins, key, value) {
+	json_object_foreach((json_t *)dropins, key, value)
+	{
 		(void)value;
 		if (dy_dropin_owned_why(key) != NULL)
 			return dy_errf(err, "drop-ins: key %s is set by dockyard", key);

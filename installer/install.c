@@ -27,6 +27,7 @@
 #include "preflight.h"
 #include "receipt.h"
 #include "render.h"
+#include "settings.h"
 #include "steps.h"
 #include "sysobj.h"
 
@@ -127,6 +128,7 @@ merge_env(struct dy_config *c, const struct dy_config *e, const char *name, stru
 		c->pool = e->pool;
 	if (!(c->set & DY_KEY_POOL_SIZE) && (e->set & DY_KEY_POOL_SIZE))
 		c->pool_size = e->pool_size;
+	dy_settings_merge(c, e);
 	c->set |= e->set;
 	return 0;
 }
@@ -145,7 +147,7 @@ load_env_into(struct dy_config *c, const char *path, struct dy_err *err)
 int
 dy_install_config(const struct dy_install_opts *o, struct dy_config *out, struct dy_err *err)
 {
-	char existing[PATH_BUF];
+	char existing[PATH_BUF], driver[16];
 	struct dy_host host;
 	struct stat st;
 	int rc;
@@ -170,7 +172,8 @@ dy_install_config(const struct dy_install_opts *o, struct dy_config *out, struct
 	}
 	rc = DY_EXIT_USAGE;
 	if (dy_config_complete(out, &host, NULL, NULL, err) == 0 &&
-	    dy_config_validate(out, err) == 0 && dy_config_check_conflicts(out, &host, err) == 0)
+	    dy_config_validate(out, err) == 0 && dy_config_check_conflicts(out, &host, err) == 0 &&
+	    dy_storage_resolve(out, o->sysroot, driver, sizeof(driver), err) == 0)
 		rc = DY_EXIT_OK;
 	dy_host_free(&host);
 	return rc;
@@ -545,10 +548,15 @@ step_render(struct inst *ins, struct dy_err *err)
 	char dns[DY_MAX_DNS][64], path[PATH_BUF], *env = NULL;
 	const char *dnsp[DY_MAX_DNS];
 	struct dy_render_in in = { &ins->cfg, &ins->img->meta, dnsp, 0, ins->dropins };
+	struct dy_config *daemon_cfg;
 	size_t i, len;
 	int n, rc;
 
-	if (ins->o->dns_set) {
+	if (ins->cfg.set & DY_KEY_DNS) {
+		for (i = 0; i < ins->cfg.opt.ndns; i++)
+			dnsp[i] = ins->cfg.opt.dns[i];
+		in.ndns = ins->cfg.opt.ndns;
+	} else if (ins->o->dns_set) {
 		for (i = 0; i < ins->o->ndns; i++)
 			dnsp[i] = ins->o->dns[i];
 		in.ndns = ins->o->ndns;
@@ -570,8 +578,19 @@ step_render(struct inst *ins, struct dy_err *err)
 		return -1;
 	if (rc > 0)
 		ins->config_changed = 1;
-	if (put_rendered(ins, dy_render_daemon_json, &in, 0, 1, err) < 0 ||
-	    put_rendered(ins, dy_render_containerd_toml, &in, 0, 1, err) < 0)
+	/* daemon.json names the driver auto resolves to on this host. */
+	if ((daemon_cfg = malloc(sizeof(*daemon_cfg))) == NULL)
+		return dy_errf(err, "out of memory");
+	*daemon_cfg = ins->cfg;
+	daemon_cfg->set |= DY_KEY_STORAGE;
+	in.cfg = daemon_cfg;
+	rc = dy_storage_resolve(&ins->cfg, ins->o->sysroot, daemon_cfg->opt.storage_driver,
+				sizeof(daemon_cfg->opt.storage_driver), err);
+	if (rc == 0)
+		rc = put_rendered(ins, dy_render_daemon_json, &in, 0, 1, err);
+	in.cfg = &ins->cfg;
+	free(daemon_cfg);
+	if (rc < 0 || put_rendered(ins, dy_render_containerd_toml, &in, 0, 1, err) < 0)
 		return -1;
 	if (host_path(ins->o, path, sizeof(path), "/etc/systemd/system", err) < 0 ||
 	    (!ins->dry && dy_mkdir_p(path, 0755, err) < 0))
@@ -629,12 +648,33 @@ own_root(struct inst *ins, struct dy_sys *s, struct dy_err *err)
 	return 0;
 }
 
+/* sysbox-mgr's subuid/subgid range: DOCKYARD_SYSBOX_SUBID_USER (default
+ * the instance's user), _START (default the first free) and _COUNT. */
+static int
+step_subids(struct inst *ins, struct dy_sys *s, struct dy_err *err)
+{
+	const struct dy_settings *o = &ins->cfg.opt;
+	const char *user = (ins->cfg.set & DY_KEY_SUBID_USER) ? o->subid_user : ins->group;
+	uint32_t count = (ins->cfg.set & DY_KEY_SUBID_COUNT) ? o->subid_count : SUBID_COUNT;
+	uint32_t start = o->subid_start;
+	int rc;
+
+	if (ins->cfg.set & DY_KEY_SUBID_START)
+		rc = dy_sys_subid_ensure_at(s, user, start, count, err);
+	else
+		rc = dy_sys_subid_ensure(s, user, count, &start, err);
+	if (rc > 0 &&
+	    (dy_receipt_add(&ins->receipt, err, "subuid %s %u %u", user, start, count) < 0 ||
+	     dy_receipt_add(&ins->receipt, err, "subgid %s %u %u", user, start, count) < 0))
+		return -1;
+	return rc;
+}
+
 static int
 step_system(struct inst *ins, struct dy_err *err)
 {
 	struct dy_sys s = { ins->o->sysroot, ins->dry, note_sysobj, ins };
 	char comment[DY_ROOT_MAX + 32], path[PATH_BUF];
-	uint32_t start = 0;
 	int rc;
 
 	snprintf(comment, sizeof(comment), "dockyard instance %s", ins->cfg.root);
@@ -645,13 +685,8 @@ step_system(struct inst *ins, struct dy_err *err)
 	if (rc < 0 || (rc > 0 && dy_receipt_add(&ins->receipt, err, "user %s", ins->group) < 0))
 		return -1;
 	if (ins->mode != DY_RUNTIME_RUNC) {
-		rc = dy_sys_subid_ensure(&s, ins->group, SUBID_COUNT, &start, err);
+		rc = step_subids(ins, &s, err);
 		if (rc < 0)
-			return -1;
-		if (rc > 0 && (dy_receipt_add(&ins->receipt, err, "subuid %s %u %u", ins->group,
-					      start, SUBID_COUNT) < 0 ||
-			       dy_receipt_add(&ins->receipt, err, "subgid %s %u %u", ins->group,
-					      start, SUBID_COUNT) < 0))
 			return -1;
 		if (dy_sys_apparmor_present(&s)) {
 			rc = dy_sys_apparmor_ensure(&s, ins->cfg.prefix, ins->cfg.root, path,
@@ -875,13 +910,13 @@ run_steps(struct inst *ins, struct dy_err *err)
 	if (step_binaries(ins, err) < 0 || step_receipt(ins, err) < 0)
 		return -1;
 	ins_fault_point("receipt");
-	if (ins->dry) {
+	if (ins->dry)
 		step_plan_start(ins);
-		return step_images(ins, err);
-	}
-	if (step_start(ins, err) < 0)
+	else if (step_start(ins, err) < 0)
 		return -1;
-	if (ins->extracted && !ins->o->no_images && !ins->o->no_start && ins->o->sysroot[0] == '\0')
+	/* Images are loaded by the run that extracts the payload. */
+	if ((ins->dry ? !ins->binaries_current : ins->extracted) && !ins->o->no_images &&
+	    !ins->o->no_start && ins->o->sysroot[0] == '\0')
 		return step_images(ins, err);
 	return 0;
 }

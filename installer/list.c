@@ -141,7 +141,9 @@ dy_list_json(FILE *out, const struct dy_meta *m, struct dy_err *err)
 		if (!m->entries[i].is_dir)
 			rc = json_array_append_new(files, entry_json(m, &m->entries[i]));
 	if (rc == 0)
-		rc = json_object_set_new(root, "built", json_integer((json_int_t)m->built)) |
+		rc = json_object_set_new(root, "schema",
+					 json_integer(1)) | /* docs/schemas/list.json */
+		     json_object_set_new(root, "built", json_integer((json_int_t)m->built)) |
 		     json_object_set(root, "components", comps) |
 		     json_object_set(root, "files", files) | host_libraries_json(root, m);
 	if (rc == 0)

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "extract.h"
 #include "install.h"
+#include "instances.h"
 #include "list.h"
 
 enum { EXIT_BAD = DY_EXIT_FAIL, EXIT_USAGE = DY_EXIT_USAGE };
@@ -50,6 +51,16 @@ enum {
 	OPT_YES,
 	OPT_KEEP_DATA,
 	OPT_OUT,
+	OPT_STORAGE,
+	OPT_MGR_ARGS,
+	OPT_SUBID_USER,
+	OPT_SUBID_START,
+	OPT_SUBID_COUNT,
+	OPT_HTTP_PROXY,
+	OPT_HTTPS_PROXY,
+	OPT_NO_PROXY,
+	OPT_LOG_MAX_SIZE,
+	OPT_LOG_KEEP,
 };
 
 static const struct dy_opt options[] = {
@@ -61,7 +72,24 @@ static const struct dy_opt options[] = {
 	{ OPT_POOL_BASE, 0, "pool-base", "CIDR", "DOCKYARD_POOL_BASE, e.g. 172.30.0.0/16" },
 	{ OPT_POOL_SIZE, 0, "pool-size", "N", "DOCKYARD_POOL_SIZE: prefix length of each network" },
 	{ OPT_DNS, 0, "dns", "IP[,IP]",
-	  "DNS servers for containers (default: the host's upstream servers; \"\" for none)" },
+	  "DOCKYARD_DNS: DNS servers for containers (default: the host's upstream "
+	  "servers; \"\" for none)" },
+	{ OPT_STORAGE, 0, "storage-driver", "auto|overlay2|zfs",
+	  "DOCKYARD_STORAGE_DRIVER (default auto: zfs on ZFS, else overlay2)" },
+	{ OPT_MGR_ARGS, 0, "sysbox-mgr-extra-args", "ARGS",
+	  "DOCKYARD_SYSBOX_MGR_EXTRA_ARGS: more sysbox-mgr options" },
+	{ OPT_SUBID_USER, 0, "sysbox-subid-user", "USER",
+	  "DOCKYARD_SYSBOX_SUBID_USER (default PREFIXdocker)" },
+	{ OPT_SUBID_START, 0, "sysbox-subid-start", "N",
+	  "DOCKYARD_SYSBOX_SUBID_START: first subuid/subgid (default: the first free)" },
+	{ OPT_SUBID_COUNT, 0, "sysbox-subid-count", "N",
+	  "DOCKYARD_SYSBOX_SUBID_COUNT: ids, a multiple of 65536 (default 65536)" },
+	{ OPT_HTTP_PROXY, 0, "http-proxy", "URL", "DOCKYARD_HTTP_PROXY for dockerd" },
+	{ OPT_HTTPS_PROXY, 0, "https-proxy", "URL", "DOCKYARD_HTTPS_PROXY for dockerd" },
+	{ OPT_NO_PROXY, 0, "no-proxy", "LIST", "DOCKYARD_NO_PROXY for dockerd" },
+	{ OPT_LOG_MAX_SIZE, 0, "log-max-size", "SIZE",
+	  "DOCKYARD_LOG_MAX_SIZE: rotate each daemon log at SIZE (default 10M)" },
+	{ OPT_LOG_KEEP, 0, "log-keep", "N", "DOCKYARD_LOG_KEEP: rotated logs kept (default 3)" },
 	{ OPT_SYSROOT, 0, "sysroot", "DIR",
 	  "install into the image tree DIR (--root is the path inside it); start nothing" },
 	{ OPT_DRY_RUN, 'n', "dry-run", NULL, "print every action and change nothing (= plan)" },
@@ -76,7 +104,7 @@ static const struct dy_opt options[] = {
 	{ OPT_YES, 'y', "yes", NULL, "uninstall: do not ask" },
 	{ OPT_KEEP_DATA, 0, "keep-data", NULL, "uninstall: keep lib/docker (images, containers)" },
 	{ OPT_OUT, 'o', "out", "FILE", "gen-env: write FILE instead of standard output" },
-	{ OPT_JSON, 0, "json", NULL, "list, install, plan, preflight: print JSON" },
+	{ OPT_JSON, 0, "json", NULL, "list, install, plan, preflight, instances: print JSON" },
 	{ OPT_IMAGE, 0, "image", "FILE", "read the payload of FILE instead of this program" },
 	{ OPT_KEY, 0, "key", "PUB.pem",
 	  "check, install: require a valid signature by this EC P-256 public key" },
@@ -98,6 +126,8 @@ static const struct {
 	{ "gen-env", "--root DIR [--out FILE]", "write the resolved dockyard.env only" },
 	{ "uninstall", "--root DIR [--yes] [--keep-data]",
 	  "stop and remove the instance (dockyardctl destroy)" },
+	{ "instances", "[--json] [--sysroot DIR]",
+	  "every registered instance: prefix, root, engine, state, networks" },
 	{ "check", "[--key PUB.pem]",
 	  "verify everything (with --key, the signature too); write nothing" },
 	{ "list", "[--json]", "list the payload: component, version, size, sha256, path" },
@@ -157,8 +187,21 @@ known_command(const char *s)
 }
 
 static const char *const config_key[] = {
-	[OPT_PREFIX] = "prefix",       [OPT_BRIDGE] = "bridge-cidr",  [OPT_FIXED] = "fixed-cidr",
-	[OPT_POOL_BASE] = "pool-base", [OPT_POOL_SIZE] = "pool-size",
+	[OPT_PREFIX] = "prefix",
+	[OPT_BRIDGE] = "bridge-cidr",
+	[OPT_FIXED] = "fixed-cidr",
+	[OPT_POOL_BASE] = "pool-base",
+	[OPT_POOL_SIZE] = "pool-size",
+	[OPT_STORAGE] = "storage-driver",
+	[OPT_MGR_ARGS] = "sysbox-mgr-extra-args",
+	[OPT_SUBID_USER] = "sysbox-subid-user",
+	[OPT_SUBID_START] = "sysbox-subid-start",
+	[OPT_SUBID_COUNT] = "sysbox-subid-count",
+	[OPT_HTTP_PROXY] = "http-proxy",
+	[OPT_HTTPS_PROXY] = "https-proxy",
+	[OPT_NO_PROXY] = "no-proxy",
+	[OPT_LOG_MAX_SIZE] = "log-max-size",
+	[OPT_LOG_KEEP] = "log-keep",
 };
 
 /* "/dy1/" and "/dy1" are the same root; "/" stays "/" (and is refused). */
@@ -220,6 +263,16 @@ take_option(struct cli *c, struct dy_opts_state *st, int id)
 	case OPT_FIXED:
 	case OPT_POOL_BASE:
 	case OPT_POOL_SIZE:
+	case OPT_STORAGE:
+	case OPT_MGR_ARGS:
+	case OPT_SUBID_USER:
+	case OPT_SUBID_START:
+	case OPT_SUBID_COUNT:
+	case OPT_HTTP_PROXY:
+	case OPT_HTTPS_PROXY:
+	case OPT_NO_PROXY:
+	case OPT_LOG_MAX_SIZE:
+	case OPT_LOG_KEEP:
 		if (dy_config_set(&c->inst.flags, config_key[id], st->optarg, &err) < 0) {
 			dy_error("--%s: %s", config_key[id], err.msg);
 			return -1;
@@ -229,6 +282,11 @@ take_option(struct cli *c, struct dy_opts_state *st, int id)
 		c->inst.env_file = st->optarg;
 		return 0;
 	case OPT_DNS:
+		/* Kept in dockyard.env as DOCKYARD_DNS: a re-run does not detect again. */
+		if (dy_config_set(&c->inst.flags, "dns", st->optarg, &err) < 0) {
+			dy_error("--dns: %s", err.msg);
+			return -1;
+		}
 		return take_dns(&c->inst, st->optarg);
 	case OPT_SYSROOT:
 		if (take_path("sysroot", st->optarg, c->sysroot, sizeof(c->sysroot)) < 0)
@@ -529,6 +587,29 @@ cmd_uninstall(const struct cli *c)
 	return rc;
 }
 
+/* instances: the registry; each instance's state from its dockyardctl
+ * (not in an image tree, where nothing runs).  A broken entry is listed,
+ * never fatal. */
+static int
+cmd_instances(const struct cli *c)
+{
+	struct dy_err err;
+	json_t *doc;
+
+	doc = dy_instances_scan(c->inst.sysroot, c->inst.sysroot[0] == '\0', &err);
+	if (doc == NULL) {
+		dy_error("%s", err.msg);
+		return EXIT_BAD;
+	}
+	if (c->inst.json) {
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	} else
+		dy_instances_print(stdout, doc);
+	json_decref(doc);
+	return 0;
+}
+
 /* Options that belong to other commands are mistakes, not no-ops. */
 static int
 misplaced(const char *what)
@@ -543,8 +624,9 @@ check_applicable(const struct cli *c)
 	const char *cmd = c->command;
 	int install = strcmp(cmd, "install") == 0 || strcmp(cmd, "plan") == 0;
 
-	if (c->inst.json && !install && strcmp(cmd, "list") != 0 && strcmp(cmd, "preflight") != 0)
-		return misplaced("--json applies to list, install, plan and preflight");
+	if (c->inst.json && !install && strcmp(cmd, "list") != 0 && strcmp(cmd, "preflight") != 0 &&
+	    strcmp(cmd, "instances") != 0)
+		return misplaced("--json applies to list, install, plan, preflight and instances");
 	if (c->inst.key && !install && strcmp(cmd, "check") != 0)
 		return misplaced("--key applies to check and install");
 	if (c->out && strcmp(cmd, "gen-env") != 0)
@@ -605,6 +687,8 @@ main(int argc, char **argv)
 		return cmd_gen_env(&c);
 	if (strcmp(c.command, "uninstall") == 0)
 		return cmd_uninstall(&c);
+	if (strcmp(c.command, "instances") == 0)
+		return cmd_instances(&c);
 	if (open_image(&c, &img) < 0)
 		return EXIT_BAD;
 	rc = run_command(&c, &img);

@@ -848,7 +848,9 @@ dy_preflight_print_json(FILE *out, const struct dy_preflight *p, struct dy_err *
 						     "detail", k->detail, "fix", k->fix));
 	}
 	if (rc == 0)
-		rc = json_object_set(root, "checks", checks) |
+		rc = json_object_set_new(root, "schema",
+					 json_integer(1)) | /* docs/schemas/preflight.json */
+		     json_object_set(root, "checks", checks) |
 		     json_object_set_new(root, "failed", json_integer((json_int_t)p->failed));
 	if (rc == 0)
 		rc = json_dumpf(root, out, JSON_INDENT(2)) | (fputc('\n', out) == EOF);

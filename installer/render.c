@@ -262,7 +262,10 @@ put_identity(json_t *o, const struct dy_render_in *in)
 	rc |= put_str(o, "group", buf);
 	/* Without it every instance's containers share one /docker cgroup. */
 	rc |= put_str(o, "cgroup-parent", buf);
-	rc |= put_str(o, "storage-driver", "overlay2");
+	rc |= put_str(o, "storage-driver",
+		      (in->cfg->set & DY_KEY_STORAGE) && strcmp(in->cfg->opt.storage_driver, "auto")
+			      ? in->cfg->opt.storage_driver
+			      : "overlay2");
 	return rc;
 }
 

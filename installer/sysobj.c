@@ -756,17 +756,34 @@ choose_range(const struct ranges rs[2], uint32_t count, uint64_t *start, const c
 	return 0;
 }
 
+/* The range the operator chose: the user's own already, or free of every
+ * other entry in both files. */
+static int
+check_wanted(const struct ranges rs[2], uint64_t want, uint32_t count, const char *user,
+	     struct subfile f[2], struct dy_err *err)
+{
+	for (int i = 0; i < 2; i++)
+		if (!has_own(&rs[i], want, count) && !is_free(&rs[i], want, count, 1))
+			return dy_errf(err,
+				       "DOCKYARD_SYSBOX_SUBID_START %llu: the range %llu-%llu for "
+				       "%s overlaps another entry in %s",
+				       (unsigned long long)want, (unsigned long long)want,
+				       (unsigned long long)(want + count - 1), user, f[i].path);
+	return 0;
+}
+
 static int
 subid_update(const struct dy_sys *s, struct subfile f[2], const char *user, uint32_t count,
-	     uint32_t *start, struct dy_err *err)
+	     uint32_t *start, uint64_t want, struct dy_err *err)
 {
 	struct ranges rs[2] = { { NULL, 0 }, { NULL, 0 } };
-	uint64_t st = 0;
+	uint64_t st = want;
 	int rc = 0;
 
 	if (parse_ranges(&f[0], user, &rs[0], err) < 0 ||
 	    parse_ranges(&f[1], user, &rs[1], err) < 0 ||
-	    choose_range(rs, count, &st, user, err) < 0) {
+	    (want ? check_wanted(rs, want, count, user, f, err)
+		  : choose_range(rs, count, &st, user, err)) < 0) {
 		rc = -1;
 		goto out;
 	}
@@ -782,9 +799,9 @@ out:
 	return rc;
 }
 
-int
-dy_sys_subid_ensure(const struct dy_sys *s, const char *user, uint32_t count, uint32_t *start,
-		    struct dy_err *err)
+static int
+subid_ensure(const struct dy_sys *s, const char *user, uint32_t count, uint32_t *start,
+	     uint64_t want, struct dy_err *err)
 {
 	struct subfile f[2];
 	int rc;
@@ -796,9 +813,27 @@ dy_sys_subid_ensure(const struct dy_sys *s, const char *user, uint32_t count, ui
 	memset(f, 0, sizeof(f));
 	rc = subfiles_open(s, f, err);
 	if (rc == 0)
-		rc = subid_update(s, f, user, count, start, err);
+		rc = subid_update(s, f, user, count, start, want, err);
 	subfiles_close(f);
 	return rc;
+}
+
+int
+dy_sys_subid_ensure(const struct dy_sys *s, const char *user, uint32_t count, uint32_t *start,
+		    struct dy_err *err)
+{
+	return subid_ensure(s, user, count, start, 0, err);
+}
+
+int
+dy_sys_subid_ensure_at(const struct dy_sys *s, const char *user, uint32_t start, uint32_t count,
+		       struct dy_err *err)
+{
+	uint32_t got;
+
+	if (start == 0)
+		return dy_errf(err, "DOCKYARD_SYSBOX_SUBID_START 0: a range starts above 0");
+	return subid_ensure(s, user, count, &got, start, err);
 }
 
 /* f's text without the lines of user; 1 when any was dropped. */

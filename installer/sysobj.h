@@ -51,6 +51,11 @@ int dy_sys_user_ensure(const struct dy_sys *s, const char *name, const char *gro
  * is completed in the other (an earlier run stopped between them). */
 int dy_sys_subid_ensure(const struct dy_sys *s, const char *user, uint32_t count, uint32_t *start,
 			struct dy_err *err);
+/* The same with the range the operator chose (DOCKYARD_SYSBOX_SUBID_START):
+ * kept when user has it, added when no other entry overlaps it, an error
+ * naming the file otherwise. */
+int dy_sys_subid_ensure_at(const struct dy_sys *s, const char *user, uint32_t start, uint32_t count,
+			   struct dy_err *err);
 /* Remove user's lines from both files (destroy; tests). */
 int dy_sys_subid_remove(const struct dy_sys *s, const char *user, struct dy_err *err);
 

@@ -78,6 +78,7 @@ load_env_file() {
 		check_value "$key" "$value"
 		eval "$key=\$value"
 	done
+	load_optional_env "$ENV_FILE"
 	[ "$DOCKYARD_ROOT" = "$ROOT" ] ||
 		die "$ENV_FILE says DOCKYARD_ROOT=$DOCKYARD_ROOT, but this dockyardctl lives in $ROOT"
 	PREFIX=$DOCKYARD_DOCKER_PREFIX

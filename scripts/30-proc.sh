@@ -120,13 +120,13 @@ daemon_start() {
 	fi
 	pidfile_remove "$_ds_name"
 	mkdir -p "$RUN" "$LOGDIR"
-	printf '%s dockyardctl: starting %s\n' "$(date '+%Y-%m-%dT%H:%M:%S%z')" "$*" \
-		>>"$LOGDIR/$_ds_name.log"
+	log_note "$_ds_name" "dockyardctl: starting $*"
+	log_sink "$_ds_name"
 	# A background job of a shell without job control is never a process
 	# group leader, so setsid calls setsid(2) and execs: $! is the daemon.
 	# The daemons find their helpers by name in PATH (containerd its
 	# shim, the shim and dockerd runc): this instance's own come first.
-	PATH=$BIN:$PATH setsid "$@" </dev/null >>"$LOGDIR/$_ds_name.log" 2>&1 &
+	PATH=$BIN:$PATH setsid "$@" </dev/null >"$DY_LOG_SINK" 2>&1 &
 	DAEMON_PID=$!
 	pidfile_write "$_ds_name" "$DAEMON_PID" ||
 		die "$_ds_name (pid $DAEMON_PID) vanished at once; see $LOGDIR/$_ds_name.log"

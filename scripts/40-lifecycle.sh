@@ -198,8 +198,7 @@ start_component() {
 	fi
 	case $1 in
 	sysbox-mgr)
-		daemon_start sysbox-mgr "$BIN/sysbox-mgr" ${_sc_debug:+"$_sc_debug" debug} \
-			--run-dir "$SYSBOX_RUN" --data-root "$LIB/sysbox"
+		start_sysbox_mgr "$_sc_debug"
 		;;
 	sysbox-fs)
 		daemon_start sysbox-fs "$BIN/sysbox-fs" ${_sc_debug:+"$_sc_debug" debug} \
@@ -210,7 +209,7 @@ start_component() {
 			--config "$ETC/containerd.toml"
 		;;
 	dockerd)
-		daemon_start dockerd "$BIN/dockerd" ${_sc_ddebug:+"$_sc_ddebug"} --config-file "$ETC/daemon.json"
+		start_dockerd "$_sc_ddebug"
 		;;
 	esac
 	DY_STARTED="$DY_STARTED $1"
@@ -474,7 +473,7 @@ $(printf '%-11s %-8s %-6s %s' network - "$([ "$_stat_net_ok" = 1 ] && echo ok ||
 	for _stat_l in $NET_LINES; do
 		_stat_table="$_stat_table
             $_stat_l"
-		_stat_net_json="$_stat_net_json${_stat_net_json:+,}$(json_str "$_stat_l")"
+		_stat_net_json="$_stat_net_json${_stat_net_json:+,}$(net_line_json "$_stat_l")"
 	done
 	_stat_prob_json=""
 	for _stat_l in $_stat_problems; do
@@ -491,7 +490,7 @@ runtime debug mode: on (runtime logs in $LOGDIR/runtime)"
 	_stat_healthy=1
 	[ -z "$_stat_problems" ] || _stat_healthy=0
 	if [ "$_stat_json" = 1 ]; then
-		printf '{"root":%s,"prefix":%s,"bridge":%s,"healthy":%s,"components":[%s],"supervisor":%s,"network":{"healthy":%s,"lines":[%s]},"debug_runtime":%s,"problems":[%s]}\n' \
+		printf '{"schema":1,"root":%s,"prefix":%s,"bridge":%s,"healthy":%s,"components":[%s],"supervisor":%s,"network":{"healthy":%s,"items":[%s]},"debug_runtime":%s,"problems":[%s]}\n' \
 			"$(json_str "$ROOT")" "$(json_str "$PREFIX")" "$(json_str "$BRIDGE")" \
 			"$(json_bool "$_stat_healthy")" "$_stat_comps" "$_stat_sup" "$(json_bool "$_stat_net_ok")" \
 			"$_stat_net_json" "$(json_bool "$_stat_debug")" "$_stat_prob_json"

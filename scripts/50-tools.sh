@@ -27,6 +27,12 @@ cmd_logs() {
 			;;
 		esac
 	done
+	if log_unit_journal; then
+		set -- -u "${PREFIX}docker.service" -n 50 --no-pager
+		[ -z "$which" ] || set -- "$@" --grep "^$which: "
+		[ "$follow" = 0 ] || set -- "$@" -f
+		exec journalctl "$@"
+	fi
 	files=""
 	for c in ${which:-$COMPONENTS}; do
 		[ -f "$LOGDIR/$c.log" ] && files="$files $LOGDIR/$c.log"

@@ -11,6 +11,7 @@ zstd python3 shellcheck clang-format openssl util-linux iproute2 iptables kmod c
 systemd passwd apparmor rsync libsystemd0 libdevmapper1.02.1 libseccomp2
 clang libclang-rt-14-dev
 ansible-core ansible-lint cloud-init python3-yaml
+python3-jsonschema
 "
 
 missing=""

@@ -281,3 +281,23 @@ make_standin_instance() {
 			"$1/run/docker.sock" "$1/run/containerd/containerd.sock" "${2}docker0" \
 			>"$1/etc/daemon.json"
 }
+
+# json_valid SCHEMA FILE...: each FILE holds one JSON document valid
+# against docs/schemas/SCHEMA.json (Draft 7, python3-jsonschema).
+json_valid() {
+	_jv_schema="$SRC_DIR/docs/schemas/$1.json"
+	shift
+	python3 - "$_jv_schema" "$@" <<-'PY'
+	import json, sys
+	import jsonschema
+	schema = json.load(open(sys.argv[1]))
+	jsonschema.Draft7Validator.check_schema(schema)
+	v = jsonschema.Draft7Validator(schema)
+	bad = 0
+	for path in sys.argv[2:]:
+	    for e in v.iter_errors(json.load(open(path))):
+	        print("%s: %s: %s" % (path, "/".join(map(str, e.absolute_path)), e.message), file=sys.stderr)
+	        bad = 1
+	sys.exit(bad)
+	PY
+}

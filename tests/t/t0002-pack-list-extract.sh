@@ -26,6 +26,7 @@ expect_success 'list shows each file with its real size and sha256' '
 
 expect_success 'list --json parses and matches the sources' '
 	"$I" list --json >out.json &&
+	json_valid list out.json &&
 	python3 - "$TRASH/fx" out.json <<-PY
 	import hashlib, json, os, sys
 	src, doc = sys.argv[1], json.load(open(sys.argv[2]))

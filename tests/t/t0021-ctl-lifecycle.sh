@@ -131,6 +131,7 @@ no_notify_env() {
 # status_json_check EXPR: status --json parses; EXPR (Python, over s) holds.
 status_json_check() {
 	"$CTL" status --json >status.json 2>status.err
+	json_valid status status.json || return 1
 	python3 -c '
 import json, sys
 s = json.load(open("status.json"))
@@ -175,7 +176,9 @@ expect_success 'status: exit 0, a line per component and the network' '
 expect_success 'status --json parses and says healthy' '
 	status_json_check "s[\"healthy\"] and len(s[\"components\"]) == 4 and \
 		all(c[\"healthy\"] and c[\"socket_held\"] for c in s[\"components\"]) and \
-		s[\"network\"][\"healthy\"] and s[\"problems\"] == []"
+		s[\"network\"][\"healthy\"] and s[\"problems\"] == [] and \
+		{\"kind\": \"bridge\", \"object\": \"${PFX}docker0\", \"state\": \"up\", \"detail\": None} in s[\"network\"][\"items\"] and \
+		any(i[\"kind\"] == \"rule\" and i[\"state\"] == \"present\" for i in s[\"network\"][\"items\"])"
 '
 
 expect_success 'a second start says it is already running and changes nothing' '

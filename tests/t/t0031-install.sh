@@ -108,6 +108,7 @@ expect_success 'plan prints the actions and changes nothing on the host' '
 	snapshot before &&
 	"$I1" plan --root "$ROOT" $NETFLAGS >plan &&
 	"$I1" plan --root "$ROOT" $NETFLAGS --json >plan.json &&
+	json_valid install plan.json &&
 	snapshot after &&
 	cmp before after &&
 	! test -e "$ROOT" &&

@@ -51,10 +51,10 @@ test_parse_errors(void)
 static void
 test_owned_list(void)
 {
-	static const char *const keys[] = { "hosts",	   "data-root",	     "exec-root",
-					     "pidfile",	   "bridge",	     "iptables",
-					     "runtimes",   "default-runtime", "cgroup-parent",
-					     "containerd", "storage-driver" };
+	static const char *const keys[] = { "hosts",	  "data-root",	     "exec-root",
+					    "pidfile",	  "bridge",	     "iptables",
+					    "runtimes",	  "default-runtime", "cgroup-parent",
+					    "containerd", "storage-driver" };
 	size_t i;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)

@@ -1,0 +1,50 @@
+#!/bin/sh
+# The optional dockyard.env settings dockyardctl applies itself: extra
+# sysbox-mgr arguments and dockerd's proxies (the installer renders the
+# rest into daemon.json).  Log rotation lives in 36-logs.sh.
+
+DY_ENV_OPTIONAL_KEYS="DOCKYARD_SYSBOX_MGR_EXTRA_ARGS DOCKYARD_HTTP_PROXY DOCKYARD_HTTPS_PROXY DOCKYARD_NO_PROXY DOCKYARD_LOG_MAX_SIZE DOCKYARD_LOG_KEEP"
+
+# load_optional_env FILE: each optional key (empty when not set), checked
+# against the characters the installer allows.
+load_optional_env() {
+	for _lo_k in $DY_ENV_OPTIONAL_KEYS; do
+		_lo_v=$(env_value "$1" "$_lo_k")
+		case $_lo_k in
+		DOCKYARD_SYSBOX_MGR_EXTRA_ARGS)
+			case $_lo_v in
+			*[!A-Za-z0-9._/:=,@+\ -]*) die "$_lo_k '$_lo_v' may contain only words of [A-Za-z0-9._/:=,@+-] separated by spaces" ;;
+			esac
+			;;
+		DOCKYARD_HTTP_PROXY | DOCKYARD_HTTPS_PROXY | DOCKYARD_NO_PROXY)
+			case $_lo_v in
+			*[!A-Za-z0-9._~:/@%+,*-]*) die "$_lo_k '$_lo_v' contains a character a proxy setting may not hold" ;;
+			esac
+			;;
+		esac
+		eval "$_lo_k=\$_lo_v"
+	done
+}
+
+# start_sysbox_mgr DEBUGFLAG: sysbox-mgr with the instance's directories
+# and DOCKYARD_SYSBOX_MGR_EXTRA_ARGS (words; checked above, so splitting
+# is safe and nothing globs).
+start_sysbox_mgr() {
+	# shellcheck disable=SC2086 # the extra arguments are words by design
+	daemon_start sysbox-mgr "$BIN/sysbox-mgr" ${1:+"$1" debug} \
+		--run-dir "$SYSBOX_RUN" --data-root "$LIB/sysbox" $DOCKYARD_SYSBOX_MGR_EXTRA_ARGS
+}
+
+# start_dockerd DEBUGFLAG: dockerd with the proxies of dockyard.env in its
+# environment (both spellings: Go reads HTTP_PROXY, some helpers http_proxy).
+start_dockerd() {
+	if [ -z "$DOCKYARD_HTTP_PROXY$DOCKYARD_HTTPS_PROXY$DOCKYARD_NO_PROXY" ]; then
+		daemon_start dockerd "$BIN/dockerd" ${1:+"$1"} --config-file "$ETC/daemon.json"
+		return
+	fi
+	daemon_start dockerd env \
+		${DOCKYARD_HTTP_PROXY:+"HTTP_PROXY=$DOCKYARD_HTTP_PROXY" "http_proxy=$DOCKYARD_HTTP_PROXY"} \
+		${DOCKYARD_HTTPS_PROXY:+"HTTPS_PROXY=$DOCKYARD_HTTPS_PROXY" "https_proxy=$DOCKYARD_HTTPS_PROXY"} \
+		${DOCKYARD_NO_PROXY:+"NO_PROXY=$DOCKYARD_NO_PROXY" "no_proxy=$DOCKYARD_NO_PROXY"} \
+		"$BIN/dockerd" ${1:+"$1"} --config-file "$ETC/daemon.json"
+}

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Structured JSON for status --json (docs/schemas/status.json).
+
+# net_line_json LINE: one line of net_status as an object
+# {"kind": "bridge"|"address"|"rule"|"isolation", "object": ..., "state":
+# ..., "detail": ...}: "bridge dy1docker0: up", "bridge address
+# 172.22.147.1/24: present", "rule -I FORWARD ...: missing", "isolation:
+# off (configured on)".
+net_line_json() {
+	_nl_detail=null
+	case $1 in
+	"bridge address "*)
+		_nl_kind=address
+		_nl_rest=${1#bridge address }
+		;;
+	"bridge "*)
+		_nl_kind=bridge
+		_nl_rest=${1#bridge }
+		;;
+	"rule "*)
+		_nl_kind=rule
+		_nl_rest=${1#rule }
+		;;
+	"isolation: "*)
+		_nl_state=${1#isolation: }
+		case $_nl_state in
+		*" ("*")")
+			_nl_detail=$(json_str "$(printf '%s' "${_nl_state#* (}" | sed 's/)$//')")
+			_nl_state=${_nl_state%% (*}
+			;;
+		esac
+		printf '{"kind":"isolation","object":null,"state":%s,"detail":%s}' \
+			"$(json_str "$_nl_state")" "$_nl_detail"
+		return
+		;;
+	*)
+		printf '{"kind":"other","object":null,"state":null,"detail":%s}' "$(json_str "$1")"
+		return
+		;;
+	esac
+	printf '{"kind":"%s","object":%s,"state":%s,"detail":null}' "$_nl_kind" \
+		"$(json_str "${_nl_rest%: *}")" "$(json_str "${_nl_rest##*: }")"
+}
