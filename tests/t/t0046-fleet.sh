@@ -138,6 +138,7 @@ fleet_vars() {
 	dockyard_installer_src: $INSTALLER
 	dockyard_installer_sums_src: ${SUMS:-${INSTALLER%/*}/SHA256SUMS}
 	dockyard_installer_sig_src: $INSTALLER.sig
+	dockyard_installer_sums_sig_src: ${SUMS_SIG-${INSTALLER%/*}/SHA256SUMS.sig}
 	dockyard_public_key_src: $PUB
 	dockyard_stage_dir: $STAGE
 	dockyard_install_args: [--no-systemd]
@@ -246,6 +247,10 @@ expect_success 'a signed installer from Debian packages, and an upgrade of it' '
 	"$BUILD" -q --level 1 --stub "$STUB" --cache "$SRC_DIR/build/cache" --offline \
 		--manifest "$T/m2/debian.manifest" --sign "$KEY" --out "$V2" &&
 	"$V2" --version | grep -q "0.1.1+fleet-test" &&
+	for v in v1 v2; do
+		test -e "$T/$v/SHA256SUMS.sig" ||
+			openssl dgst -sha256 -sign "$KEY" -out "$T/$v/SHA256SUMS.sig" "$T/$v/SHA256SUMS" || return 1
+	done &&
 	test -s "$V1.sig" && grep -q " dockyard-installer\$" "$T/v1/SHA256SUMS"
 '
 note_recap build
@@ -337,12 +342,24 @@ note_recap bad2
 expect_success 'an installer that does not match SHA256SUMS fails the play before any instance' '
 	snapshot >snap.before &&
 	sed "1s/^./$(head -c 1 "$T/v1/SHA256SUMS" | tr 0-9a-f 1-9a-f0)/" "$T/v1/SHA256SUMS" >badsums &&
-	! SUMS=$T/badsums play bad3.out &&
+	openssl dgst -sha256 -sign "$KEY" -out badsums.sig badsums &&
+	! SUMS=$T/badsums SUMS_SIG=$T/badsums.sig play bad3.out &&
 	test "$(failed_of bad3.out)" = 1 && grep -q "has SHA-256 .* but .*badsums says" bad3.out &&
 	! grep -q "TASK \\[dockyard : Plan: " bad3.out &&
 	snapshot >snap.after && diff snap.before snap.after || { show bad3.out; false; }
 '
 note_recap bad3
+
+expect_success 'a SHA256SUMS whose signature does not verify fails the play before any instance' '
+	snapshot >snap.before &&
+	! SUMS=$T/badsums SUMS_SIG=$T/v1/SHA256SUMS.sig play bad4.out &&
+	test "$(failed_of bad4.out)" = 1 &&
+	grep -A1 "TASK \\[dockyard : Check the signature over SHA256SUMS\\]" bad4.out | grep -q "^fatal:" &&
+	grep -q "Verification failure" bad4.out &&
+	! grep -q "TASK \\[dockyard : Plan: " bad4.out &&
+	snapshot >snap.after && diff snap.before snap.after || { show bad4.out; false; }
+'
+note_recap bad4
 
 expect_success 'an upgrade that fails its health gate is rolled back to the previous installer' '
 	snapshot >snap.before &&
