@@ -200,11 +200,12 @@ $1 ($((_nr_now - LAST)) s): $(recap "$T/$1.out")"
 }
 show() { tail -n 40 "$1"; }
 
-# snapshot: what the instances are (files of etc/ and bin/ with size,
-# mtime and inode; daemon pids; the installer the host runs).
+# snapshot: what the instances are (the content of each file of etc/; bin/
+# with size, mtime and inode; daemon pids; the installer the host runs).
 snapshot() {
 	for r in "$A" "$B"; do
-		(cd "$r" && find etc bin -printf '%p %s %T@ %i\n' | sort) || return 1
+		(cd "$r" && find etc -type f -exec sha256sum {} + | sort -k 2) || return 1
+		(cd "$r" && find etc -type d | sort && find bin -printf '%p %s %T@ %i\n' | sort) || return 1
 		cat "$r/run/dockerd.pid" "$r/run/containerd.pid"
 	done
 	readlink "$STAGE/current"
@@ -338,6 +339,17 @@ expect_success 'a new instance on A'\''s network fails the play with the install
 	test ! -e "$X" && ! grep -q "^${PX}docker:" /etc/passwd /etc/group && test ! -e "/etc/dockyard/instances/$PX"
 '
 note_recap bad2
+
+expect_success 'a drop-in with a key dockyard owns fails with the installer'\''s message; the previous drop-in is back' '
+	snapshot >snap.before &&
+	! A_DAEMON="{\"registry-mirrors\": [\"https://a-mirror.fleet.test\"], \"dns\": [\"192.0.2.99\"]}" play bad5.out &&
+	test "$(failed_of bad5.out)" = 1 && grep -q "rescued=1" bad5.out &&
+	grep "Report the failure: $A" -A1 bad5.out | grep -q "key dns is set by dockyard" &&
+	grep -q "a-mirror.fleet.test" "$A/etc/daemon.d/50-fleet.json" &&
+	! grep -q "192.0.2.99" "$A/etc/daemon.d/50-fleet.json" "$A/etc/daemon.json" &&
+	snapshot >snap.after && diff snap.before snap.after || { show bad5.out; false; }
+'
+note_recap bad5
 
 expect_success 'an installer that does not match SHA256SUMS fails the play before any instance' '
 	snapshot >snap.before &&
