@@ -125,7 +125,7 @@ static int
 put_wrapper(struct inst *ins, render_fn fn, const char *bindir, const char *name,
 	    struct dy_err *err)
 {
-	struct dy_render_in in = { &ins->cfg, &ins->img->meta, NULL, 0, NULL };
+	struct dy_render_in in = { &ins->cfg, &ins->img->meta, NULL, 0, NULL, NULL };
 	struct dy_rendered r;
 	char path[PATH_BUF];
 	int rc;

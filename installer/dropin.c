@@ -3,12 +3,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../common/xio.h"
+#include "../verify/sha256.h"
 
 #define NAMES_MAX 256
 
@@ -87,16 +90,17 @@ by_name(const void *a, const void *b)
 }
 
 static int
-is_dropin_name(const char *name)
+has_suffix(const char *name, const char *suffix)
 {
-	size_t n = strlen(name);
+	size_t n = strlen(name), k = strlen(suffix);
 
-	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".json") == 0;
+	return name[0] != '.' && n > k && strcmp(name + n - k, suffix) == 0;
 }
 
-/* The drop-in names of dir, sorted; *n 0 when dir is missing. */
+/* The drop-in names of dir (those ending in suffix), sorted; *n 0 when dir
+ * is missing. */
 static int
-list_names(const char *dir, char ***out, size_t *n, struct dy_err *err)
+list_names(const char *dir, const char *suffix, char ***out, size_t *n, struct dy_err *err)
 {
 	char **names = NULL;
 	struct dirent *de;
@@ -108,7 +112,7 @@ list_names(const char *dir, char ***out, size_t *n, struct dy_err *err)
 		return errno == ENOENT ? 0 : dy_errnof(err, "cannot list %s", dir);
 	names = calloc(NAMES_MAX, sizeof(*names));
 	while (names != NULL && (de = readdir(d)) != NULL) {
-		if (!is_dropin_name(de->d_name))
+		if (!has_suffix(de->d_name, suffix))
 			continue;
 		if (*n == NAMES_MAX) {
 			closedir(d);
@@ -161,7 +165,7 @@ dy_dropin_load(const char *dir, json_t **out, struct dy_err *err)
 	int rc = 0;
 
 	*out = NULL;
-	if (list_names(dir, &names, &n, err) < 0) {
+	if (list_names(dir, ".json", &names, &n, err) < 0) {
 		free_names(names, n);
 		return -1;
 	}
@@ -205,4 +209,50 @@ dy_dropin_apply(json_t *daemon, const json_t *dropins, struct dy_err *err)
 	if (json_object_update_recursive(daemon, (json_t *)dropins) < 0)
 		return dy_errf(err, "out of memory merging the drop-ins into daemon.json");
 	return 0;
+}
+
+/* "# drop-in NAME sha256 HEX" of one file, appended to *text. */
+static int
+summarize(const char *dir, const char *name, char **text, size_t *len, struct dy_err *err)
+{
+	char path[4096], hex[DY_SHA256_HEX], *more;
+	uint8_t sum[DY_SHA256_LEN];
+	unsigned long long size;
+	int fd, rc;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return dy_errf(err, "path %s/%s is too long", dir, name);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return dy_errnof(err, "cannot read %s", path);
+	rc = dy_sha256_fd(fd, sum, &size, err);
+	close(fd);
+	if (rc < 0)
+		return -1;
+	dy_hex_encode(sum, DY_SHA256_LEN, hex);
+	more = realloc(*text, *len + strlen(name) + 96);
+	if (more == NULL)
+		return dy_errf(err, "out of memory reading %s", dir);
+	*text = more;
+	*len += (size_t)sprintf(more + *len, "# drop-in %s sha256 %s\n", name, hex);
+	return 0;
+}
+
+int
+dy_containerd_dropins(const char *dir, char **out, struct dy_err *err)
+{
+	char **names = NULL;
+	size_t n = 0, i, len = 0;
+	int rc;
+
+	if ((*out = calloc(1, 1)) == NULL)
+		return dy_errf(err, "out of memory");
+	rc = list_names(dir, ".toml", &names, &n, err);
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = summarize(dir, names[i], out, &len, err);
+	free_names(names, n);
+	if (rc < 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
 }

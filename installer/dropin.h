@@ -34,4 +34,12 @@ int dy_dropin_load(const char *dir, json_t **out, struct dy_err *err);
 /* The merged drop-ins over the rendered document (in place). */
 int dy_dropin_apply(json_t *daemon, const json_t *dropins, struct dy_err *err);
 
+/* containerd's drop-ins: ROOT/etc/containerd.d/ *.toml, which the
+ * rendered containerd.toml imports.  Their names and SHA-256, one
+ * "# drop-in NAME sha256 HEX" line each in name order, go into
+ * containerd.toml too, so that a changed drop-in changes that file and
+ * the install restarts containerd.  *out is malloc'd ("" when none). */
+#define DY_CONTAINERD_DROPIN_DIR "etc/containerd.d"
+int dy_containerd_dropins(const char *dir, char **out, struct dy_err *err);
+
 #endif

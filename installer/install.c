@@ -8,6 +8,7 @@
  */
 #include "install.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -519,13 +520,67 @@ step_dirs(struct inst *ins, struct dy_err *err)
 	return 0;
 }
 
+/* The daemon.json keys dockerd applies on SIGHUP (its configuration
+ * reload); any other change needs a restart. */
+static const char *const reloadable_keys[] = {
+	"debug",
+	"labels",
+	"live-restore",
+	"authorization-plugins",
+	"runtimes",
+	"default-runtime",
+	"insecure-registries",
+	"registry-mirrors",
+	"allow-nondistributable-artifacts",
+	"shutdown-timeout",
+	"features",
+	"builder",
+	"max-concurrent-downloads",
+	"max-concurrent-uploads",
+	"max-download-attempts",
+	"network-diagnostic-port",
+	NULL,
+};
+
+static int
+key_reloadable(const char *key)
+{
+	size_t i;
+
+	for (i = 0; reloadable_keys[i] != NULL; i++)
+		if (strcmp(reloadable_keys[i], key) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when the daemon.json at path and data differ only in keys dockerd
+ * reloads. */
+static int
+reload_suffices(const char *path, const char *data, size_t len)
+{
+	json_t *old = json_load_file(path, 0, NULL), *new = json_loadb(data, len, 0, NULL);
+	const char *key;
+	json_t *v;
+	int ok = old != NULL && new != NULL;
+
+	json_object_foreach(new, key, v) if (ok && !key_reloadable(key) &&
+					     !json_equal(v, json_object_get(old, key))) ok = 0;
+	json_object_foreach(old, key, v) if (ok && !key_reloadable(key) &&
+					     json_object_get(new, key) == NULL) ok = 0;
+	json_decref(old);
+	json_decref(new);
+	return ok;
+}
+
+/* restart: 1 a change restarts the daemons; 2 (daemon.json) a change
+ * that dockerd reloads is applied with a reload. */
 static int
 put_rendered(struct inst *ins, render_fn fn, const struct dy_render_in *in, int absolute,
 	     int restart, struct dy_err *err)
 {
 	struct dy_rendered r;
 	char path[PATH_BUF];
-	int rc;
+	int rc, reload = 0;
 
 	memset(&r, 0, sizeof(r));
 	if (fn(in, &r, err) < 0)
@@ -534,12 +589,57 @@ put_rendered(struct inst *ins, render_fn fn, const struct dy_render_in *in, int 
 		rc = host_path(ins->o, path, sizeof(path), r.path, err);
 	else
 		rc = ins_root_path(ins, path, sizeof(path), r.path, err);
+	if (rc == 0 && restart == 2)
+		reload = reload_suffices(path, r.data, r.len);
 	if (rc == 0)
 		rc = ins_put_file(ins, path, path, r.data, r.len, r.mode, err);
 	dy_rendered_free(&r);
-	if (rc > 0 && restart)
+	if (rc > 0 && reload)
+		ins->reload_only = 1;
+	else if (rc > 0 && restart)
 		ins->config_changed = 1;
 	return rc < 0 ? -1 : 0;
+}
+
+/* Newest modification time of the files in ROOT/rel (0 when none). */
+static time_t
+newest_in(struct inst *ins, const char *rel)
+{
+	char dir[PATH_BUF], path[PATH_BUF + 256];
+	struct dy_err ignored;
+	struct dirent *de;
+	struct stat st;
+	time_t newest = 0;
+	DIR *d;
+
+	if (ins_root_path(ins, dir, sizeof(dir), rel, &ignored) < 0 || (d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < sizeof(path) &&
+		    lstat(path, &st) == 0 && st.st_mtime > newest)
+			newest = st.st_mtime;
+	closedir(d);
+	return newest;
+}
+
+/* The drop-ins were checked and merged now: a rendered file older than a
+ * drop-in gets this time, so that dockyardctl start, which warns about a
+ * drop-in newer than what the daemons read, stays quiet. */
+static void
+mark_merged(struct inst *ins, const char *dropins, const char *rendered)
+{
+	char path[PATH_BUF];
+	struct dy_err ignored;
+	struct stat st;
+	time_t newest = newest_in(ins, dropins);
+
+	if (ins->dry || newest == 0 ||
+	    ins_root_path(ins, path, sizeof(path), rendered, &ignored) < 0 ||
+	    lstat(path, &st) < 0 || st.st_mtime > newest)
+		return;
+	if (utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) < 0)
+		dy_warn("cannot update the time of %s: %s", path, strerror(errno));
 }
 
 static int
@@ -547,7 +647,8 @@ step_render(struct inst *ins, struct dy_err *err)
 {
 	char dns[DY_MAX_DNS][64], path[PATH_BUF], *env = NULL;
 	const char *dnsp[DY_MAX_DNS];
-	struct dy_render_in in = { &ins->cfg, &ins->img->meta, dnsp, 0, ins->dropins };
+	struct dy_render_in in = { &ins->cfg, &ins->img->meta, dnsp, 0, ins->dropins, NULL };
+	char *ctd_dropins = NULL;
 	struct dy_config *daemon_cfg;
 	size_t i, len;
 	int n, rc;
@@ -587,11 +688,21 @@ step_render(struct inst *ins, struct dy_err *err)
 	rc = dy_storage_resolve(&ins->cfg, ins->o->sysroot, daemon_cfg->opt.storage_driver,
 				sizeof(daemon_cfg->opt.storage_driver), err);
 	if (rc == 0)
-		rc = put_rendered(ins, dy_render_daemon_json, &in, 0, 1, err);
+		rc = put_rendered(ins, dy_render_daemon_json, &in, 0, 2, err);
 	in.cfg = &ins->cfg;
 	free(daemon_cfg);
-	if (rc < 0 || put_rendered(ins, dy_render_containerd_toml, &in, 0, 1, err) < 0)
+	if (rc == 0)
+		rc = ins_root_path(ins, path, sizeof(path), DY_CONTAINERD_DROPIN_DIR, err);
+	if (rc == 0)
+		rc = dy_containerd_dropins(path, &ctd_dropins, err);
+	in.containerd_dropins = ctd_dropins;
+	if (rc == 0)
+		rc = put_rendered(ins, dy_render_containerd_toml, &in, 0, 1, err);
+	free(ctd_dropins);
+	if (rc < 0)
 		return -1;
+	mark_merged(ins, DY_DROPIN_DIR, "etc/daemon.json");
+	mark_merged(ins, DY_CONTAINERD_DROPIN_DIR, "etc/containerd.toml");
 	if (host_path(ins->o, path, sizeof(path), "/etc/systemd/system", err) < 0 ||
 	    (!ins->dry && dy_mkdir_p(path, 0755, err) < 0))
 		return -1;

@@ -43,7 +43,8 @@ prefix_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	return n >= 1 && n <= DY_PREFIX_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+	return n >= 1 && n <= DY_PREFIX_MAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
 }
 
 /* The registry file: one line, an absolute root. */
@@ -112,8 +113,9 @@ read_env(struct entry *e)
 	json_object_set_new(e->o, "bridge",
 			    json_pack("{s:s,s:o,s:o}", "name", buf, "cidr", cidr_json(&c.bridge),
 				      "fixed_cidr", cidr_json(&c.fixed)));
-	json_object_set_new(e->o, "pool",
-			    json_pack("{s:o,s:i}", "base", cidr_json(&c.pool), "size", c.pool_size));
+	json_object_set_new(
+		e->o, "pool",
+		json_pack("{s:o,s:i}", "base", cidr_json(&c.pool), "size", c.pool_size));
 	return 0;
 }
 
@@ -147,7 +149,7 @@ read_payload(struct entry *e)
 	comps = json_object_get(e->o, "components");
 	for (i = 0; i < m.ncomponents; i++)
 		json_array_append_new(comps, json_pack("{s:s,s:s}", "name", m.components[i].name,
-							"version", m.components[i].version));
+						       "version", m.components[i].version));
 	d = dy_meta_find(&m, "bin/dockerd");
 	if (d != NULL && d->component < m.ncomponents)
 		json_object_set_new(e->o, "engine_version",
@@ -174,10 +176,11 @@ read_isolation(struct entry *e)
 		close(fd);
 	}
 	w = buf + strspn(buf, " \t\n");
-	json_object_set_new(e->o, "isolation",
-			    json_string(strncmp(w, "on", 2) == 0 && strchr(" \t\n#", w[2] ? w[2] : ' ')
-						? "on"
-						: "off"));
+	json_object_set_new(
+		e->o, "isolation",
+		json_string(strncmp(w, "on", 2) == 0 && strchr(" \t\n#", w[2] ? w[2] : ' ')
+				    ? "on"
+				    : "off"));
 }
 
 /* The state from the instance's own status --json. */
@@ -210,8 +213,8 @@ probe_state(struct entry *e)
 		json_object_set_new(e->o, "state", json_string("stopped"));
 	else {
 		json_object_set_new(e->o, "state", json_string("broken"));
-		json_array_foreach(json_object_get(st, "components"), i, c) if (
-			!json_is_true(json_object_get(c, "healthy")))
+		json_array_foreach(json_object_get(st, "components"), i,
+				   c) if (!json_is_true(json_object_get(c, "healthy")))
 			json_array_append(failing, json_object_get(c, "name"));
 		if (!json_is_true(json_object_get(json_object_get(st, "network"), "healthy")))
 			json_array_append_new(failing, json_string("network"));
@@ -312,13 +315,15 @@ dy_instances_print(FILE *out, const json_t *doc)
 	}
 	fprintf(out, "%-8s %-9s %-22s %-22s %-18s %-9s %s\n", "PREFIX", "STATE", "ENGINE", "BRIDGE",
 		"POOL", "ISOLATION", "ROOT");
-	json_array_foreach(inst, i, in) {
+	json_array_foreach(inst, i, in)
+	{
 		const json_t *f = json_object_get(in, "failing"), *v;
 		snprintf(state, sizeof(state), "%s", text_of(in, "state"));
-		json_array_foreach(f, j, v) snprintf(state + strlen(state),
-						     sizeof(state) - strlen(state), "%s%s",
-						     j ? "," : ":", json_string_value(v));
-		snprintf(bridge, sizeof(bridge), "%s", text_of(json_object_get(in, "bridge"), "cidr"));
+		json_array_foreach(f, j, v)
+			snprintf(state + strlen(state), sizeof(state) - strlen(state), "%s%s",
+				 j ? "," : ":", json_string_value(v));
+		snprintf(bridge, sizeof(bridge), "%s",
+			 text_of(json_object_get(in, "bridge"), "cidr"));
 		snprintf(pool, sizeof(pool), "%s", text_of(json_object_get(in, "pool"), "base"));
 		fprintf(out, "%-8s %-9s %-22s %-22s %-18s %-9s %s\n", text_of(in, "prefix"), state,
 			text_of(in, "engine_version"), bridge, pool, text_of(in, "isolation"),

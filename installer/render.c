@@ -373,8 +373,13 @@ dy_render_containerd_toml(const struct dy_render_in *in, struct dy_rendered *out
 		    "root = \"%s/lib/containerd\"\n"
 		    "state = \"%s/run/containerd/state\"\n"
 		    "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
+		    "# The operator's additions, merged over this file in name order;\n"
+		    "# the installer never writes there.\n"
+		    "imports = [\"%s/etc/containerd.d/*.toml\"]\n"
+		    "%s"
 		    "\n",
-		    in->cfg->prefix, r, r, r);
+		    in->cfg->prefix, r, r, r, r,
+		    in->containerd_dropins ? in->containerd_dropins : "");
 	text_printf(&t,
 		    "[grpc]\n"
 		    "  address = \"%s/run/containerd/containerd.sock\"\n"

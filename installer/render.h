@@ -34,7 +34,8 @@ struct dy_render_in {
 	const struct dy_meta *meta;
 	const char *const *dns; /* upstream DNS servers; may be empty */
 	size_t ndns;
-	const struct json_t *dropins; /* merged etc/daemon.d (dropin.h); NULL: none */
+	const struct json_t *dropins;	/* merged etc/daemon.d (dropin.h); NULL: none */
+	const char *containerd_dropins; /* "# drop-in NAME sha256 HEX" lines; NULL: none */
 };
 
 /* A rendered file: malloc'd text, its mode, and its path (relative to the
@@ -52,7 +53,8 @@ void dy_rendered_free(struct dy_rendered *r);
  * data-root lib/docker, exec-root run/docker, pidfile run/docker/dockerd.pid
  * (run/dockerd.pid is dockyardctl's), hosts unix://run/docker.sock,
  * containerd run/containerd/containerd.sock, group ${PREFIX}docker,
- * cgroup-parent ${PREFIX}docker, storage-driver overlay2,
+ * cgroup-parent ${PREFIX}docker, storage-driver (DOCKYARD_STORAGE_DRIVER; overlay2
+ * when unset or auto: the installer resolves auto before rendering),
  * userland-proxy-path bin/docker-proxy, deprecated-key-path etc/key.json
  * (dockerd 20.10 reads /etc/docker/key.json otherwise), dns when ndns > 0,
  * runtimes.sysbox-runc {path bin/sysbox-runc, runtimeArgs --run-dir
@@ -62,9 +64,11 @@ void dy_rendered_free(struct dy_rendered *r);
 int dy_render_daemon_json(const struct dy_render_in *in, struct dy_rendered *out,
 			  struct dy_err *err);
 
-/* etc/containerd.toml: version 2, root lib/containerd, state
- * run/containerd/state, grpc address run/containerd/containerd.sock, ttrpc
- * beside it, debug/metrics off, cri plugin disabled. */
+/* etc/containerd.toml: version 2, imports etc/containerd.d/ *.toml (the
+ * operator's drop-ins, listed with their SHA-256 in comments), root
+ * lib/containerd, state run/containerd/state, grpc address
+ * run/containerd/containerd.sock, ttrpc beside it, debug/metrics off, cri
+ * plugin disabled. */
 int dy_render_containerd_toml(const struct dy_render_in *in, struct dy_rendered *out,
 			      struct dy_err *err);
 

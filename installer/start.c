@@ -114,6 +114,9 @@ note_start(struct inst *ins)
 	int running = api_answers(ins);
 	int changed = ins->config_changed || ins->upgraded || (ins->dry && !ins->binaries_current);
 
+	if (running && !changed && ins->reload_only)
+		ins_act(ins, "reload", NULL, ins->unit_name, "reload dockerd of %s (SIGHUP)",
+			ins->unit_name);
 	if (running && !changed)
 		return;
 	ins_act(ins, running ? "restart" : "start", NULL, ins->unit_name, "%s %s",
@@ -132,6 +135,9 @@ step_plan_start(struct inst *ins)
 static int
 start_instance(struct inst *ins, struct dy_err *err)
 {
+	/* Only keys dockerd reloads changed, and it runs: no restart. */
+	if (!ins->config_changed && !ins->upgraded && ins->reload_only && api_answers(ins))
+		return ctl(ins, "reload", err);
 	if (systemd_running(ins)) {
 		if (systemctl("daemon-reload", NULL, NULL, err) < 0 ||
 		    systemctl("enable", ins->unit_name, NULL, err) < 0 ||

@@ -35,6 +35,7 @@ struct inst {
 	json_t *dropins; /* etc/daemon.d merged, read before anything is written */
 	size_t changes;
 	int config_changed;   /* a file the daemons read changed: restart */
+	int reload_only;      /* daemon.json changed in keys dockerd reloads only */
 	int upgraded;	      /* bin/ replaced; bin.prev holds the previous one */
 	int extracted;	      /* this run extracted the payload */
 	int binaries_current; /* the installed payload is this one: no extraction */

@@ -38,6 +38,9 @@ start_sysbox_mgr() {
 # start_dockerd DEBUGFLAG: dockerd with the proxies of dockyard.env in its
 # environment (both spellings: Go reads HTTP_PROXY, some helpers http_proxy).
 start_dockerd() {
+	dropins_pending
+	# What dockerd reads now: reload compares daemon.json with it.
+	cp "$ETC/daemon.json" "$RUN/dockerd.json.tmp" && mv -f "$RUN/dockerd.json.tmp" "$RUN/dockerd.json"
 	if [ -z "$DOCKYARD_HTTP_PROXY$DOCKYARD_HTTPS_PROXY$DOCKYARD_NO_PROXY" ]; then
 		daemon_start dockerd "$BIN/dockerd" ${1:+"$1"} --config-file "$ETC/daemon.json"
 		return
@@ -47,4 +50,18 @@ start_dockerd() {
 		${DOCKYARD_HTTPS_PROXY:+"HTTPS_PROXY=$DOCKYARD_HTTPS_PROXY" "https_proxy=$DOCKYARD_HTTPS_PROXY"} \
 		${DOCKYARD_NO_PROXY:+"NO_PROXY=$DOCKYARD_NO_PROXY" "no_proxy=$DOCKYARD_NO_PROXY"} \
 		"$BIN/dockerd" ${1:+"$1"} --config-file "$ETC/daemon.json"
+}
+
+# dropins_pending: warn about drop-ins changed after daemon.json and
+# containerd.toml were rendered: only the installer checks and merges them.
+dropins_pending() {
+	for _dp_f in "$ETC"/daemon.d/*.json "$ETC"/containerd.d/*.toml; do
+		[ -f "$_dp_f" ] || continue
+		case $_dp_f in
+		*.json) _dp_into=$ETC/daemon.json ;;
+		*) _dp_into=$ETC/containerd.toml ;;
+		esac
+		[ -n "$(find "$_dp_f" -newer "$_dp_into" 2>/dev/null)" ] || continue
+		warn "$_dp_f changed after $_dp_into was written: the daemons see it once the installer has checked and merged it (dockyard-installer --root $ROOT)"
+	done
 }

@@ -78,10 +78,16 @@ log_sink() {
 	mkfifo -m 600 "$_lk_fifo" || die "cannot create $_lk_fifo"
 	# Opening the FIFO waits for the daemon's end; the reader ends when
 	# the last writer closes it.
+	# mawk reads a pipe in blocks unless told to read it line by line:
+	# a line would wait in its buffer until more output came.
+	_lk_w=""
+	case $(awk -W version 2>/dev/null | head -n 1) in
+	mawk*) _lk_w=interactive ;;
+	esac
 	if [ "$_lk_journal" = 1 ]; then
-		LC_ALL=C setsid awk -v journal=1 -v name="$1" "$DY_ROTATE_AWK" <"$_lk_fifo" &
+		LC_ALL=C setsid awk ${_lk_w:+-W "$_lk_w"} -v journal=1 -v name="$1" "$DY_ROTATE_AWK" <"$_lk_fifo" &
 	else
-		LC_ALL=C setsid awk -v journal=0 -v file="$LOGDIR/$1.log" \
+		LC_ALL=C setsid awk ${_lk_w:+-W "$_lk_w"} -v journal=0 -v file="$LOGDIR/$1.log" \
 			-v max="$(log_bytes "${DOCKYARD_LOG_MAX_SIZE:-}")" -v keep="${DOCKYARD_LOG_KEEP:-3}" \
 			"$DY_ROTATE_AWK" <"$_lk_fifo" >/dev/null 2>&1 &
 	fi

@@ -1,6 +1,15 @@
 #!/bin/sh
 # Structured JSON for status --json (docs/schemas/status.json).
 
+# json_q STRING: json_str, without its pipeline when nothing needs escaping
+# (status prints one object per rule and must stay quick).
+json_q() {
+	case $1 in
+	*[\"\\]* | *[![:print:]]*) json_str "$1" ;;
+	*) printf '"%s"' "$1" ;;
+	esac
+}
+
 # net_line_json LINE: one line of net_status as an object
 # {"kind": "bridge"|"address"|"rule"|"isolation", "object": ..., "state":
 # ..., "detail": ...}: "bridge dy1docker0: up", "bridge address
@@ -25,19 +34,20 @@ net_line_json() {
 		_nl_state=${1#isolation: }
 		case $_nl_state in
 		*" ("*")")
-			_nl_detail=$(json_str "$(printf '%s' "${_nl_state#* (}" | sed 's/)$//')")
+			_nl_detail=${_nl_state#* (}
+			_nl_detail=$(json_q "${_nl_detail%)}")
 			_nl_state=${_nl_state%% (*}
 			;;
 		esac
 		printf '{"kind":"isolation","object":null,"state":%s,"detail":%s}' \
-			"$(json_str "$_nl_state")" "$_nl_detail"
+			"$(json_q "$_nl_state")" "$_nl_detail"
 		return
 		;;
 	*)
-		printf '{"kind":"other","object":null,"state":null,"detail":%s}' "$(json_str "$1")"
+		printf '{"kind":"other","object":null,"state":null,"detail":%s}' "$(json_q "$1")"
 		return
 		;;
 	esac
 	printf '{"kind":"%s","object":%s,"state":%s,"detail":null}' "$_nl_kind" \
-		"$(json_str "${_nl_rest%: *}")" "$(json_str "${_nl_rest##*: }")"
+		"$(json_q "${_nl_rest%: *}")" "$(json_q "${_nl_rest##*: }")"
 }

@@ -473,7 +473,9 @@ $(printf '%-11s %-8s %-6s %s' network - "$([ "$_stat_net_ok" = 1 ] && echo ok ||
 	for _stat_l in $NET_LINES; do
 		_stat_table="$_stat_table
             $_stat_l"
-		_stat_net_json="$_stat_net_json${_stat_net_json:+,}$(net_line_json "$_stat_l")"
+		if [ "$_stat_json" = 1 ]; then
+			_stat_net_json="$_stat_net_json${_stat_net_json:+,}$(net_line_json "$_stat_l")"
+		fi
 	done
 	_stat_prob_json=""
 	for _stat_l in $_stat_problems; do

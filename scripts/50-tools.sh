@@ -5,7 +5,7 @@ COMPONENTS="sysbox-mgr sysbox-fs containerd dockerd"
 
 # env: the shell lines that point a docker client at this instance.
 cmd_env() {
-	[ $# -eq 0 ] || die "env takes no arguments"
+	[ $# -eq 0 ] || dy_usage_error "env takes no arguments"
 	printf 'export DOCKER_HOST=unix://%s\n' "$DOCKER_SOCK"
 	printf 'export DOCKER_CONFIG=%s\n' "$LIB/docker-config"
 }
@@ -17,12 +17,12 @@ cmd_logs() {
 	for arg in "$@"; do
 		case $arg in
 		-f | --follow) follow=1 ;;
-		-*) die "logs: unknown option $arg" ;;
+		-*) dy_usage_error "logs: unknown option $arg" ;;
 		*)
-			[ -z "$which" ] || die "logs takes one component"
+			[ -z "$which" ] || dy_usage_error "logs takes one component"
 			case " $COMPONENTS " in
 			*" $arg "*) which=$arg ;;
-			*) die "logs: unknown component '$arg' (one of: $COMPONENTS)" ;;
+			*) dy_usage_error "logs: unknown component '$arg' (one of: $COMPONENTS)" ;;
 			esac
 			;;
 		esac
@@ -51,9 +51,9 @@ cmd_logs() {
 cmd_isolate() {
 	case ${1:-} in
 	on | off) ;;
-	*) die "isolate takes on or off" ;;
+	*) dy_usage_error "isolate takes on or off" ;;
 	esac
-	[ $# -eq 1 ] || die "isolate takes one argument"
+	[ $# -eq 1 ] || dy_usage_error "isolate takes one argument"
 	iso_tmp=$(mktemp "$ETC/.isolation.XXXXXX") || die "cannot write in $ETC"
 	printf '%s\n' "$1" >"$iso_tmp"
 	chmod 644 "$iso_tmp"

@@ -5,6 +5,7 @@
 usage() {
 	cat <<USAGE
 usage: dockyardctl [-q] COMMAND [ARGS]
+       dockyardctl --version
 
 commands:
   run            foreground supervisor (what the systemd unit runs): start the
@@ -21,7 +22,14 @@ commands:
                  every component's health; exit 1 when anything is unhealthy
   logs [COMPONENT] [-f]
                  the last lines of sysbox-mgr, sysbox-fs, containerd, dockerd
+                 (log/NAME.log, rotated at DOCKYARD_LOG_MAX_SIZE; under
+                 systemd from the journal: journalctl -u PREFIXdocker.service)
   env            print the export lines for a docker client
+  context [--use]
+                 create or update the docker context named after the prefix
+                 in your own docker configuration (~/.docker); --use selects it
+  reload         SIGHUP dockerd: it reads daemon.json again; names the changed
+                 keys that need a restart instead
   isolate on|off opt-in cross-instance isolation: saved in etc/isolation,
                  applied now when running and on every start
   verify [--image IMG] [--dind-image IMG | --no-dind]
@@ -56,6 +64,11 @@ main() {
 			usage
 			exit 0
 			;;
+		-V | --version)
+			shift
+			cmd_version "$@"
+			exit 0
+			;;
 		-*)
 			printf 'dockyardctl: error: unknown option %s (see --help)\n' "$1" >&2
 			exit 2
@@ -71,7 +84,7 @@ main() {
 	command=$1
 	shift
 	case $command in
-	run | start | stop | status | logs | env | isolate | verify)
+	run | start | stop | status | logs | env | isolate | verify | context | reload)
 		load_env
 		"cmd_$command" "$@"
 		;;

@@ -19,10 +19,10 @@ DOCKYARD_START_TIMEOUT=15
 export DOCKYARD_STOP_TIMEOUT DOCKYARD_START_TIMEOUT
 unset NOTIFY_SOCKET STANDIN_IGNORE_TERM STANDIN_BIND_DELAY
 
-# 172.27.0.0/16 is this script's (other install tests take 172.28 to 172.31).
-NET3=$(pick_free "172.27.%d.0/24" 100 1 60) || NET3=""
-POOL=172.27.$((4 * ($$ % 20))).0/22
-NETFLAGS="--prefix $PFX --bridge-cidr 172.27.$NET3.1/24 --pool-base $POOL --pool-size 26"
+# The networks are generated: the installer picks ones that no route,
+# interface or registered instance uses (instances of other runs may hold
+# any fixed range), and a plan shows the same ones as the install after it.
+NETFLAGS="--prefix $PFX"
 
 json_cleanup() {
 	if [ -x "$ROOT/bin/dockyardctl" ]; then
@@ -65,7 +65,6 @@ I1=$TRASH/i1
 I2=$TRASH/i2
 
 expect_success 'installers of stand-in daemons build' '
-	test -n "$NET3" &&
 	make_standin_payload "$TRASH/p1" cli-one && build_installer "$TRASH/p1" "$I1" &&
 	make_standin_payload "$TRASH/p2" cli-two && build_installer "$TRASH/p2" "$I2"
 '
@@ -91,12 +90,17 @@ assert p[\"root\"] == i[\"root\"] == \"/opt/dy\"
 	jq_py install2.json "not d[\"changed\"] and d[\"actions\"] == []"
 '
 
-expect_success 'the plan of a fresh root shows the start; install --json prints JSON only' '
+expect_success 'on this host too: the plan of a fresh root shows the start and the networks install picks' '
 	"$I1" plan --json --root "$ROOT" $NETFLAGS --no-systemd >plan.json &&
 	jq_py plan.json "kinds[-1] == \"start\" or kinds[-2] == \"start\"" &&
 	"$I1" install --json --root "$ROOT" $NETFLAGS --no-systemd >install.json 2>err &&
 	json_valid install plan.json install.json &&
 	jq_py install.json "d[\"changed\"] and \"start\" in kinds and \"group\" in kinds" &&
+	python3 -c "
+import json, sys
+p, i = (json.load(open(f)) for f in sys.argv[1:3])
+assert p[\"prefix\"] == i[\"prefix\"] and p[\"networks\"] == i[\"networks\"], (p, i)
+" plan.json install.json &&
 	jq_py install.json "{\"kind\": \"group\", \"path\": \"/etc/group\", \"object\": \"$GROUP\"} in d[\"actions\"]" &&
 	jq_py install.json "any(a[\"kind\"] == \"write\" and a[\"path\"] == \"$ROOT/etc/daemon.json\" for a in d[\"actions\"])" &&
 	"$ROOT/bin/dockyardctl" status >/dev/null
@@ -161,6 +165,46 @@ expect_success 'broken JSON in a drop-in is refused with file and line; nothing 
 	cmp etc.before etc.after &&
 	test "$(dockerd_pid)" = "$pid" &&
 	rm "$ROOT/etc/daemon.d/40-broken.json"
+'
+
+expect_success 'a start with a drop-in newer than daemon.json warns that the installer merges it' '
+	"$ROOT/bin/dockyardctl" -q stop &&
+	touch "$ROOT/etc/daemon.d/10-mirror.json" &&
+	"$ROOT/bin/dockyardctl" start 2>err &&
+	grep -q "warning: $ROOT/etc/daemon.d/10-mirror.json changed after $ROOT/etc/daemon.json" err &&
+	"$I1" -q --root "$ROOT" --no-systemd &&
+	"$ROOT/bin/dockyardctl" -q stop && "$ROOT/bin/dockyardctl" start 2>err &&
+	! grep -q "changed after" err
+'
+
+expect_success 'a drop-in of keys dockerd reloads: a reload (SIGHUP), no restart' '
+	pid=$(dockerd_pid) &&
+	printf "{\"debug\": true, \"labels\": [\"site=t41\"]}\n" >"$ROOT/etc/daemon.d/50-debug.json" &&
+	"$I1" plan --json --root "$ROOT" --no-systemd >plan.json &&
+	jq_py plan.json "kinds == [\"write\", \"reload\"]" &&
+	"$I1" install --json --root "$ROOT" --no-systemd >install.json &&
+	json_valid install plan.json install.json &&
+	jq_py install.json "kinds == [\"write\", \"reload\"] and d[\"changed\"]" &&
+	test "$(dockerd_pid)" = "$pid" &&
+	{ wait_until 10 grep -q "reloaded configuration .*debug.*labels" "$ROOT/log/dockerd.log" ||
+		fail "no reload in the log: $(tail -5 "$ROOT/log/dockerd.log")"; }
+'
+
+expect_success 'dockyardctl reload names the changes that need a restart' '
+	pid=$(dockerd_pid) &&
+	"$ROOT/bin/dockyardctl" reload 2>err &&
+	grep -q "has not changed since it started" err &&
+	python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1])); d[\"mtu\"] = 1400; d[\"debug\"] = False
+open(sys.argv[1], \"w\").write(json.dumps(d, indent=2, sort_keys=True) + \"\\n\")
+" "$ROOT/etc/daemon.json" &&
+	"$ROOT/bin/dockyardctl" reload 2>err &&
+	grep -q "changed: debug mtu" err &&
+	grep -q "need a restart.*: mtu$" err &&
+	! grep -q "restart.*debug" err &&
+	test "$(dockerd_pid)" = "$pid" &&
+	"$I1" -q --root "$ROOT" --no-systemd
 '
 
 expect_success 'the drop-ins survive an upgrade' '

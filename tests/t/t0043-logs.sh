@@ -44,7 +44,7 @@ noisy_gone() {
 
 # reader_gone: no log reader of ROOT is left.
 reader_gone() {
-	! pgrep -f "^awk -v journal=(0 -v file=$ROOT/|1 -v name=noisy )" >/dev/null
+	! pgrep -f "^awk (-W interactive )?-v journal=(0 -v file=$ROOT/|1 -v name=noisy )" >/dev/null
 }
 
 # start_noisy SIZE KEEP [JOURNAL]: daemon_start of ROOT's dockyardctl runs
@@ -106,6 +106,20 @@ expect_success 'DOCKYARD_LOG_KEEP bounds the rotated files; the rest are the new
 		"$ROOT/log/noisy.log" | grep -c "^[AB] " >count &&
 	test "$(cat count)" -lt 400 &&
 	grep -q "^[AB] 000$((LINES - 1))" "$ROOT/log/noisy.log"
+'
+
+expect_success 'a line reaches the log at once, not when more output follows' '
+	rm -rf "$ROOT/log" && mkdir "$ROOT/log" &&
+	printf "#!/bin/sh\necho first line\nexec sleep 30\n" >"$TRASH/quiet" &&
+	chmod 755 "$TRASH/quiet" &&
+	sh -c "DOCKYARDCTL_SOURCE_ONLY=1
+		. \"\$1/bin/dockyardctl\"
+		ROOT=\$1 RUN=\$1/run LOGDIR=\$1/log BIN=\$1/bin PREFIX=t43
+		daemon_start quiet \"\$2\"
+		echo \$DAEMON_PID >&3" sh "$ROOT" "$TRASH/quiet" 3>pid &&
+	{ wait_until 10 grep -q "^first line$" "$ROOT/log/quiet.log" ||
+		fail "the line did not reach $ROOT/log/quiet.log"; } &&
+	kill "$(cat pid)" && wait_until 10 reader_gone
 '
 
 expect_success 'under the journal each line goes to stdout with the name, no file' '

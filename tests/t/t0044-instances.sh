@@ -18,11 +18,6 @@ DOCKYARD_START_TIMEOUT=15
 export DOCKYARD_STOP_TIMEOUT DOCKYARD_START_TIMEOUT
 unset NOTIFY_SOCKET STANDIN_IGNORE_TERM STANDIN_BIND_DELAY
 
-# 172.25.0.0/16 is this script's.
-NA=$(pick_free "172.25.%d.0/24" 100 1 50) || NA=""
-NB=$(pick_free "172.25.%d.0/24" 160 1 50) || NB=""
-POOLA=172.25.$((4 * ($$ % 10))).0/22
-POOLB=172.25.$((40 + 4 * ($$ % 10))).0/22
 
 instances_cleanup() {
 	for r in "$BASE/a" "$BASE/b"; do
@@ -42,6 +37,7 @@ instances_cleanup() {
 trap instances_cleanup EXIT
 
 I1=$TRASH/i1
+env_of() { sed -n "s/^$2=//p" "$1/etc/dockyard.env"; }
 
 # mine FILE EXPR: EXPR (Python) holds, with d the document of FILE and
 # m the entries of this script's prefixes by prefix.
@@ -56,22 +52,21 @@ mine() {
 }
 
 expect_success 'two instances are installed; one is stopped' '
-	test -n "$NA" && test -n "$NB" &&
 	make_standin_payload "$TRASH/p1" cli-one && build_installer "$TRASH/p1" "$I1" &&
-	"$I1" -q --root "$BASE/a" --prefix "$PA" --bridge-cidr "172.25.$NA.1/24" \
-		--pool-base "$POOLA" --no-systemd &&
-	"$I1" -q --root "$BASE/b" --prefix "$PB" --bridge-cidr "172.25.$NB.1/24" \
-		--pool-base "$POOLB" --no-systemd &&
+	"$I1" -q --root "$BASE/a" --prefix "$PA" --no-systemd &&
+	"$I1" -q --root "$BASE/b" --prefix "$PB" --no-systemd &&
 	echo on >"$BASE/b/etc/isolation" &&
 	"$BASE/b/bin/dockyardctl" -q stop
 '
 
 expect_success 'instances --json lists both with their state, networks and payload' '
+	BRA=$(env_of "$BASE/a" DOCKYARD_BRIDGE_CIDR) && FXA=$(env_of "$BASE/a" DOCKYARD_FIXED_CIDR) &&
+	POOLB=$(env_of "$BASE/b" DOCKYARD_POOL_BASE) &&
 	"$I1" instances --json >inst.json &&
 	json_valid instances inst.json &&
 	mine inst.json "m[\"$PA\"][\"state\"] == \"running\" and m[\"$PB\"][\"state\"] == \"stopped\"" &&
 	mine inst.json "m[\"$PA\"][\"root\"] == \"$BASE/a\" and m[\"$PA\"][\"socket\"] == \"$BASE/a/run/docker.sock\"" &&
-	mine inst.json "m[\"$PA\"][\"bridge\"] == {\"name\": \"${PA}docker0\", \"cidr\": \"172.25.$NA.1/24\", \"fixed_cidr\": \"172.25.$NA.0/24\"}" &&
+	mine inst.json "m[\"$PA\"][\"bridge\"] == {\"name\": \"${PA}docker0\", \"cidr\": \"$BRA\", \"fixed_cidr\": \"$FXA\"}" &&
 	mine inst.json "m[\"$PB\"][\"pool\"] == {\"base\": \"$POOLB\", \"size\": 24}" &&
 	mine inst.json "m[\"$PA\"][\"engine_version\"] == \"1.0.0-test\" and {\"name\": \"dockyardctl\", \"version\": \"0.1.0\"} in m[\"$PA\"][\"components\"]" &&
 	mine inst.json "m[\"$PA\"][\"isolation\"] == \"off\" and m[\"$PB\"][\"isolation\"] == \"on\"" &&
@@ -88,7 +83,7 @@ expect_success 'a broken registry entry is reported, never fatal' '
 	echo "$BASE/gone" >"/etc/dockyard/instances/$PX" &&
 	"$I1" instances >inst.txt &&
 	grep -q "^$PX  *broken:root" inst.txt && grep -q "the root $BASE/gone is gone" inst.txt &&
-	grep -q "^$PA  *running  *1.0.0-test  *172.25.$NA.1/24" inst.txt &&
+	grep -q "^$PA  *running  *1.0.0-test  *$(env_of "$BASE/a" DOCKYARD_BRIDGE_CIDR) " inst.txt &&
 	grep -q "^$PB  *stopped" inst.txt
 '
 

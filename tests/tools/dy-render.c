@@ -207,7 +207,7 @@ render_all(const struct args *a, const struct dy_meta *m, struct dy_err *err)
 	render_fn fns[] = { dy_render_daemon_json, dy_render_containerd_toml,
 			    dy_render_docker_wrapper, dy_render_unit, dy_render_runtime_wrapper };
 	size_t i, n = sizeof(fns) / sizeof(fns[0]);
-	struct dy_render_in in = { &a->cfg, m, a->dns, a->ndns, NULL };
+	struct dy_render_in in = { &a->cfg, m, a->dns, a->ndns, NULL, NULL };
 	struct dy_rendered r;
 	int rc;
 

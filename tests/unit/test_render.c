@@ -99,7 +99,7 @@ daemon_json(const char *dockerd_version, const char *run_dir, int init, const ch
 	if (make_meta(&m, dockerd_version, run_dir, init) < 0)
 		return NULL;
 	{
-		struct dy_render_in in = { &cfg, &m, dns, ndns, NULL };
+		struct dy_render_in in = { &cfg, &m, dns, ndns, NULL, NULL };
 
 		if (dy_render_daemon_json(&in, r, &err) < 0)
 			printf("#   render: %s\n", err.msg);
@@ -327,7 +327,7 @@ render(render_fn fn, const char *run_dir, struct dy_rendered *r, struct dy_err *
 	if (make_meta(&m, NEW_DOCKERD, run_dir, WITH_INIT) < 0)
 		return -1;
 	{
-		struct dy_render_in in = { &cfg, &m, NULL, 0, NULL };
+		struct dy_render_in in = { &cfg, &m, NULL, 0, NULL, NULL };
 
 		rc = fn(&in, r, err);
 	}
@@ -380,7 +380,35 @@ test_containerd_toml(void)
 	CHECK(strstr(r.data, "/opt/containerd") == NULL);
 	CHECK(only_below_root(r.data, "/run/containerd/"));
 	CHECK(only_below_root(r.data, "/lib/containerd"));
+	CHECK_STR_CONTAINS(r.data, "\nimports = [\"" ROOT "/etc/containerd.d/*.toml\"]\n");
 	dy_rendered_free(&r);
+}
+
+/* The drop-ins' summary lines change the file, so a changed drop-in
+ * restarts containerd. */
+static void
+test_containerd_toml_dropins(void)
+{
+	struct dy_config cfg;
+	struct dy_meta m;
+	struct dy_err err = { { 0 } };
+	struct dy_rendered a, b;
+	struct dy_render_in in = { &cfg, &m, NULL, 0, NULL, NULL };
+
+	make_cfg(&cfg);
+	dy_meta_init(&m);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	CHECK(dy_render_containerd_toml(&in, &a, &err) == 0);
+	in.containerd_dropins = "# drop-in 10-mirror.toml sha256 00ff\n";
+	CHECK(dy_render_containerd_toml(&in, &b, &err) == 0);
+	if (a.data != NULL && b.data != NULL) {
+		CHECK(strcmp(a.data, b.data) != 0);
+		CHECK_STR_CONTAINS(b.data, "*.toml\"]\n# drop-in 10-mirror.toml sha256 00ff\n");
+	}
+	dy_rendered_free(&a);
+	dy_rendered_free(&b);
+	dy_meta_free(&m);
 }
 
 /* Each quoted absolute path in text starts with ROOT. */
@@ -397,7 +425,7 @@ test_containerd_toml_paths_quoted(void)
 		return;
 	for (p = strstr(r.data, "\"/"); p != NULL; p = strstr(p + 1, "\"/"), n++)
 		CHECK(strncmp(p + 1, ROOT "/", strlen(ROOT) + 1) == 0);
-	CHECK(n == 5); /* root, state, grpc, ttrpc, opt */
+	CHECK(n == 6); /* root, state, imports, grpc, ttrpc, opt */
 	dy_rendered_free(&r);
 }
 
@@ -524,7 +552,7 @@ test_refuses_unsafe_input(void)
 	struct dy_rendered r;
 	struct dy_config cfg;
 	struct dy_meta m;
-	struct dy_render_in in = { &cfg, &m, NULL, 0, NULL };
+	struct dy_render_in in = { &cfg, &m, NULL, 0, NULL, NULL };
 	size_t i;
 
 	CHECK(make_meta(&m, NEW_DOCKERD, "env", WITH_INIT) == 0);
@@ -697,6 +725,7 @@ main(void)
 	RUN(test_daemon_json_dns);
 	RUN(test_containerd_toml);
 	RUN(test_containerd_toml_paths_quoted);
+	RUN(test_containerd_toml_dropins);
 	RUN(test_docker_wrapper);
 	RUN(test_runtime_wrapper);
 	RUN(test_runtime_wrapper_needs_sysbox);
