@@ -37,3 +37,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # shellcheck disable=SC2086 # word splitting of the package list is intended
 apt-get install -y -q --no-install-recommends $missing
+# cloud-init is installed for `cloud-init schema` only: a machine that did
+# not run it before must not start configuring itself at the next boot.
+case " $missing " in
+*" cloud-init "*) touch /etc/cloud/cloud-init.disabled ;;
+esac
