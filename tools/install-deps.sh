@@ -11,6 +11,7 @@ zstd python3 shellcheck clang-format openssl util-linux iproute2 iptables kmod c
 systemd passwd apparmor rsync libsystemd0 libdevmapper1.02.1 libseccomp2
 clang libclang-rt-14-dev
 mandoc python3-jsonschema debhelper lintian dpkg-dev
+ansible-core ansible-lint cloud-init python3-yaml
 "
 # The aarch64 stub (make arm64): the cross compiler, the same static
 # libraries for arm64 (Debian multiarch), and qemu-aarch64-static, which
@@ -51,3 +52,8 @@ fi
 apt-get update -q
 # shellcheck disable=SC2086 # word splitting of the package list is intended
 apt-get install -y -q --no-install-recommends $missing
+# cloud-init is installed for `cloud-init schema` only: a machine that did
+# not run it before must not start configuring itself at the next boot.
+case " $missing " in
+*" cloud-init "*) touch /etc/cloud/cloud-init.disabled ;;
+esac
