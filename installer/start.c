@@ -254,7 +254,8 @@ step_images(struct inst *ins, struct dy_err *err)
 		const struct dy_entry *e = &m->entries[i];
 		const char *role;
 
-		if (e->is_dir)
+		/* An image component's licence text (share/doc/NAME/) is no image. */
+		if (e->is_dir || strncmp(e->path, "share/doc/", 10) == 0)
 			continue;
 		role = dy_meta_attr(&m->components[e->component], "role");
 		if (role == NULL || strcmp(role, "image") != 0)

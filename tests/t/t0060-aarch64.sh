@@ -191,11 +191,13 @@ expect_success 'qemu: --version and list --json show the architecture and the aa
 	grep -q "^needs host libraries: /lib/ld-linux-aarch64.so.1 libc.so.6 " out &&
 	grep -q "^  runc  *1.1.5+ds1-1+deb12u1$" out &&
 	$QEMU "$A" list --json >list.json &&
-	python3 -c "import json,sys; d=json.load(open(\"list.json\")); assert d[\"arch\"] == \"aarch64\"; assert len(d[\"files\"]) == 9, len(d[\"files\"])"
+	"$STUB" --image "$A" list --json >want.json &&
+	python3 -c "import json,sys; d=json.load(open(\"list.json\")); w=json.load(open(\"want.json\")); assert d[\"arch\"] == \"aarch64\"; assert d == w, (d, w)"
 '
 
 expect_success 'qemu: check verifies the whole aarch64 installer' '
-	$QEMU "$A" check >out 2>&1 && grep -q "OK (5 components, 10 entries" out
+	"$STUB" --image "$A" check 2>&1 | grep -o "OK ([0-9]* components, [0-9]* entries" >want &&
+	test -s want && $QEMU "$A" check >out 2>&1 && grep -o "OK ([0-9]* components, [0-9]* entries" out | cmp - want
 '
 
 expect_success 'qemu: check --key on a signed aarch64 installer' '
@@ -214,7 +216,8 @@ expect_success 'qemu: check --key on a signed aarch64 installer' '
 '
 
 expect_success 'qemu: extract DIR gives the .deb members byte for byte, aarch64 binaries' '
-	$QEMU "$A" extract "$TRASH/x" >out 2>&1 && grep -q "extracted 9 files" out &&
+	nfiles=$("$STUB" --image "$A" list --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)[\"files\"]))") &&
+	$QEMU "$A" extract "$TRASH/x" >out 2>&1 && grep -q "extracted $nfiles files" out &&
 	members >members.txt && test "$(wc -l <members.txt)" = 8 &&
 	for deb in $(cut -d " " -f 1 members.txt | sort -u); do
 		mkdir -p "debs/$(basename "$deb")" &&
@@ -231,7 +234,8 @@ expect_success 'qemu: extract DIR gives the .deb members byte for byte, aarch64 
 expect_success 'qemu: plan --root prints the actions and writes nothing' '
 	$QEMU "$A" plan --root "$TRASH/dy-a64" $NETFLAGS --force >out 2>err &&
 	grep -q "^plan for $TRASH/dy-a64 " out &&
-	grep -q "extract   10 payload entries" out && test ! -e "$TRASH/dy-a64"
+	n=$("$STUB" --image "$A" check 2>&1 | sed -n "s/.*OK ([0-9]* components, \([0-9]*\) entries.*/\1/p") &&
+	grep -q "extract   $n payload entries" out && test ! -e "$TRASH/dy-a64"
 '
 
 expect_success 'qemu: gen-env resolves the configuration' '
@@ -262,14 +266,14 @@ expect_success 'qemu: a corrupted aarch64 installer is refused as the x86_64 one
 		--manifest "$FX/test.manifest" --out small &&
 	A=small && size=$(stat -c %s "$A") &&
 	cp "$A" bad && flip bad $((size - 200000)) &&
-	must_fail $QEMU ./bad check 2>err && grep -q "installer is corrupt: " err &&
-	must_fail $QEMU ./bad extract "$TRASH/bx" 2>err && grep -q "installer is corrupt: " err &&
+	must_fail $QEMU ./bad check 2>err && grep -q "installer is corrupt or truncated: " err &&
+	must_fail $QEMU ./bad extract "$TRASH/bx" 2>err && grep -q "installer is corrupt or truncated: " err &&
 	test ! -e "$TRASH/bx" && no_staging_left &&
-	must_fail "$STUB" --image bad check 2>err && grep -q "installer is corrupt: " err &&
+	must_fail "$STUB" --image bad check 2>err && grep -q "installer is corrupt or truncated: " err &&
 	cp "$A" bad && flip bad $((size - 20)) &&
-	must_fail $QEMU ./bad check 2>err && grep -q "installer is corrupt: SHA-256" err &&
+	must_fail $QEMU ./bad check 2>err && grep -q "installer is corrupt or truncated: SHA-256" err &&
 	head -c $((size - 10)) "$A" >bad &&
-	must_fail $QEMU "$A" --image bad check 2>err && grep -q "no dockyard trailer" err
+	must_fail $QEMU "$A" --image bad check 2>err && grep -q "bad: installer is corrupt or truncated" err
 '
 
 test_done
