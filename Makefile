@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # dockyard — build, test and package.
 #
 #   make            builder and static installer stub (no network, no .deb files)

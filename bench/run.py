@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Measure dockyard against plain tools on the same files, in one run.
 
     make bench                      # everything; writes BENCHMARKS.md

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One build: manifest + lock -> select components -> fetch and verify
  * artifacts -> take members out -> pack the installer -> SHA256SUMS, SBOM

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ELF inspection for the builder: which host libraries a staged file
  * needs.  Reads the program headers of a 64-bit little-endian x86_64 or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Artifact fetching over libcurl's multi interface.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Artifact fetching: download every artifact the lock pins into a
  * content-addressed cache, verify its sha256 before anyone uses it, and

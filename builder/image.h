@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Container images the builder assembles itself: a docker-archive (the
  * `docker save` format that `docker load` reads) holding manifest.json,

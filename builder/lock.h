@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The lock file beside a manifest pins the sha256 of every artifact, like
  * go.sum: one line per (component, version, architecture):

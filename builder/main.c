@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dockyard-build: turn a payload manifest into a self-verifying installer.
  * This file is the CLI only; the work lives in manifest.c and pack.c.

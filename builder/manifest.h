@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Payload manifest: what goes into an installer.  A small INI-like text
  * format meant to be reviewed in diffs:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Packing: manifest + stub -> installer image (docs/payload-format.md).
  * The output is deterministic: entries sorted by path, mtime fixed to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What a build leaves beside the installer in its output directory:
  *   SHA256SUMS                 sha256sum -c compatible, for every file below

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dockyardctl is written as several shell sources (scripts/NN-name.sh) and
  * shipped as one script.  Concatenation keeps every line of every source

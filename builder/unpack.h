@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Taking wanted members out of downloaded artifacts: a bare file, a tar
  * archive (compression detected by content) or a Debian package.

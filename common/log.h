@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Display level and messages for the CLI layer (zstd's programs/ style):
  * -q lowers the level, -v raises it; progress is shown only when stderr is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One option table drives both parsing and --help, so the two never
  * disagree (curl's tool_getparam/tool_help idea).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Running the system's tools (systemctl, dockyardctl, docker, the shadow
  * tools) from a static program: absolute paths, a clean environment, the

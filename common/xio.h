@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Whole-buffer I/O that retries on EINTR and short transfers. */
 #ifndef DY_XIO_H
 #define DY_XIO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The payload's two steps.  Stage (before anything else is written): when
  * the installed payload record and every installed file match this

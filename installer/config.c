@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Instance configuration (see config.h).  dockyard.env is read as data with
  * a small KEY=VALUE grammar and never handed to a shell: dockyardctl sources

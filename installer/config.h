@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Instance configuration: the six dockyard.env keys (DOCKYARD_ROOT,
  * DOCKYARD_DOCKER_PREFIX, DOCKYARD_BRIDGE_CIDR, DOCKYARD_FIXED_CIDR,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Operator drop-ins for dockerd: see dropin.h. */
 #include "dropin.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Operator drop-ins for dockerd: ROOT/etc/daemon.d/NAME.json, merged over
  * the daemon.json the installer renders, in name order.  They hold what a

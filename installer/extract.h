@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Extract a verified payload into a directory: everything is written into a
  * private staging directory beside the target, and renamed into place only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * install: one instance from this installer's payload.  The steps run in
  * this order (config, preflight, lock, binaries, render, system objects,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Installing an instance from this installer's payload, the one file:
  * configuration, preflight, lock,

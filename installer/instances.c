@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* instances: see instances.h. */
 #include "instances.h"
 

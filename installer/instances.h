@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * instances: every instance registered on this host (or in an image tree),
  * read from the registry /etc/dockyard/instances/PREFIX (one line: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `list`: what the payload holds, as a table or JSON. */
 #ifndef DY_LIST_H
 #define DY_LIST_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dockyard-installer: the static stub every installer starts with.  It
  * finds its payload through /proc/self/exe and verifies it before anything

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* preflight: see preflight.h */
 #include "preflight.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Preflight: what the host must offer before an instance is installed.
  * Each check yields pass/fail, what was seen, and the fix.  Kernel

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* receipt: see receipt.h */
 #include "receipt.h"
 

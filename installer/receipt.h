@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The install receipt, ${ROOT}/etc/receipt: every file, directory and
  * system object the install created, in creation order, so that uninstall

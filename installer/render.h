@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the installer writes for an instance, rendered in memory with every
  * path expanded: etc/daemon.json, etc/containerd.toml, the bin/docker

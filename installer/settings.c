@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The optional dockyard.env settings: see settings.h. */
 #include "settings.h"
 

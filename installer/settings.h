@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The optional dockyard.env settings (config.h's DY_KEY_DNS and after):
  * DNS servers, storage driver, sysbox-mgr arguments and subid range,

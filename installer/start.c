@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The start step: systemd (daemon-reload, enable, start or restart) or,
  * without it, dockyardctl; then GET /_ping until the API answers.  An

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The install steps' shared state and helpers (installer/install.c runs
  * the steps; binaries.c and start.c hold the two largest).  Internal to

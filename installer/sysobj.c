@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sysobj: see sysobj.h */
 #include "sysobj.h"
 

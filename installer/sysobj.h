@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * System objects outside the root: the instance's group and user, its
  * subordinate id ranges, the AppArmor fusermount3 block, and the instance

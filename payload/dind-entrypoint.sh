@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Entrypoint of the Docker-in-Docker image dockyard-build assembles from the
 # payload's own static engine (payload/dockyard.manifest, docker-dind):
 # mounts a tmpfs on /tmp, makes the cgroup mounts writable for the inner

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # dockyardctl: runtime control of one dockyard instance (start, stop,
 # status, run).  It finds its instance from its own location,
 # ${ROOT}/bin/dockyardctl, and reads ${ROOT}/etc/dockyard.env without ever

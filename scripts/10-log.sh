@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Messages: errors always, progress unless -q; everything names the instance.
 
 DY_QUIET=${DY_QUIET:-0}

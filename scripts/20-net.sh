@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Networking: the instance's bridge, its seven forwarding and NAT rules
 # (net_rule_list), and opt-in cross-instance isolation.
 #

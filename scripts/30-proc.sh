@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Process helpers: start a daemon detached with a pid file that says who it
 # is, find the processes behind a listening unix socket, wait for a socket,
 # and stop a daemon without ever signalling a process we did not start.

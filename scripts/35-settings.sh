@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The optional dockyard.env settings dockyardctl applies itself: extra
 # sysbox-mgr arguments and dockerd's proxies (the installer renders the
 # rest into daemon.json).  Log rotation lives in 36-logs.sh.

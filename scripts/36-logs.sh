@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Bounded daemon logs.  Without systemd each daemon writes into a FIFO
 # that one awk process reads; it appends every line to log/NAME.log and,
 # when the next line would pass DOCKYARD_LOG_MAX_SIZE (default 10M), closes

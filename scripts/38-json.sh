@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Structured JSON for status --json (docs/schemas/status.json).
 
 # json_q STRING: json_str, without its pipeline when nothing needs escaping

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Lifecycle: start, stop, status, and run (the foreground supervisor the
 # systemd unit runs).  Components start in this order and stop in reverse:
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Small operator commands: env and logs.
 
 COMPONENTS="sysbox-mgr sysbox-fs containerd dockerd"

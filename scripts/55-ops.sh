@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Day-two operator commands: --version, context, reload.
 
 # dockerd applies these daemon.json keys on SIGHUP; a change of any other

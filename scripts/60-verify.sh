@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # verify: end-to-end checks of a running instance.  Each check prints one
 # line, "PASS|FAIL|SKIP  NAME  detail", and the last line counts them.
 # Exit 0 when no check failed.  A SKIP never fails verify: it is either

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Images carried across the air gap: load-images [DIR], and ROOT/images/
 # on every start.
 #

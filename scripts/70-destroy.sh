@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # destroy [--yes] [--keep-data]: remove the instance and exactly what its
 # install receipt ($ETC/receipt, see installer/receipt.h) lists.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Command dispatch.  Sourcing dockyardctl with DOCKYARDCTL_SOURCE_ONLY=1
 # defines the functions without running a command (tests use that).
 

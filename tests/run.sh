@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Run every test: C unit tests and numbered CLI scripts, once against the
 # release binaries and once against the ASan/UBSan build.  Ends with the
 # line "N passed, N failed".

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # make demo: install a demo instance from dist/dockyard-installer (built
 # from Debian's packages) without systemd, give it two local images made
 # from the same .deb files (there is no registry to pull from), run

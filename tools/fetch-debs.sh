@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Download Debian packages at exactly pinned versions into build/debs/.
 #
 #   tools/fetch-debs.sh [MANIFEST]          the packages MANIFEST names

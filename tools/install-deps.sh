@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Install every Debian package that building, testing and benchmarking
 # dockyard needs.  Idempotent: re-running installs nothing new.
 set -eu

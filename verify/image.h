@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Reading an installer image (stub + payload + metadata + trailer, see
  * docs/payload-format.md): open it, check the trailer's structure, parse

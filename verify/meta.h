@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Payload metadata: a small, strict, line-oriented text block stored after
  * the payload and covered by the trailer digest.  Example:

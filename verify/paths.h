@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Rules for names that travel inside a payload. */
 #ifndef DY_PATHS_H
 #define DY_PATHS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One pass over an installer's payload: every tar entry must match the
  * next metadata entry exactly (path, kind, mode, size, sha256), only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SHA-256 of our own rather than nettle's, measured with tests/tools/
  * dy-shabench (256 and 64 MiB in 64 KiB pieces, best of 10 rounds of this

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Streaming SHA-256 (SHA-NI when the CPU has it, portable C otherwise) and
  * hex helpers. */
 #ifndef DY_SHA256_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SHA-256 block function on the x86 SHA extensions (SHA-NI).  Chosen at run
  * time with cpuid rather than ifunc, which a -static binary cannot rely on.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SHA-NI block function, private to verify/sha256.c. */
 #ifndef DY_SHA256_X86_H
 #define DY_SHA256_X86_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ECDSA P-256 / SHA-256 signatures (mbedtls underneath); see
  * docs/payload-format.md for what an installer's signature covers.

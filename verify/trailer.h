@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The installer trailer: a fixed 256-byte block at the very end of the file.
  * docs/payload-format.md is the reference for the whole file layout; this

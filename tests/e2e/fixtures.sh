@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=sh
 # Fixtures for dockyard's end-to-end tests: a manifest and lock that build
 # an installer from Debian 12's packages plus the sysbox stand-ins, and two

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Shared bits of the libFuzzer harnesses (tests/fuzz/fuzz_*.c).  A broken
  * property aborts: libFuzzer records the input as a crash, like a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The dockyard.env parser and the configuration rules
  * (installer/config.c).  Properties: a failed parse leaves the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The payload manifest parser (builder/manifest.c).  Properties: a failed
  * parse leaves the manifest empty; a parsed manifest obeys the rules the

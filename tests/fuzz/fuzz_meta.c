@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The payload metadata parser (verify/meta.c) on its own.  Properties: a
  * failed parse leaves the metadata empty; parsed metadata formats back to

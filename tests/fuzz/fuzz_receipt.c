@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The install receipt parser (installer/receipt.c).  Properties: a parsed
  * receipt formats back to exactly the input (the format has one spelling),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The installer's tail as verify/image.c reads it: the input is a whole
  * installer file (stub, payload, metadata, trailer).  The last 256 bytes

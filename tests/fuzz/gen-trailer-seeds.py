@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Write the seed corpus of fuzz_trailer: small whole installer files
 (stub, payload, metadata, 256-byte trailer) laid out as verify/trailer.h
 describes, plus a few that break one rule each.  Deterministic: re-running

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Run libFuzzer harnesses for a bounded time, each on a fresh COPY of its
 # committed seed corpus (tests/fuzz/corpus/NAME), so a run never grows the
 # committed corpus.  First every seed is replayed once, then the harness

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Attack dockyard-installer and count what it refused (test-only).
 
     harden.py [--full] [--seed N[,N...]]... [--section NAME]... [--figures FILE]

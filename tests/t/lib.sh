@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=sh
 # Tiny test harness in the style of git's t/test-lib.sh.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Shell scripts pass shellcheck and C sources match .clang-format.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The build produces a static, stripped stub, a builder, and an installer
 # whose CLI answers --help, --version and usage errors as documented.
 # shellcheck disable=SC2034 # variables are used by the eval'ed bodies

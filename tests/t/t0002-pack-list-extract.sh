@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Packing, listing and extracting: what goes in comes out, byte for byte,
 # with the manifest's modes, committed only by a rename.
 # shellcheck disable=SC2034 # variables are used by the eval'ed bodies

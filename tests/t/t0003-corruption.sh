@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # A flipped byte anywhere (stub, payload, metadata, trailer) or a truncated
 # or extended file is refused by check and extract, and nothing is written.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Payloads that try to escape the target (../, absolute names, symlinks,
 # hard links, devices) or to smuggle data past the metadata are refused by
 # check and extract, even when the trailer digest is valid, and nothing is

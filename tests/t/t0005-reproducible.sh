@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Two builds from the same inputs are byte-identical, whatever the worker
 # count; a changed input or epoch changes the digest.  Output appears only
 # by rename: a failed build leaves the previous installer untouched.

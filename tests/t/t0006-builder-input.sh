@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The builder refuses bad manifests and stubs with FILE:LINE, what and the
 # rule, and writes nothing.
 # shellcheck disable=SC2034 # variables are used by the eval'ed bodies

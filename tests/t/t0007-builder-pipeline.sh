@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The whole builder pipeline on artifacts the test makes: a .tgz, a .deb and
 # a bare file, named by path and by file:// URL; `lock` pins them, `build`
 # verifies each against the lock, takes the members out, packs them and

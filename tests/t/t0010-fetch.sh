@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Artifact fetching (builder/fetch.c) through the dy-fetch test driver,
 # against a local fault-injecting server (tests/tools/httpd.py) on
 # 127.0.0.1: cache hits make no request, transient errors are retried and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Signed installers: --sign KEY.pem embeds an ECDSA P-256 signature in the
 # trailer and writes OUT.sig beside the installer; check --key PUB.pem
 # requires it.  The whole-file digest catches damage, and anyone can

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # dockyardctl networking (scripts/20-net.sh) on made-up instances: the
 # bridge, exactly the seven rules of net_rule_list and nothing else,
 # idempotent up and down, two instances side by side, opt-in isolation in

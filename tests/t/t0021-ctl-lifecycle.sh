@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # dockyardctl start, stop, status and run against stand-in daemons
 # (tests/standins/, never shipped): pid files, sockets held by the right
 # processes, the API, health checks that notice a dead component within

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # dockyardctl finds its instance from its own path, reads dockyard.env as
 # data (never as shell), refuses bad values naming key and rule, and its
 # small commands (env, logs, usage) behave.

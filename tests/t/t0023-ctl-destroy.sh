@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # dockyardctl destroy on a made-up instance with stand-in daemons running,
 # a real bridge and rules, a real system user and group with subuid and
 # subgid ranges, a unit file, a registry entry, an AppArmor block, tmpfs

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # dockyardctl verify against stand-in daemons and a scripted docker CLI
 # (no real Docker here; the end-to-end suite runs verify against real
 # engines): each check's PASS, FAIL and SKIP lines, the summary, exit

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The shell side of the conformance corpus, tests/corpus/: every case runs
 # through dockyardctl's own functions (check_value, ds_root,
 # ds_read_receipt), which must accept or refuse it as the case says; the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The files installer/render.c writes, run for real: dy-render writes them
 # for made-up instances whose roots are in $TRASH, the wrappers run
 # against fake sysbox-runc-bin and docker-cli scripts there, and

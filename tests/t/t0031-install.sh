@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # dockyard-installer install, plan, gen-env and --sysroot with a payload of
 # stand-in daemons (tests/standins/, never shipped): a real instance under
 # $TRASH without systemd, a re-run that changes nothing, an upgrade that

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # flavors: release
 # The end-to-end fixtures (tests/e2e/fixtures.sh) against a real engine:
 # the e2e manifest builds an installer; Debian's containerd and dockerd,

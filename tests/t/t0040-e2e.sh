@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # flavors: release
 # End to end on real Docker: an installer built from Debian's docker.io,
 # containerd, runc and tini plus the sysbox stand-ins (tests/standins/,

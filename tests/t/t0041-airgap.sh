@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # flavors: release
 # Air-gapped end to end on real Docker, with the installer built from
 # payload/debian.manifest exactly as shipped (no stand-ins): the busybox

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # docs/airgap.md prints the commands that check a transfer set on the
 # target; this runs exactly those commands (the block marked
 # "airgap-test: check", taken from the doc) against a signed set the

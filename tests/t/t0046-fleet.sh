@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # flavors: release
 # Fleets: the Ansible role (deploy/ansible) run by Debian's ansible-core
 # against this host (-c local) with a signed installer built from Debian's

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # flavors: release
 # The libFuzzer harnesses (tests/fuzz/) in a bounded form: they build,
 # each replays its committed seed corpus, and each fuzzes for

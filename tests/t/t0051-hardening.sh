@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The hardening suite in its bounded form (`make hardening` runs the full
 # one): a small installer with 60 seeded single-byte flips, truncated at
 # every 10% and extended, refused by check, extract and a --sysroot install

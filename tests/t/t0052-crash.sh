@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # flavors: release
 # Crash consistency and concurrency of dockyard-installer, with a payload
 # of stand-in daemons (tests/standins/, never shipped): the installer is

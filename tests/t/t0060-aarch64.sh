@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # aarch64 installers: built from the Debian manifest's arm64 .debs with the
 # cross-built stub (make arm64), run under qemu-aarch64-static (user-mode
 # emulation, no binfmt).  They verify, list, extract and plan like the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # install --json and plan --json (schema 1, validated against
 # docs/schemas/install.json): plan then install agree on the prefix and
 # the generated networks; changed is false exactly when nothing was done;

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The optional dockyard.env settings (docs/dockyard-env.md): DOCKYARD_DNS,
 # DOCKYARD_STORAGE_DRIVER, DOCKYARD_SYSBOX_MGR_EXTRA_ARGS,
 # DOCKYARD_SYSBOX_SUBID_USER/START/COUNT, the proxies and the log rotation

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Bounded daemon logs (scripts/36-logs.sh): dockyardctl's daemon_start
 # sends a daemon's output through the rotating reader; under load (two
 # writers, thousands of lines a second) every line arrives once, whole and

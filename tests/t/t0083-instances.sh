@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # dockyard-installer instances [--json]: two instances of stand-in daemons
 # (tests/standins/, never shipped), one running and one stopped, and a
 # broken registry entry, which is listed and never fatal; the JSON

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # flavors: release
 # Day two on real Docker (the installer of t0040: Debian's docker.io,
 # containerd, runc and tini plus the sysbox stand-ins, tests/standins/,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # dockyardctl --version (from the installed payload record), exit status 2
 # for every usage error, the optional dockyard.env keys checked as data,
 # reload refusing a stopped dockerd, and context with a docker client

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dy-concat: test-only driver that concatenates scripts/ the way the
  * builder does (dy_scripts_concat), so tests can run dockyardctl without

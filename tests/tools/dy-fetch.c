@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dy-fetch: test-only driver over dy_fetch_all, so scripts can exercise
  * the fetcher (retries, resume, mirrors, offline mode) against a local

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dy-forge: test-only tool that assembles an installer image from parts the
  * test made itself (a hostile tar, hand-written metadata), with a trailer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dy-render: test-only driver that writes everything installer/render.c
  * renders for a made-up instance into a directory, so shell tests can run

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dy-shabench: test-only throughput check of SHA-256: hashes MiB (default
  * 256) from memory with the portable and the SHA-NI block functions, with

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Make hostile payloads for the installer's refusal tests (test-only).
 
     hostile.py CASE OUTDIR ESCAPE_DIR

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Test-only HTTP/1.1 file server on 127.0.0.1 that injects faults by path.
 
     httpd.py --root DIR --port-file FILE --log FILE [--lifetime SECONDS]

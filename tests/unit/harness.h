@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Minimal unit-test harness: CHECK records a failure with file:line and
  * goes on; each TEST prints one "ok"/"not ok" line that tests/run.sh counts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * installer/config.h: dockyard.env parsing (data only), validation rules
  * with their messages, host conflicts, generation with a deterministic

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The C side of the conformance corpus, tests/corpus/: rules that both the
  * installer (C) and dockyardctl (shell) implement.  tests/t/t0025-corpus.sh

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * installer/dropin.h: daemon.d drop-ins parsed (errors with file, line
  * and column), owned keys refused by name, files merged in name order

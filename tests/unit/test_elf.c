@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * builder/elf.h: the builder reads PT_INTERP and DT_NEEDED from every file
  * it packs.  Those files come from downloaded archives, so a truncated or

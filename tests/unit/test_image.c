@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * builder/image.h: images the builder assembles are docker-archives that
  * `docker load` reads, the same bytes for the same inputs, and never hold

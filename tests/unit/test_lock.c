@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * builder/lock.h: the lock file pins the sha256 of every artifact.  It is
  * reviewed like code, so it is written sorted and atomically, and parsing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * builder/manifest.h: the manifest is hand-written and reviewed in diffs,
  * so parsing is strict and every refusal must point at NAME:LINE.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * verify/meta.h: the metadata text is the installer's table of contents.
  * The builder writes it and the installer parses it back, so the two must

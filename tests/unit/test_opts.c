@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * common/opts.h: one table drives parsing and --help.  Table-driven cases
  * feed an argv through dy_opts_next and compare every returned id and

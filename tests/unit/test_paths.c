@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * verify/paths.h: the naming rules every payload path, component name and
  * version must pass.  Refusals must say which rule was broken and quote

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * installer/preflight.h: the host checks before an install.  Only
  * side-effect-free checks run here; fixtures (fake sysroots, roots) live

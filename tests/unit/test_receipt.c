@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * installer/receipt.h: the install receipt that dockyardctl destroy reads
  * with a shell loop, so parsing is strict (kinds, field shapes, one space

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * installer/render.h: every file rendered for an instance, checked by
  * meaning (daemon.json parsed back key by key) and by the lines that

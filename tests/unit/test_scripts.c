@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * builder/scripts.h: dockyardctl ships as one script concatenated from
  * scripts/NN-name.sh.  Only a shebang on the first line of each source is

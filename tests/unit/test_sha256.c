@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * verify/sha256.h: FIPS 180-2 vectors, streaming, cloning, hex and the
  * file helper.  Every digest in the tree goes through these functions.

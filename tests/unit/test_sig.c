@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * verify/sig.c and the trailer's signature rules.  Keys are made here with
  * mbedtls and written as PEM into a private directory removed at the end.

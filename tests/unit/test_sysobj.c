@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * installer/sysobj.h: group, user, subordinate ids, AppArmor block and
  * registry entry.  Every test works in a sysroot it makes under $TMPDIR,

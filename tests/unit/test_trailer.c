@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * verify/trailer.h: the 256-byte block the installer trusts first.  Every
  * structural rule must be enforced by decode itself, because the digest

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * builder/unpack.c: members out of tarballs, .deb files and bare files.
  * Every fixture is written here with libarchive's writer, in a temporary

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * File helpers shared by the unit tests: private scratch directories and
  * whole-file reads.  static inline, so a test that does not use one does
