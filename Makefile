@@ -124,7 +124,7 @@ build/rel/dy-%: build/rel/tests/tools/dy-%.o $(call objs,rel,$(LIB_SRC))
 build/asan/dy-%: build/asan/tests/tools/dy-%.o $(call objs,asan,$(LIB_SRC))
 	$(CC) -fsanitize=address,undefined -o $@ $^ $(LIBS_DYN)
 
-TOOLS := dy-forge dy-fetch dy-concat dy-render dy-shabench
+TOOLS := dy-forge dy-fetch dy-concat dy-render dy-shabench dy-subreaper
 TEST_BINS := $(addprefix build/rel/unit/,$(UNIT_TESTS)) $(addprefix build/rel/,$(TOOLS))
 ASAN_BINS := $(addprefix build/asan/unit/,$(UNIT_TESTS)) $(addprefix build/asan/,$(TOOLS)) \
 	build/asan/dockyard-build build/asan/dockyard-installer-stub
