@@ -43,7 +43,7 @@ LIB_SRC := $(COMMON) $(VERIFY) $(BUILDER_LIB) $(INSTALLER_LIB)
 # Keep intermediate objects: no rebuilds, and no "rm ..." after the test summary.
 .SECONDARY:
 
-.PHONY: all check test unit demo deps debs dist format format-check lint clean asan bench
+.PHONY: all check test unit demo deps debs dist format format-check lint clean asan bench soak
 all: dist/dockyard-build dist/dockyard-installer-stub dist/dockyard-installer
 
 # V=1 shows full compiler command lines.
@@ -100,6 +100,13 @@ dist: dist/dockyard-build dist/dockyard-installer-stub build/debs/.complete
 bench: dist/dockyard-build dist/dockyard-installer-stub build/debs/.complete
 	BENCH_RUNS='$(BENCH_RUNS)' BENCH_LEVEL='$(BENCH_LEVEL)' BENCH_OUT='$(BENCH_OUT)' \
 		BENCH_DIR='$(BENCH_DIR)' BENCH_ONLY='$(BENCH_ONLY)' python3 bench/run.py
+
+# ---- soak: faults in a loop over instances (tests/t/t0026-soak.sh) ----
+#   make soak     SOAK_ROUNDS (200) rounds; SOAK_SEED replays a run;
+#                 SOAK_DAEMONS=debian uses Debian's dockerd (slow) instead of the stand-ins
+SOAK_ROUNDS ?= 200
+soak: dist/dockyard-build dist/dockyard-installer-stub debs
+	SOAK_ROUNDS='$(SOAK_ROUNDS)' SOAK_SEED='$(SOAK_SEED)' SOAK_DAEMONS='$(SOAK_DAEMONS)' sh tests/t/t0026-soak.sh
 
 # ---- sanitizer binaries (dynamic: ASan cannot run static executables) ----
 build/asan/dockyard-build: $(call objs,asan,builder/main.c $(BUILDER_LIB) $(VERIFY) $(COMMON))

@@ -116,14 +116,7 @@ expect_success 'this script runs under a parent that does not reap' '
 '
 
 expect_success 'installers of stand-in daemons with sysbox build' '
-	make_standin_payload "$TRASH/p1" cli-one &&
-	for s in sysbox-mgr sysbox-fs; do
-		cp "$SRC_DIR/tests/standins/$s" "$TRASH/p1/$s" &&
-		printf "file %s -> bin/%s 0755\n" "$s" "$s" >>"$TRASH/p1/test.manifest" || return 1
-	done &&
-	sed -i "s/^file cli -> bin\/docker-cli 0755$/&\nfile sysbox-mgr -> bin\/sysbox-mgr 0755\nfile sysbox-fs -> bin\/sysbox-fs 0755/" \
-		"$TRASH/p1/test.manifest" &&
-	sed -i "/^\[component dockyardctl\]/,\$ { /^file sysbox/d }" "$TRASH/p1/test.manifest" &&
+	make_standin_sysbox_payload "$TRASH/p1" cli-one &&
 	build_installer "$TRASH/p1" "$I1" &&
 	cp -r "$TRASH/p1" "$TRASH/p3" &&
 	sed -i "s/^version = 1.0.0-test$/version = 1.0.1-test/" "$TRASH/p3/test.manifest" &&
