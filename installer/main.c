@@ -133,7 +133,7 @@ usage(FILE *out)
 	dy_opts_help(out, options);
 	fprintf(out, "\nValues not given come from --env, else from DIR/etc/dockyard.env of an\n"
 		     "installed instance, else they are generated: prefix dy1, dy2, ...; a\n"
-		     "random /24 bridge network and /16 pool from 172.16.0.0/12, checked against\n"
+		     "random /24 bridge network and /20 pool from 172.16.0.0/12, checked against\n"
 		     "the host's routes, interfaces, units and other instances.\n"
 		     "\nThe installer checks the SHA-256 of its whole file (stub, payload,\n"
 		     "metadata, trailer) and of every member before anything is committed.\n"
