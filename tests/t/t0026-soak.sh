@@ -70,7 +70,13 @@ for d in $HOST_DIRS; do
 	[ -e "$d" ] || created="$created $d"
 done
 
+# selftest_rule -A|-D: add or delete the rule the leak check must notice.
+selftest_rule() {
+	iptables -w "$1" FORWARD -i "${PB}docker0" -m comment --comment dockyard-soak-selftest -j RETURN
+}
+
 soak_cleanup() {
+	selftest_rule -D 2>/dev/null
 	sup_stop
 	for r in "$A" "$B" "$C"; do
 		[ -x "$r/bin/dockyardctl" ] && "$r/bin/dockyardctl" -q destroy --yes >/dev/null 2>&1
@@ -294,6 +300,24 @@ expect_success 'the first baseline of each instance holds its seven rules and it
 		test "$(grep -c "^rule " "$ST/want.$who.iso-off")" = 7 &&
 		grep -qx "link PFXdocker0" "$ST/want.$who.iso-off" || fail "baseline of $who: $(cat "$ST/want.$who.iso-off")" || return 1
 	done
+'
+
+expect_success 'the leak check notices a rule, a mount and a process B should not have' '
+	for leak in rule mount proc; do
+		case $leak in
+		rule) selftest_rule -A ;;
+		mount) mkdir -p "$B/lib/selftest" && mount -t tmpfs selftest "$B/lib/selftest" ;;
+		proc) { sh -c "sleep 300" "$B/selftest" & extra=$!; } ;;
+		esac &&
+		{ ! leak_check B iso-off 2>leak.err || fail "the leak check missed the $leak"; } &&
+		case $leak in
+		rule) selftest_rule -D ;;
+		mount) umount "$B/lib/selftest" && rmdir "$B/lib/selftest" ;;
+		proc) kill "$extra" && wait "$extra"; true ;;
+		esac &&
+		leak_check B iso-off || return 1
+	done &&
+	test "$(counted leaks)" = 3 && rm -f "$ST/leaks"
 '
 
 echo "# soak: seed $SOAK_SEED, $SOAK_ROUNDS rounds (SOAK_SEED=$SOAK_SEED replays them)"
