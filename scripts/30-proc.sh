@@ -167,7 +167,8 @@ daemon_start() {
 	# group leader, so setsid calls setsid(2) and execs: $! is the daemon.
 	# The daemons find their helpers by name in PATH (containerd its
 	# shim, the shim and dockerd runc): this instance's own come first.
-	PATH=$BIN:$PATH setsid "$@" </dev/null >>"$LOGDIR/$_ds_name.log" 2>&1 &
+	# Descriptor 8 is the supervisor's lock (run_lock): not the daemons'.
+	PATH=$BIN:$PATH setsid "$@" </dev/null >>"$LOGDIR/$_ds_name.log" 2>&1 8>&- &
 	DAEMON_PID=$!
 	pidfile_write "$_ds_name" "$DAEMON_PID" ||
 		die "$_ds_name (pid $DAEMON_PID) vanished at once; see $LOGDIR/$_ds_name.log"

@@ -560,6 +560,19 @@ run_exit() {
 	exit "$_re_rc"
 }
 
+# run_lock: hold $RUN/supervisor.lock (flock on descriptor 8) for the
+# supervisor's life: a second run started before the first has recorded
+# itself would otherwise start a second set of daemons.  The daemons do
+# not inherit it (daemon_start closes it); a killed supervisor's last
+# `sleep 1` may hold it a moment, hence the wait.
+run_lock() {
+	command -v flock >/dev/null 2>&1 || return 0
+	mkdir -p "$RUN"
+	[ ! -L "$RUN/supervisor.lock" ] || die "$RUN/supervisor.lock is a symlink"
+	exec 8>>"$RUN/supervisor.lock"
+	flock -w 5 8 || die "another dockyardctl run of this instance holds $RUN/supervisor.lock"
+}
+
 # cmd_run [--debug-runtime]: the foreground supervisor (systemd Type=notify).
 # The daemons are children of this shell; readiness is notified once the
 # API answers; when a child dies the others are stopped and run exits 1
@@ -572,6 +585,7 @@ cmd_run() {
 	if daemon_check supervisor; then
 		die "already supervised by dockyardctl run ($(proc_desc "$DC_PID"))"
 	fi
+	run_lock
 	_rn_left=""
 	for _rn_c in $DY_ALL_COMPONENTS; do
 		! daemon_check "$_rn_c" || _rn_left="$_rn_left $_rn_c"

@@ -130,6 +130,9 @@ live_pid() { # ROOT NAME: the recorded pid of NAME when it runs
 # ---- A's service manager: start `dockyardctl run` again when it exits ----
 sup_start() {
 	setsid "$A/bin/dockyardctl" -q run </dev/null >>"$TRASH/supervisor.log" 2>&1 &
+	_sp=$!
+	# Until it has recorded itself (or exited), another check would not see it.
+	wait_until 60 eval "test \"\$(cat $A/run/supervisor.pid 2>/dev/null)\" = $_sp || ! pid_running $_sp"
 }
 sup_stop() {
 	_ss=$(live_pid "$A" supervisor) || return 0
