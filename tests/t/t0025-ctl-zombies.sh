@@ -190,6 +190,24 @@ expect_success 'a killed supervisor and a zombie dockerd: stop, then start works
 	"$CTL" -q stop && "$CTL" -q start && all_up
 '
 
+expect_success 'two runs started at once: one supervises, the other fails naming it' '
+	"$CTL" -q stop &&
+	{ "$CTL" -q run >run1.log 2>&1 & s1=$!; } &&
+	{ "$CTL" -q run >run2.log 2>&1 & s2=$!; } &&
+	wait_until 30 eval "! pid_running $s1 || ! pid_running $s2" &&
+	if pid_running "$s1"; then win=$s1 lose=$s2 log=run2.log; else win=$s2 lose=$s1 log=run1.log; fi &&
+	{ rc=0; wait "$lose" || rc=$?; } && test "$rc" = 1 &&
+	grep -q "already supervised by dockyardctl run\|another dockyardctl run of this instance holds" "$log" &&
+	wait_until 30 api_ok &&
+	test "$(cat "$RUNDIR/supervisor.pid")" = "$win" &&
+	for c in $COMPONENTS; do
+		test "$(pid_parent "$(pid_of "$c")")" = "$win" || return 1
+	done &&
+	test "$(pids_mentioning "$ROOT/bin/sysbox-mgr" | wc -l)" = 1 &&
+	"$CTL" -q stop && wait "$win" &&
+	"$CTL" -q start && all_up
+'
+
 expect_success 'the installer starts an instance whose dockerd is a zombie' '
 	kill_zombie dockerd &&
 	"$I1" -q --root "$ROOT" --no-systemd && all_up
