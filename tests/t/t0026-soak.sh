@@ -203,7 +203,13 @@ objects() { # NAME: rules, bridges, mounts and processes of the instance
 		awk -v r="$_or" '$5 == r || index($5, r "/") == 1 { print "mount " $5 }' /proc/self/mountinfo
 		for d in /proc/[0-9]*; do
 			_cl=$({ tr '\000' ' ' <"$d/cmdline"; } 2>/dev/null) || continue
-			case $_cl in *"$_or/"*) echo "proc $_cl" ;; esac
+			# dockyardctl commands of the moment (anyone's: another tool may
+			# ask for status) are not resident; the supervisor is.
+			case $_cl in
+			*"$_or/bin/dockyardctl -q run "*) echo "proc $_cl" ;;
+			*"$_or/bin/dockyardctl "*) ;;
+			*"$_or/"*) echo "proc $_cl" ;;
+			esac
 		done
 	} | sed -e "s|$_or|ROOT|g" -e "s|$_op|PFX|g" -e "s|$_of|FIXED|g" -e "s|$_ob|POOL|g" -e "s|$_oa/|BRADDR/|g" \
 		-e 's/[0-9a-f]\{7,64\}/ID/g' -e 's/ *$//' | sort
