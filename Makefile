@@ -70,7 +70,7 @@ LIB_SRC := $(COMMON) $(VERIFY) $(BUILDER_LIB) $(INSTALLER_LIB)
 .SECONDARY:
 
 .PHONY: all check test unit demo deps debs dist format format-check lint clean asan bench \
-	installer install uninstall FORCE
+	installer install uninstall soak FORCE
 all: dist/dockyard-build dist/dockyard-installer-stub dist/dockyard-installer-stub.deps
 installer: dist/dockyard-installer
 
@@ -186,6 +186,13 @@ bench: dist/dockyard-build dist/dockyard-installer-stub build/debs/.complete
 	BENCH_RUNS='$(BENCH_RUNS)' BENCH_LEVEL='$(BENCH_LEVEL)' BENCH_OUT='$(BENCH_OUT)' \
 		BENCH_DIR='$(BENCH_DIR)' BENCH_ONLY='$(BENCH_ONLY)' python3 bench/run.py
 
+# ---- soak: faults in a loop over instances (tests/t/t0026-soak.sh) ----
+#   make soak     SOAK_ROUNDS (200) rounds; SOAK_SEED replays a run;
+#                 SOAK_DAEMONS=debian uses Debian's dockerd (slow) instead of the stand-ins
+SOAK_ROUNDS ?= 200
+soak: dist/dockyard-build dist/dockyard-installer-stub debs
+	SOAK_ROUNDS='$(SOAK_ROUNDS)' SOAK_SEED='$(SOAK_SEED)' SOAK_DAEMONS='$(SOAK_DAEMONS)' sh tests/t/t0026-soak.sh
+
 # ---- sanitizer binaries (dynamic: ASan cannot run static executables) ----
 build/asan/dockyard-build: $(call objs,asan,builder/main.c $(BUILDER_LIB) $(VERIFY) $(COMMON))
 	$(CC) -fsanitize=address,undefined -o $@ $^ $(LIBS_DYN)
@@ -209,7 +216,7 @@ build/rel/dy-%: build/rel/tests/tools/dy-%.o $(call objs,rel,$(LIB_SRC))
 build/asan/dy-%: build/asan/tests/tools/dy-%.o $(call objs,asan,$(LIB_SRC))
 	$(CC) -fsanitize=address,undefined -o $@ $^ $(LIBS_DYN)
 
-TOOLS := dy-forge dy-fetch dy-concat dy-render dy-shabench
+TOOLS := dy-forge dy-fetch dy-concat dy-render dy-shabench dy-subreaper
 # dy-shabench measures nettle's SHA-256 beside the own one.
 build/rel/dy-shabench build/asan/dy-shabench: LIBS_DYN += -lnettle
 TEST_BINS := $(addprefix build/rel/unit/,$(UNIT_TESTS)) $(addprefix build/rel/,$(TOOLS))

@@ -17,7 +17,7 @@ Knobs (environment or make variables):
                measured (default /var/tmp); the scratch directory inside it
                is removed at the end
   BENCH_ONLY   comma list of figures: builder,size,install,check,reads,
-               rss,api (default all)
+               rss,api,many (default all)
 
 Every timed figure runs the dockyard command and its baseline interleaved
 (A B A B ...), after one untimed warm-up run of each (warm page cache for
@@ -52,7 +52,9 @@ A64_STUB = os.path.join(DIST, "aarch64", "dockyard-installer-stub")  # make arm6
 MANIFEST = os.path.join(SRC_DIR, "payload", "debian.manifest")
 CACHE = os.path.join(SRC_DIR, "build", "cache")
 EPOCH = "1704067200"
-FIGURES = ["builder", "size", "install", "check", "reads", "rss", "api"]
+FIGURES = ["builder", "size", "install", "check", "reads", "rss", "api", "many"]
+MANY_COUNTS = (1, 5, 10)  # the "many" figure: instances side by side
+MANY_IDLE = 10  # seconds the instances idle before their memory is read
 MIN_RUNS = 5
 POLL = 0.02  # seconds between two API or socket probes
 API_TIMEOUT = 120
@@ -291,6 +293,27 @@ def procs_under(path):
         if path + "/" in cmd:
             found.append("pid %s (%s)" % (pid, cmd[:120]))
     return found
+
+
+def pss_under(path):
+    """Bytes of proportional set size of the processes whose command line
+    names something below path (the daemons and shims of an instance)."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            if path + "/" not in cmd:
+                continue
+            with open("/proc/%s/smaps_rollup" % pid) as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total
 
 
 def host_diff(before, after, prefixes, scratch):
@@ -788,6 +811,48 @@ class Bench:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+
+    def fig_many(self):
+        """Instances side by side: the install time of the Nth instance and
+        the idle memory per instance while N run, for N in MANY_COUNTS, so
+        that a cost growing faster than the count shows.  One pass (each
+        point is one install): the instances accumulate up to the largest
+        count, and are uninstalled at the end."""
+        roots, inst_t, mem = [], {}, {}
+        top = max(MANY_COUNTS)
+        for n in range(1, top + 1):
+            log("many: installing instance %d/%d (%s since start)" %
+                (n, top, fmt_dur(time.monotonic() - self.t_start)))
+            root = self.path("many%d" % n)
+            t, _ = self.install_once(root, ["--no-systemd"])
+            roots.append(root)
+            if not api_ok(os.path.join(root, "run", "docker.sock")):
+                fail("install --root %s returned but the API does not answer" % root)
+            if n in MANY_COUNTS:
+                inst_t[n] = t
+                time.sleep(MANY_IDLE)
+                mem[n] = sum(pss_under(r) for r in roots) / n
+        for root in roots:
+            self.uninstall(root)
+        first = MANY_COUNTS[0]
+        for n in MANY_COUNTS:
+            self.rows.append(Row("many: install, instance %d / instance %d" % (n, first),
+                                 [inst_t[n]], [inst_t[first]], f_s,
+                                 "install of the %dth instance (--no-systemd, API up)" % n,
+                                 "the first instance's"))
+        for n in MANY_COUNTS:
+            self.rows.append(Row("many: idle memory per instance, %d / %d running" % (n, first),
+                                 [mem[n]], [mem[first]], f_mb,
+                                 "PSS of every process of the %d instances / %d" % (n, n),
+                                 "the same with %d running" % first))
+        self.notes.append(
+            "Many instances: one install at a time, each with the earlier ones running; the "
+            "memory is the proportional set size (smaps_rollup) of every process whose command "
+            "line names an instance root, after %d s idle, divided by the count. Install times "
+            "of the %s instance: %s; idle memory per instance: %s." %
+            (MANY_IDLE, "/".join("%dth" % n for n in MANY_COUNTS),
+             ", ".join(f_s(inst_t[n]) for n in MANY_COUNTS),
+             ", ".join(f_mb(mem[n]) for n in MANY_COUNTS)))
 
     def fig_api(self):
         inst_t, start_t, hand_t, xhand_t = [], [], [], []

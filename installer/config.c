@@ -1234,13 +1234,16 @@ pick_pool(struct dy_config *c, const struct dy_host *h, dy_random_fn rnd, void *
 
 	c->set |= DY_KEY_POOL_BASE;
 	for (i = 0; i < TRIES; i++) {
-		c->pool = (struct dy_cidr){ GEN_BASE | (rnd(ctx) % 16u) << 16, 16 };
+		/* A /20 (16 networks of the default /24): 256 candidates, so
+		 * that tens of instances fit in 172.16.0.0/12 beside their
+		 * bridges; 16 /16s ran out at about eight. */
+		c->pool = (struct dy_cidr){ GEN_BASE | (rnd(ctx) % 256u) << 12, 20 };
 		if (rule_pool_clear(c, &last) == 0 &&
 		    check_nets(c, DY_KEY_POOL_BASE, h, &last) == 0)
 			return 0;
 	}
 	return dy_errf(err,
-		       "no free /16 for the address pool in 172.16.0.0/12 after %d random "
+		       "no free /20 for the address pool in 172.16.0.0/12 after %d random "
 		       "tries (last conflict: %s)",
 		       TRIES, last.msg);
 }

@@ -169,7 +169,7 @@ usage(FILE *out)
 	dy_opts_help(out, options);
 	fprintf(out, "\nValues not given come from --env, else from DIR/etc/dockyard.env of an\n"
 		     "installed instance, else they are generated: prefix dy1, dy2, ...; a\n"
-		     "/24 bridge network and /16 pool from 172.16.0.0/12, drawn from a sequence\n"
+		     "/24 bridge network and /20 pool from 172.16.0.0/12, drawn from a sequence\n"
 		     "seeded by DIR (plan and install pick the same), checked against the\n"
 		     "host's routes, interfaces, units and other instances.  Operator\n"
 		     "additions to dockerd's daemon.json go into DIR/etc/daemon.d/*.json,\n"

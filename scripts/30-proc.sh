@@ -98,7 +98,11 @@ daemon_check() {
 		return 1
 	fi
 	if ! proc_alive "$DC_PID"; then
-		DC_REASON="not running (pid $DC_PID gone)"
+		if proc_stat "$DC_PID"; then
+			DC_REASON="not running (pid $DC_PID exited, a zombie not yet reaped)"
+		else
+			DC_REASON="not running (pid $DC_PID gone)"
+		fi
 		return 1
 	fi
 	_dc_start=""
@@ -108,6 +112,43 @@ daemon_check() {
 		return 1
 	fi
 	return 0
+}
+
+# proc_runs PID PROGRAM: PID runs PROGRAM: the first word of its command
+# line, or the second (a script started through its interpreter).
+proc_runs() {
+	{ tr '\000' '\n' <"/proc/$1/cmdline"; } 2>/dev/null | head -n 2 | grep -qxF -- "$2"
+}
+
+# own_pidfile_check NAME FILE: FILE is the pid file that NAME writes itself
+# and that makes it refuse to start while FILE names a process (dockerd
+# asks kill(pid, 0), which a zombie passes).  The rules of daemon_check
+# apply: a pid that is gone, a zombie, or a process that is not $BIN/NAME
+# does not count, and FILE is removed with a line in $LOGDIR/NAME.log (and
+# on stderr) that says why.  Fails, leaving FILE alone, when a live NAME
+# of this instance is recorded there; OP_PID is then its pid.
+own_pidfile_check() {
+	OP_PID=""
+	[ -f "$2" ] || return 0
+	_op_pid=""
+	{ read -r _op_pid <"$2"; } 2>/dev/null || _op_pid=""
+	if ! pid_is_num "$_op_pid"; then
+		_op_why="it holds no pid"
+	elif ! proc_stat "$_op_pid"; then
+		_op_why="pid $_op_pid is gone"
+	elif ! proc_alive "$_op_pid"; then
+		_op_why="pid $_op_pid exited (a zombie not yet reaped)"
+	elif ! proc_runs "$_op_pid" "$BIN/$1"; then
+		_op_why="pid $_op_pid is $(proc_desc "$_op_pid"), not this instance's $1"
+	else
+		OP_PID=$_op_pid
+		return 1
+	fi
+	rm -f "$2"
+	say "removed $1's stale pid file $2: $_op_why"
+	mkdir -p "$LOGDIR"
+	printf '%s dockyardctl: removed stale pid file %s: %s\n' "$(date '+%Y-%m-%dT%H:%M:%S%z')" \
+		"$2" "$_op_why" >>"$LOGDIR/$1.log"
 }
 
 # daemon_start NAME CMD...: start CMD in its own session, stdin from
@@ -127,7 +168,8 @@ daemon_start() {
 	# group leader, so setsid calls setsid(2) and execs: $! is the daemon.
 	# The daemons find their helpers by name in PATH (containerd its
 	# shim, the shim and dockerd runc): this instance's own come first.
-	PATH=$BIN:$PATH setsid "$@" </dev/null >"$DY_LOG_SINK" 2>&1 &
+	# Descriptor 8 is the supervisor's lock (run_lock): not the daemons'.
+	PATH=$BIN:$PATH setsid "$@" </dev/null >"$DY_LOG_SINK" 2>&1 8>&- &
 	DAEMON_PID=$!
 	pidfile_write "$_ds_name" "$DAEMON_PID" ||
 		die "$_ds_name (pid $DAEMON_PID) vanished at once; see $LOGDIR/$_ds_name.log"

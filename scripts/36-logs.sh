@@ -78,7 +78,7 @@ log_sink() {
 	rm -f "$_lk_fifo"
 	mkfifo -m 600 "$_lk_fifo" || die "cannot create $_lk_fifo"
 	# Opening the FIFO waits for the daemon's end; the reader ends when
-	# the last writer closes it.
+	# the last writer closes it.  Descriptor 8 is the supervisor's lock.
 	# mawk reads a pipe in blocks unless told to read it line by line:
 	# a line would wait in its buffer until more output came.
 	_lk_w=""
@@ -86,11 +86,11 @@ log_sink() {
 	mawk*) _lk_w=interactive ;;
 	esac
 	if [ "$_lk_journal" = 1 ]; then
-		LC_ALL=C setsid awk ${_lk_w:+-W "$_lk_w"} -v journal=1 -v name="$1" "$DY_ROTATE_AWK" <"$_lk_fifo" &
+		LC_ALL=C setsid awk ${_lk_w:+-W "$_lk_w"} -v journal=1 -v name="$1" "$DY_ROTATE_AWK" <"$_lk_fifo" 8>&- &
 	else
 		LC_ALL=C setsid awk ${_lk_w:+-W "$_lk_w"} -v journal=0 -v file="$LOGDIR/$1.log" \
 			-v max="$(log_bytes "${DOCKYARD_LOG_MAX_SIZE:-}")" -v keep="${DOCKYARD_LOG_KEEP:-3}" \
-			"$DY_ROTATE_AWK" <"$_lk_fifo" >/dev/null 2>&1 &
+			"$DY_ROTATE_AWK" <"$_lk_fifo" >/dev/null 2>&1 8>&- &
 	fi
 	DY_LOG_SINK=$_lk_fifo
 }

@@ -60,6 +60,40 @@ component_socket() {
 	esac
 }
 
+# component_own_pidfile NAME: the pid file NAME writes itself, or nothing.
+# dockerd: "pidfile" of daemon.json (inside ROOT only; a file elsewhere is
+# never ours to remove); sysbox-mgr and sysbox-fs: sysmgr.pid and
+# sysfs.pid in their --run-dir.  containerd writes none.
+component_own_pidfile() {
+	case $1 in
+	sysbox-mgr) printf '%s\n' "$SYSBOX_RUN/sysmgr.pid" ;;
+	sysbox-fs) printf '%s\n' "$SYSBOX_RUN/sysfs.pid" ;;
+	dockerd)
+		_cop=$(sed -n 's/.*"pidfile"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$ETC/daemon.json" 2>/dev/null | head -n 1)
+		case $_cop in
+		"$ROOT"/*) printf '%s\n' "$_cop" ;;
+		esac
+		;;
+	esac
+}
+
+# own_pidfiles_clear: remove the stale pid files the daemons write
+# themselves (own_pidfile_check); fail naming each live daemon of this
+# instance that one of them records.
+own_pidfiles_clear() {
+	_opc_live=""
+	for _opc_c in $DY_ALL_COMPONENTS; do
+		_opc_f=$(component_own_pidfile "$_opc_c")
+		[ -n "$_opc_f" ] || continue
+		own_pidfile_check "$_opc_c" "$_opc_f" ||
+			_opc_live="$_opc_live${_opc_live:+, }$_opc_c ($(proc_desc "$OP_PID"), recorded in $_opc_f)"
+	done
+	[ -z "$_opc_live" ] || {
+		OP_LIVE=$_opc_live
+		return 1
+	}
+}
+
 # api_ping: dockerd answers GET /_ping with OK (curl, else the docker CLI).
 api_ping() {
 	if command -v curl >/dev/null 2>&1; then
@@ -185,6 +219,10 @@ preflight() {
 		fi
 	done
 	[ "$_pf_bad" = 0 ] || die "refusing to start: another process holds a socket of this instance"
+	# A daemon refuses to start over its own pid file while that names a
+	# live process; after a crash it may name a zombie or a reused pid.
+	own_pidfiles_clear ||
+		die "refusing to start: a daemon of this instance runs without dockyardctl: $OP_LIVE; stop it first"
 }
 
 # start_component NAME: start NAME and wait until it holds its socket.
@@ -292,6 +330,7 @@ stop_stack() {
 		remove_stale_socket "$(component_socket "$_st_c")"
 		[ "$_st_c" != containerd ] || remove_stale_socket "$CONTAINERD_SOCK.ttrpc"
 	done
+	own_pidfiles_clear || warn "left alone, not started by dockyardctl: $OP_LIVE"
 	if [ "$2" = 1 ]; then
 		net_take_down
 		[ "$NET_RC" = 0 ] || ST_FAILED="$ST_FAILED network"
@@ -546,6 +585,19 @@ run_exit() {
 	exit "$_re_rc"
 }
 
+# run_lock: hold $RUN/supervisor.lock (flock on descriptor 8) for the
+# supervisor's life: a second run started before the first has recorded
+# itself would otherwise start a second set of daemons.  The daemons do
+# not inherit it (daemon_start closes it); a killed supervisor's last
+# `sleep 1` may hold it a moment, hence the wait.
+run_lock() {
+	command -v flock >/dev/null 2>&1 || return 0
+	mkdir -p "$RUN"
+	[ ! -L "$RUN/supervisor.lock" ] || die "$RUN/supervisor.lock is a symlink"
+	exec 8>>"$RUN/supervisor.lock"
+	flock -w 5 8 || die "another dockyardctl run of this instance holds $RUN/supervisor.lock"
+}
+
 # cmd_run [--debug-runtime]: the foreground supervisor (systemd Type=notify).
 # The daemons are children of this shell; readiness is notified once the
 # API answers; when a child dies the others are stopped and run exits 1
@@ -558,6 +610,7 @@ cmd_run() {
 	if daemon_check supervisor; then
 		die "already supervised by dockyardctl run ($(proc_desc "$DC_PID"))"
 	fi
+	run_lock
 	_rn_left=""
 	for _rn_c in $DY_ALL_COMPONENTS; do
 		! daemon_check "$_rn_c" || _rn_left="$_rn_left $_rn_c"

@@ -255,6 +255,15 @@ make_standin_payload() {
 		MANIFEST
 }
 
+# make_standin_sysbox_payload DIR CLI_TEXT [DOCKERD]: make_standin_payload
+# plus the sysbox-mgr and sysbox-fs stand-ins in the engine component.
+make_standin_sysbox_payload() {
+	make_standin_payload "$@" &&
+		cp "$SRC_DIR/tests/standins/sysbox-mgr" "$SRC_DIR/tests/standins/sysbox-fs" "$1/" &&
+		sed -i 's|^file cli -> bin/docker-cli 0755$|&\nfile sysbox-mgr -> bin/sysbox-mgr 0755\nfile sysbox-fs -> bin/sysbox-fs 0755|' \
+			"$1/test.manifest"
+}
+
 # make_standin_instance ROOT PREFIX NET POOL: an instance root for the
 # dockyardctl tests: bin/ with the concatenated dockyardctl and the
 # stand-in daemons, etc/dockyard.env for the bridge NET.1/24 (NET is

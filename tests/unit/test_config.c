@@ -617,9 +617,10 @@ static void
 test_complete(void)
 {
 	/* bridge: 0 -> 172.16.0.0/24 (route), 1683 -> 172.22.147.0/24 (dy1),
-	 * 4096 + 5 -> 172.16.5.0/24 free; pool: 0 -> 172.16.0.0/16 (holds the
-	 * fixed CIDR), 7 -> 172.23.0.0/16 (dy1's pool), 18 -> 172.18.0.0/16. */
-	static const uint32_t draws[] = { 0, 1683, 4096 + 5, 0, 7, 18 };
+	 * 4096 + 5 -> 172.16.5.0/24 free; pool: 0 -> 172.16.0.0/20 (holds the
+	 * fixed CIDR), 112 -> 172.23.0.0/20 (in dy1's pool), 34 ->
+	 * 172.18.32.0/20. */
+	static const uint32_t draws[] = { 0, 1683, 4096 + 5, 0, 112, 34 };
 	static struct dy_host_net taken16 = { "eth1", { 0xac100000u, 24 } };
 	static struct dy_host_net all12 = { "eth9", { 0xac100000u, 12 } };
 	static char ifnames[][16] = { "dy2docker0" };
@@ -642,7 +643,7 @@ test_complete(void)
 	CHECK(strcmp(c.prefix, "dy3") == 0); /* dy1 and dy2 are registered */
 	CHECK(strcmp(c.root, "/dy3") == 0);
 	CHECK(cidr_is(&c.bridge, "172.16.5.1/24") && cidr_is(&c.fixed, "172.16.5.0/24"));
-	CHECK(cidr_is(&c.pool, "172.18.0.0/16") && c.pool_size == 24);
+	CHECK(cidr_is(&c.pool, "172.18.32.0/20") && c.pool_size == 24);
 	CHECK(dy_config_validate(&c, &err) == 0 && dy_config_check_conflicts(&c, &h, &err) == 0);
 
 	/* Given values are kept; only the rest is generated. */
@@ -678,7 +679,7 @@ test_complete(void)
 	CHECK(dy_config_complete(&c, &h, seq_next, &s, &err) == 0);
 	CHECK(memcmp(&c, &host_instances[0].cfg, sizeof(c)) == 0);
 
-	/* Exhausted: every /24 and /16 of 172.16.0.0/12 is routed. */
+	/* Exhausted: every /24 and /20 of 172.16.0.0/12 is routed. */
 	h.nets = &all12;
 	dy_config_init(&c);
 	CHECK(dy_config_set(&c, "root", "/x", &err) == 0);
@@ -688,7 +689,7 @@ test_complete(void)
 	CHECK_STR_CONTAINS(err.msg, "via eth9");
 	CHECK(dy_config_set(&c, "bridge-cidr", "10.0.0.1/24", &err) == 0);
 	CHECK(dy_config_complete(&c, &h, NULL, NULL, &err) == -1);
-	CHECK_STR_CONTAINS(err.msg, "no free /16 for the address pool in 172.16.0.0/12 after "
+	CHECK_STR_CONTAINS(err.msg, "no free /20 for the address pool in 172.16.0.0/12 after "
 				    "1000 random tries");
 
 	/* The system's random source gives a valid, conflict-free result. */
@@ -699,7 +700,7 @@ test_complete(void)
 	CHECK(c.set == DY_KEY_ALL && dy_config_validate(&c, &err) == 0);
 	CHECK(strcmp(c.prefix, "dy5") == 0); /* dy3 interface, dy4 unit */
 	CHECK((c.fixed.addr & 0xfff00000u) == 0xac100000u && c.fixed.len == 24);
-	CHECK((c.pool.addr & 0xfff00000u) == 0xac100000u && c.pool.len == 16);
+	CHECK((c.pool.addr & 0xfff00000u) == 0xac100000u && c.pool.len == 20);
 
 	/* The default source is seeded from the root: the same root on the
 	 * same host gets the same networks (a plan is what install does);
