@@ -135,7 +135,7 @@ t=$(date +%s)
 expect_success 'e2e_manifest writes a manifest and lock that build an installer with the stand-ins' '
 	e2e_manifest "$TRASH/m" &&
 	grep -qx "sysbox-run-dir = args" m/e2e.manifest &&
-	[ "$(grep -c " path:$SRC_DIR/build/debs/" m/e2e.lock)" = 8 ] &&
+	[ "$(grep -c " path:$SRC_DIR/build/debs/" m/e2e.lock)" = 10 ] &&
 	"$BUILD" -q --manifest "$TRASH/m/e2e.manifest" --stub "$STUB" --cache "$TRASH/cache" \
 		--out "$TRASH/inst" --level 1 &&
 	"$TRASH/inst" list >list &&
