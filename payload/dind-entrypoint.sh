@@ -7,7 +7,9 @@
 # controllers, as docker's own dind does), runs dockerd with the arguments
 # given and stops it on SIGTERM.  The image holds no iptables: dockerd runs
 # without bridge and NAT, and on vfs, since overlay on overlay may fail.
-export PATH=/usr/local/bin:/bin
+# PATH: the release image keeps the engine in /usr/local/bin, an image made
+# from distribution packages in /usr/bin and /usr/sbin.
+export PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin
 # is_mount DIR: DIR is a mount point (busybox has no mountpoint applet here).
 is_mount() {
 	awk -v m="$1" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo

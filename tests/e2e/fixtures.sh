@@ -231,47 +231,11 @@ e2e_copy_libs() {
 	done
 }
 
-# e2e_dind_script: the image's entrypoint, /usr/local/bin/dind.
+# e2e_dind_script: the image's entrypoint, /usr/local/bin/dind: the one the
+# release's DinD image carries (payload/dind-entrypoint.sh), so the test
+# image runs what ships.
 e2e_dind_script() {
-	cat <<'EOF'
-#!/bin/sh
-# Docker-in-Docker entrypoint of dockyard's test image: prepares cgroups and
-# /tmp, runs dockerd (arguments are passed on) and stops it on SIGTERM.
-# No iptables in this image: dockerd runs without bridge and NAT; vfs
-# because overlay on overlay may fail.
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-# is_mount DIR: DIR is a mount point (busybox-static has no mountpoint).
-is_mount() {
-	awk -v m="$1" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo
-}
-is_mount /tmp || mount -t tmpfs -o mode=1777 tmpfs /tmp || echo "dind: cannot mount /tmp" >&2
-if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
-	# cgroup v2: move ourselves out of the root so controllers can be
-	# delegated to the inner containers (as docker's own dind does).
-	mount -o remount,rw /sys/fs/cgroup 2>/dev/null
-	mkdir -p /sys/fs/cgroup/init
-	xargs -rn1 </sys/fs/cgroup/cgroup.procs >/sys/fs/cgroup/init/cgroup.procs 2>/dev/null || :
-	sed -e 's/ / +/g' -e 's/^/+/' </sys/fs/cgroup/cgroup.controllers \
-		>/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || :
-else
-	# cgroup v1: docker mounts the tmpfs and binds each hierarchy
-	# read-only; the inner runc needs to create cgroups below them.
-	for d in /sys/fs/cgroup /sys/fs/cgroup/*; do
-		is_mount "$d" || continue
-		mount -o remount,rw "$d" 2>/dev/null || mount -o remount,bind,rw "$d" ||
-			echo "dind: cannot make $d writable" >&2
-	done
-fi
-dockerd --iptables=false --ip-masq=false --bridge=none --storage-driver=vfs "$@" &
-pid=$!
-trap 'kill -TERM $pid' TERM INT
-while kill -0 "$pid" 2>/dev/null; do
-	wait "$pid"
-	rc=$?
-done
-echo "dind: dockerd exited ($rc)" >&2
-exit "$rc"
-EOF
+	cat "$SRC_DIR/payload/dind-entrypoint.sh"
 }
 
 # e2e_dind_tar OUT.tar [UNPACKED]: a Docker-in-Docker rootfs from the
