@@ -586,7 +586,7 @@ def env_controls(tally, work):
             "DOCKYARD_BRIDGE_CIDR=172.30.201.1/24"]
     lines = p.stdout.splitlines()
     if p.returncode != 0 or any(w not in lines for w in want) or \
-            not any(re.match(r"DOCKYARD_POOL_BASE=172\.(1[6-9]|2\d|3[01])\.0\.0/16$", x)
+            not any(re.match(r"DOCKYARD_POOL_BASE=172\.(1[6-9]|2\d|3[01])\.(\d+)\.0/20$", x)
                     for x in lines) or \
             not any(re.match(r"DOCKYARD_DOCKER_PREFIX=dy\d+$", x) for x in lines):
         problems.append(("unclear", "missing keys were not generated around the given one: "
