@@ -311,3 +311,38 @@ json_valid() {
 	sys.exit(bad)
 	PY
 }
+
+# ---- host objects of instances on real engines ----
+
+# The host directories every engine shares (containerd's and docker's run
+# directories, /etc/docker, the instance registry).  host_dirs_note
+# remembers which are absent now; host_dirs_remove removes those, and only
+# those, once empty: a test never removes what it did not create.
+ENGINE_HOST_DIRS="/run/containerd/s /run/containerd /run/docker/plugins /run/docker /etc/docker /etc/dockyard/instances /etc/dockyard"
+host_dirs_note() {
+	host_dirs_created=""
+	for _hd in $ENGINE_HOST_DIRS; do
+		[ -e "$_hd" ] || host_dirs_created="$host_dirs_created $_hd"
+	done
+}
+
+host_dirs_remove() {
+	for _hd in $host_dirs_created; do
+		rmdir "$_hd" 2>/dev/null
+	done
+	return 0
+}
+
+# prefix_objects_remove PREFIX...: what an instance leaves on the host
+# outside its root when its destroy did not run: the PREFIXdocker user and
+# group, the registry entry and the PREFIXdocker0 bridge.
+prefix_objects_remove() {
+	for _po in "$@"; do
+		[ -n "$_po" ] || continue
+		userdel "${_po}docker" >/dev/null 2>&1
+		groupdel "${_po}docker" >/dev/null 2>&1
+		rm -f "/etc/dockyard/instances/$_po"
+		ip link del "${_po}docker0" >/dev/null 2>&1
+	done
+	return 0
+}

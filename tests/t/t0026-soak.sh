@@ -65,11 +65,8 @@ if [ "$(id -u)" != 0 ]; then
 	exit
 fi
 
-HOST_DIRS="/run/containerd/s /run/containerd /run/docker/plugins /run/docker /etc/docker /etc/dockyard/instances /etc/dockyard"
-created=""
-for d in $HOST_DIRS; do
-	[ -e "$d" ] || created="$created $d"
-done
+# The engines' shared host directories this test creates (lib.sh).
+host_dirs_note
 
 # selftest_rule -A|-D: add or delete the rule the leak check must notice.
 selftest_rule() {
@@ -84,15 +81,8 @@ soak_cleanup() {
 	done
 	kill_mentioning "$BASE"
 	e2e_umount_under "$BASE"
-	for p in "$PA" "$PB" "$PC"; do
-		userdel "${p}docker" >/dev/null 2>&1
-		groupdel "${p}docker" >/dev/null 2>&1
-		rm -f "/etc/dockyard/instances/$p"
-		ip link del "${p}docker0" >/dev/null 2>&1
-	done
-	for d in $created; do
-		rmdir "$d" 2>/dev/null
-	done
+	prefix_objects_remove "$PA" "$PB" "$PC"
+	host_dirs_remove
 	cleanup_trash
 }
 trap soak_cleanup EXIT

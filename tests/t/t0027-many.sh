@@ -30,11 +30,8 @@ if [ "$(id -u)" != 0 ]; then
 	exit
 fi
 
-HOST_DIRS="/run/containerd/s /run/containerd /run/docker/plugins /run/docker /etc/docker /etc/dockyard/instances /etc/dockyard"
-created=""
-for d in $HOST_DIRS; do
-	[ -e "$d" ] || created="$created $d"
-done
+# The engines' shared host directories this test creates (lib.sh).
+host_dirs_note
 
 # prefix_of I: the prefix instance I got (kept once known, for cleanup).
 prefix_of() {
@@ -48,16 +45,9 @@ many_cleanup() {
 	kill_mentioning "$BASE/i"
 	e2e_umount_under "$BASE"
 	for i in $IDS; do
-		p=$(prefix_of "$i")
-		[ -n "$p" ] || continue
-		userdel "${p}docker" >/dev/null 2>&1
-		groupdel "${p}docker" >/dev/null 2>&1
-		rm -f "/etc/dockyard/instances/$p"
-		ip link del "${p}docker0" >/dev/null 2>&1
+		prefix_objects_remove "$(prefix_of "$i")"
 	done
-	for d in $created; do
-		rmdir "$d" 2>/dev/null
-	done
+	host_dirs_remove
 	cleanup_trash
 }
 trap many_cleanup EXIT

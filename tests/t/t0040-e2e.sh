@@ -25,13 +25,8 @@ export DOCKYARD_STOP_TIMEOUT
 unset NOTIFY_SOCKET STANDIN_IGNORE_TERM STANDIN_BIND_DELAY
 RESULTS=""
 
-# Shared by every engine: left alone by destroy, removed here only when
-# this test created them.
-HOST_DIRS="/run/containerd/s /run/containerd /run/docker/plugins /run/docker /etc/docker /etc/dockyard/instances /etc/dockyard"
-created=""
-for d in $HOST_DIRS; do
-	[ -e "$d" ] || created="$created $d"
-done
+# The engines' shared host directories this test creates (lib.sh).
+host_dirs_note
 
 # rules: the host's iptables rules, without counters.
 rules() {
@@ -55,15 +50,8 @@ e2e_cleanup() {
 	done
 	kill_mentioning "$TRASH"
 	e2e_umount_under "$TRASH"
-	for p in "$PA" "$PB"; do
-		userdel "${p}docker" >/dev/null 2>&1
-		groupdel "${p}docker" >/dev/null 2>&1
-		rm -f "/etc/dockyard/instances/$p"
-		ip link del "${p}docker0" >/dev/null 2>&1
-	done
-	for d in $created; do
-		rmdir "$d" 2>/dev/null
-	done
+	prefix_objects_remove "$PA" "$PB"
+	host_dirs_remove
 	cleanup_trash
 }
 trap e2e_cleanup EXIT

@@ -23,22 +23,14 @@ export DOCKYARD_STOP_TIMEOUT
 SOURCE_DATE_EPOCH=1704067200
 export SOURCE_DATE_EPOCH
 
-HOST_DIRS="/run/containerd/s /run/containerd /run/docker/plugins /run/docker /etc/docker /etc/dockyard/instances /etc/dockyard"
-created=""
-for d in $HOST_DIRS; do
-	[ -e "$d" ] || created="$created $d"
-done
+# The engines' shared host directories this test creates (lib.sh).
+host_dirs_note
 
 airgap_cleanup() {
 	[ -x "$R/bin/dockyardctl" ] && "$R/bin/dockyardctl" -q destroy --yes >/dev/null 2>&1
 	kill_mentioning "$R/"
-	userdel "${PX}docker" >/dev/null 2>&1
-	groupdel "${PX}docker" >/dev/null 2>&1
-	rm -f "/etc/dockyard/instances/$PX"
-	ip link del "${PX}docker0" >/dev/null 2>&1
-	for d in $created; do
-		rmdir "$d" 2>/dev/null
-	done
+	prefix_objects_remove "$PX"
+	host_dirs_remove
 	cleanup_trash
 }
 trap airgap_cleanup EXIT

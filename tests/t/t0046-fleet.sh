@@ -62,12 +62,8 @@ export HOME ANSIBLE_CONFIG ANSIBLE_LOCAL_TEMP ANSIBLE_REMOTE_TEMP ANSIBLE_NOCOLO
 	ANSIBLE_RETRY_FILES_ENABLED ANSIBLE_STDOUT_CALLBACK ANSIBLE_PIPELINING XDG_CACHE_HOME
 mkdir -p "$HOME" && printf '[defaults]\ninterpreter_python = /usr/bin/python3\n' >"$ANSIBLE_CONFIG"
 
-# Shared by every engine: removed here only when this test created them.
-HOST_DIRS="/run/containerd/s /run/containerd /run/docker/plugins /run/docker /etc/docker /etc/dockyard/instances /etc/dockyard"
-created=""
-for d in $HOST_DIRS; do
-	[ -e "$d" ] || created="$created $d"
-done
+# The engines' shared host directories this test creates (lib.sh).
+host_dirs_note
 
 fleet_cleanup() {
 	for r in "$A" "$B" "$C" "$X"; do
@@ -76,10 +72,8 @@ fleet_cleanup() {
 	kill_mentioning "$T/"
 	e2e_umount_under "$T"
 	for p in "$PA" "$PB" "$PC" "$PX"; do
-		userdel "${p}docker" >/dev/null 2>&1
-		groupdel "${p}docker" >/dev/null 2>&1
-		rm -f "/etc/dockyard/instances/$p" "/etc/systemd/system/${p}docker.service"
-		ip link del "${p}docker0" >/dev/null 2>&1
+		prefix_objects_remove "$p"
+		rm -f "/etc/systemd/system/${p}docker.service"
 		for t in filter nat mangle; do
 			iptables -w -t "$t" -S 2>/dev/null | grep -F -e "${p}docker0" -e "DOCKYARD-ISO-$p" |
 				grep '^-A ' | sed 's/^-A /-D /' | while read -r rule; do
@@ -89,9 +83,7 @@ fleet_cleanup() {
 		done
 		iptables -w -t mangle -X "DOCKYARD-ISO-$p" 2>/dev/null
 	done
-	for d in $created; do
-		rmdir "$d" 2>/dev/null
-	done
+	host_dirs_remove
 	cleanup_trash
 }
 trap fleet_cleanup EXIT

@@ -24,24 +24,15 @@ DOCKYARD_STOP_TIMEOUT=20
 export DOCKYARD_STOP_TIMEOUT
 unset NOTIFY_SOCKET STANDIN_IGNORE_TERM STANDIN_BIND_DELAY
 
-# Shared by every engine: removed here only when this test created them.
-HOST_DIRS="/run/containerd/s /run/containerd /run/docker/plugins /run/docker /etc/docker /etc/dockyard/instances /etc/dockyard"
-created=""
-for d in $HOST_DIRS; do
-	[ -e "$d" ] || created="$created $d"
-done
+# The engines' shared host directories this test creates (lib.sh).
+host_dirs_note
 
 daytwo_cleanup() {
 	[ -x "$A/bin/dockyardctl" ] && "$A/bin/dockyardctl" -q destroy --yes >/dev/null 2>&1
 	kill_mentioning "$TRASH"
 	e2e_umount_under "$TRASH"
-	userdel "${PA}docker" >/dev/null 2>&1
-	groupdel "${PA}docker" >/dev/null 2>&1
-	rm -f "/etc/dockyard/instances/$PA"
-	ip link del "${PA}docker0" >/dev/null 2>&1
-	for d in $created; do
-		rmdir "$d" 2>/dev/null
-	done
+	prefix_objects_remove "$PA"
+	host_dirs_remove
 	cleanup_trash
 }
 trap daytwo_cleanup EXIT
