@@ -187,11 +187,51 @@ json_list_has(json_t *arr, const char *s)
 	return 0;
 }
 
+/* The image config says what the spec asked. */
+static void
+check_test_config(json_t *config)
+{
+	json_t *cfg = json_object_get(config, "config");
+
+	CHECK(strcmp(json_string_value(json_object_get(config, "architecture")), "amd64") == 0);
+	CHECK(strcmp(json_string_value(json_object_get(config, "created")),
+		     "2024-01-01T00:00:00Z") == 0);
+	CHECK(json_list_has(json_object_get(cfg, "Env"), "A=b c"));
+	CHECK(json_array_size(json_object_get(cfg, "Cmd")) == 3);
+	CHECK(strcmp(json_string_value(
+			     json_object_get(json_object_get(cfg, "Labels"), "dockyard.verify")),
+		     "run") == 0);
+}
+
+/* Sorted, parents first, owner 0, the link as given. */
+static void
+check_test_layer(const struct listing *layer)
+{
+	/* libarchive writes directories with a trailing slash. */
+	static const char *const want[] = { "bin/",
+					    "bin/sh",
+					    "tmp/",
+					    "usr/",
+					    "usr/share/",
+					    "usr/share/doc/",
+					    "usr/share/doc/x.txt" };
+	int i;
+
+	CHECK(layer->n == 7);
+	for (i = 0; i < 7 && (size_t)i < layer->n; i++)
+		CHECK(strcmp(layer->name[i], want[i]) == 0);
+	i = find_entry(layer, "bin/sh");
+	CHECK(i >= 0 && layer->type[i] == 'l' &&
+	      strcmp(layer->target[i], "../usr/share/doc/x.txt") == 0);
+	i = find_entry(layer, "usr/share/doc/x.txt");
+	CHECK(i >= 0 && layer->data[i] && strcmp(layer->data[i], "hello\n") == 0);
+}
+
 /* Same inputs, same bytes; parents implied; config as asked. */
 static void
 test_write_reproducible(void)
 {
-	char dir[256], data[512], out1[512], out2[512];
+	char dir[256], data[512], out1[512], out2[512], c[1200];
 	const char *env[] = { "PATH=/bin", "A=b c" };
 	const char *cmd[] = { "/bin/sh", "-c", "true" };
 	const char *labels[] = { "dockyard.verify=run" };
@@ -207,7 +247,6 @@ test_write_reproducible(void)
 	struct dy_err err = { { 0 } };
 	struct listing layer;
 	json_t *config;
-	int i;
 
 	if (tu_make_tmpdir(dir, sizeof(dir), "image") < 0)
 		return;
@@ -219,50 +258,17 @@ test_write_reproducible(void)
 	CHECK(dy_image_write(&s, out2, &r2, &err) == 0);
 	CHECK(r1.size > 0 && r1.size == r2.size);
 	CHECK(memcmp(r1.layer_sha256, r2.layer_sha256, DY_SHA256_LEN) == 0);
-	{
-		char c[1200];
-		snprintf(c, sizeof(c), "cmp -s %s %s", out1, out2);
-		CHECK(run_sh(c) == 0);
-	}
+	snprintf(c, sizeof(c), "cmp -s %s %s", out1, out2);
+	CHECK(run_sh(c) == 0);
 	/* An existing output is refused, not overwritten. */
 	CHECK(dy_image_write(&s, out1, &r1, &err) == -1);
 	CHECK_STR_CONTAINS(err.msg, "exists already");
 
 	config = check_archive(out1, "dockyard/test:1", &layer);
-	if (config != NULL) {
-		CHECK(strcmp(json_string_value(json_object_get(config, "architecture")), "amd64") ==
-		      0);
-		CHECK(strcmp(json_string_value(json_object_get(config, "created")),
-			     "2024-01-01T00:00:00Z") == 0);
-		CHECK(json_list_has(json_object_get(json_object_get(config, "config"), "Env"),
-				    "A=b c"));
-		CHECK(json_array_size(json_object_get(json_object_get(config, "config"), "Cmd")) ==
-		      3);
-		CHECK(strcmp(json_string_value(json_object_get(
-				     json_object_get(json_object_get(config, "config"), "Labels"),
-				     "dockyard.verify")),
-			     "run") == 0);
-	}
+	if (config != NULL)
+		check_test_config(config);
 	json_decref(config);
-	/* Sorted, parents first, owner 0, the link as given. */
-	CHECK(layer.n == 7);
-	{
-		/* libarchive writes directories with a trailing slash. */
-		static const char *const want[] = { "bin/",
-						    "bin/sh",
-						    "tmp/",
-						    "usr/",
-						    "usr/share/",
-						    "usr/share/doc/",
-						    "usr/share/doc/x.txt" };
-		for (i = 0; i < 7 && (size_t)i < layer.n; i++)
-			CHECK(strcmp(layer.name[i], want[i]) == 0);
-	}
-	i = find_entry(&layer, "bin/sh");
-	CHECK(i >= 0 && layer.type[i] == 'l' &&
-	      strcmp(layer.target[i], "../usr/share/doc/x.txt") == 0);
-	i = find_entry(&layer, "usr/share/doc/x.txt");
-	CHECK(i >= 0 && layer.data[i] && strcmp(layer.data[i], "hello\n") == 0);
+	check_test_layer(&layer);
 	listing_free(&layer);
 	tu_remove_tree(dir);
 }
@@ -291,9 +297,9 @@ test_refuses_dynamic(void)
 	tu_remove_tree(dir);
 }
 
-/* Parsing: what kind = image accepts and what it refuses, by FILE:LINE. */
+/* A well-formed image component parses into its lines. */
 static void
-test_manifest_image(void)
+check_good_image_component(void)
 {
 	static const char good[] = "[component src]\nversion = 1\npath = a.deb\nkind = deb\n"
 				   "[component img]\nversion = 1\nkind = image\ntag = x/y:1\n"
@@ -301,6 +307,29 @@ test_manifest_image(void)
 				   "layer src bin/busybox -> bin/busybox 0755\n"
 				   "link busybox -> bin/sh\n"
 				   "install share/images/img.tar 0644\n";
+	struct dy_err err = { { 0 } };
+	const struct dy_mcomponent *c;
+	struct dy_manifest m;
+
+	CHECK(dy_manifest_parse("t.manifest", "/d", good, strlen(good), &m, &err) == 0);
+	if (m.components == NULL) {
+		printf("#   %s\n", err.msg);
+		return;
+	}
+	c = &m.components[1];
+	CHECK(strcmp(c->kind, "image") == 0 && strcmp(c->role, "image") == 0);
+	CHECK(strcmp(c->tag, "x/y:1") == 0 && strcmp(c->env, "A=1 B=2") == 0);
+	CHECK(c->nlines == 3 && c->lines[0].kind == DY_LINE_LAYER &&
+	      strcmp(c->lines[0].from, "src") == 0 && strcmp(c->lines[0].src, "bin/busybox") == 0);
+	CHECK(c->lines[1].kind == DY_LINE_LINK && strcmp(c->lines[1].src, "busybox") == 0 &&
+	      strcmp(c->lines[1].dest, "bin/sh") == 0);
+	dy_manifest_free(&m);
+}
+
+/* Parsing: what kind = image accepts and what it refuses, by FILE:LINE. */
+static void
+test_manifest_image(void)
+{
 	static const struct {
 		const char *text, *msg;
 	} bad[] = {
@@ -332,23 +361,9 @@ test_manifest_image(void)
 	};
 	struct dy_err err = { { 0 } };
 	struct dy_manifest m;
-	const struct dy_mcomponent *c;
 	size_t i;
 
-	CHECK(dy_manifest_parse("t.manifest", "/d", good, strlen(good), &m, &err) == 0);
-	if (m.components != NULL) {
-		c = &m.components[1];
-		CHECK(strcmp(c->kind, "image") == 0 && strcmp(c->role, "image") == 0);
-		CHECK(strcmp(c->tag, "x/y:1") == 0 && strcmp(c->env, "A=1 B=2") == 0);
-		CHECK(c->nlines == 3 && c->lines[0].kind == DY_LINE_LAYER &&
-		      strcmp(c->lines[0].from, "src") == 0 &&
-		      strcmp(c->lines[0].src, "bin/busybox") == 0);
-		CHECK(c->lines[1].kind == DY_LINE_LINK && strcmp(c->lines[1].src, "busybox") == 0 &&
-		      strcmp(c->lines[1].dest, "bin/sh") == 0);
-		dy_manifest_free(&m);
-	} else {
-		printf("#   %s\n", err.msg);
-	}
+	check_good_image_component();
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&err, 0, sizeof(err));
 		CHECK(dy_manifest_parse("t.manifest", "/d", bad[i].text, strlen(bad[i].text), &m,
@@ -375,16 +390,61 @@ standin_source(void *ctx, const char *name, const char **path, enum dy_artifact_
 		       : dy_errf(err, "no stand-in for %s", name);
 }
 
+/* The programs Docker CE's static tgz holds, in its docker/ directory. */
+static const char *const dind_bins[] = { "dockerd",	 "docker",
+					 "containerd",	 "containerd-shim-runc-v2",
+					 "runc",	 "docker-init",
+					 "docker-proxy", "ctr" };
+
+/* One tiny static program, copied under every name the tgz holds. */
+static void
+make_standin_tgz(const char *dir, const char *tgz)
+{
+	char cmd[4096], path[300];
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/docker", dir);
+	CHECK(mkdir(path, 0755) == 0);
+	CHECK(make_static_program(path, dind_bins[0]) == 0);
+	for (i = 1; i < sizeof(dind_bins) / sizeof(dind_bins[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "cp %s/%s %s/%s", path, dind_bins[0], path,
+			 dind_bins[i]);
+		CHECK(run_sh(cmd) == 0);
+	}
+	snprintf(cmd, sizeof(cmd), "tar -C %s -czf %s docker", dir, tgz);
+	CHECK(run_sh(cmd) == 0);
+}
+
+/* The engine's programs but ctr, the entrypoint, busybox and its sh link. */
+static void
+check_dind_layer(const struct listing *layer)
+{
+	char path[300];
+	size_t i;
+	int k;
+
+	for (i = 0; i < 7; i++) {
+		snprintf(path, sizeof(path), "usr/local/bin/%s", dind_bins[i]);
+		k = find_entry(layer, path);
+		CHECK(k >= 0 && layer->type[k] == 'f');
+		if (k < 0)
+			printf("#   %s missing from the layer\n", path);
+	}
+	k = find_entry(layer, "usr/local/bin/dind");
+	CHECK(k >= 0 && layer->data[k] && strncmp(layer->data[k], "#!/bin/sh\n", 10) == 0);
+	k = find_entry(layer, "bin/busybox");
+	CHECK(k >= 0 && layer->size[k] > 100000);
+	k = find_entry(layer, "bin/sh");
+	CHECK(k >= 0 && layer->type[k] == 'l' && strcmp(layer->target[k], "busybox") == 0);
+	CHECK(find_entry(layer, "usr/local/bin/ctr") < 0); /* not asked for */
+}
+
 /* The release manifest's docker-dind, from stand-in static programs in
  * place of Docker CE's tgz and the pinned busybox-static .deb. */
 static void
 test_release_dind(void)
 {
-	static const char *const bins[] = { "dockerd",	    "docker",
-					    "containerd",   "containerd-shim-runc-v2",
-					    "runc",	    "docker-init",
-					    "docker-proxy", "ctr" };
-	char dir[256], cmd[4096], tgz[512], out[512], path[300];
+	char dir[256], tgz[512], out[512];
 	struct standins si = { tgz, BUSYBOX_DEB };
 	const struct dy_mcomponent *c = NULL;
 	struct dy_err err = { { 0 } };
@@ -393,7 +453,6 @@ test_release_dind(void)
 	struct listing layer;
 	json_t *config, *cc;
 	size_t i;
-	int k;
 
 	if (access(BUSYBOX_DEB, R_OK) != 0) {
 		printf("#   %s is missing: make debs\n", BUSYBOX_DEB);
@@ -402,17 +461,8 @@ test_release_dind(void)
 	}
 	if (tu_make_tmpdir(dir, sizeof(dir), "image-dind") < 0)
 		return;
-	snprintf(path, sizeof(path), "%s/docker", dir);
-	CHECK(mkdir(path, 0755) == 0);
-	/* One tiny static program, copied under every name the tgz holds. */
-	CHECK(make_static_program(path, bins[0]) == 0);
-	for (i = 1; i < sizeof(bins) / sizeof(bins[0]); i++) {
-		snprintf(cmd, sizeof(cmd), "cp %s/%s %s/%s", path, bins[0], path, bins[i]);
-		CHECK(run_sh(cmd) == 0);
-	}
 	snprintf(tgz, sizeof(tgz), "%s/docker-29.2.1.tgz", dir);
-	snprintf(cmd, sizeof(cmd), "tar -C %s -czf %s docker", dir, tgz);
-	CHECK(run_sh(cmd) == 0);
+	make_standin_tgz(dir, tgz);
 	CHECK(dy_manifest_load("payload/dockyard.manifest", &m, &err) == 0);
 	for (i = 0; m.components && i < m.ncomponents; i++)
 		if (strcmp(m.components[i].name, "docker-dind") == 0)
@@ -439,20 +489,7 @@ test_release_dind(void)
 		CHECK(strcmp(json_string_value(json_object_get(config, "os")), "linux") == 0);
 	}
 	json_decref(config);
-	for (i = 0; i < 7; i++) {
-		snprintf(path, sizeof(path), "usr/local/bin/%s", bins[i]);
-		k = find_entry(&layer, path);
-		CHECK(k >= 0 && layer.type[k] == 'f');
-		if (k < 0)
-			printf("#   %s missing from the layer\n", path);
-	}
-	k = find_entry(&layer, "usr/local/bin/dind");
-	CHECK(k >= 0 && layer.data[k] && strncmp(layer.data[k], "#!/bin/sh\n", 10) == 0);
-	k = find_entry(&layer, "bin/busybox");
-	CHECK(k >= 0 && layer.size[k] > 100000);
-	k = find_entry(&layer, "bin/sh");
-	CHECK(k >= 0 && layer.type[k] == 'l' && strcmp(layer.target[k], "busybox") == 0);
-	CHECK(find_entry(&layer, "usr/local/bin/ctr") < 0); /* not asked for */
+	check_dind_layer(&layer);
 	listing_free(&layer);
 	dy_manifest_free(&m);
 	tu_remove_tree(dir);

@@ -241,60 +241,42 @@ test_set(void)
 	dy_lock_free(&l);
 }
 
-static void
-test_write_and_load(void)
-{
-	static const char want_entries[] =
-		"compose 2 any " SHA_B " path:tool\n"
-		"docker 29.2.1 aarch64 " SHA_B " https://example.org/arm.tgz\n"
-		"docker 29.2.1 x86_64 " SHA_A " https://example.org/x86.tgz\n"
-		"sysbox 0.6.7.10-tc x86_64 " SHA_A " https://example.org/s10\n"
-		"sysbox 0.6.7.9-tc x86_64 pending https://example.org/s9\n";
-	struct dy_err err = { { 0 } };
-	struct dy_lock l, back;
-	uint8_t a[DY_SHA256_LEN], b[DY_SHA256_LEN];
-	char dir[512], path[600], name[256] = "";
-	char *text = NULL;
-	size_t len = 0, i;
-	struct stat st;
-	mode_t old;
-	int rc;
+#define WANT_ENTRIES                                                                               \
+	"compose 2 any " SHA_B " path:tool\n"                                                      \
+	"docker 29.2.1 aarch64 " SHA_B " https://example.org/arm.tgz\n"                            \
+	"docker 29.2.1 x86_64 " SHA_A " https://example.org/x86.tgz\n"                             \
+	"sysbox 0.6.7.10-tc x86_64 " SHA_A " https://example.org/s10\n"                            \
+	"sysbox 0.6.7.9-tc x86_64 pending https://example.org/s9\n"
 
-	if (tu_make_tmpdir(dir, sizeof(dir), "lock") < 0) {
-		CHECK(0);
-		return;
-	}
-	snprintf(path, sizeof(path), "%s/x.lock", dir);
+/* Five entries, added out of order. */
+static void
+fill_unsorted(struct dy_lock *l)
+{
+	struct dy_err err = { { 0 } };
+	uint8_t a[DY_SHA256_LEN], b[DY_SHA256_LEN];
+
 	CHECK(dy_hex_decode(SHA_A, a, DY_SHA256_LEN) == 0 &&
 	      dy_hex_decode(SHA_B, b, DY_SHA256_LEN) == 0);
-
-	/* Added out of order. */
-	memset(&l, 0, sizeof(l));
-	CHECK(dy_lock_set(&l, "sysbox", "0.6.7.9-tc", "x86_64", "https://example.org/s9", NULL,
+	memset(l, 0, sizeof(*l));
+	CHECK(dy_lock_set(l, "sysbox", "0.6.7.9-tc", "x86_64", "https://example.org/s9", NULL,
 			  &err) == 0);
-	CHECK(dy_lock_set(&l, "docker", "29.2.1", "x86_64", "https://example.org/x86.tgz", a,
+	CHECK(dy_lock_set(l, "docker", "29.2.1", "x86_64", "https://example.org/x86.tgz", a,
 			  &err) == 0);
-	CHECK(dy_lock_set(&l, "sysbox", "0.6.7.10-tc", "x86_64", "https://example.org/s10", a,
+	CHECK(dy_lock_set(l, "sysbox", "0.6.7.10-tc", "x86_64", "https://example.org/s10", a,
 			  &err) == 0);
-	CHECK(dy_lock_set(&l, "docker", "29.2.1", "aarch64", "https://example.org/arm.tgz", b,
+	CHECK(dy_lock_set(l, "docker", "29.2.1", "aarch64", "https://example.org/arm.tgz", b,
 			  &err) == 0);
-	CHECK(dy_lock_set(&l, "compose", "2", "any", "path:tool", b, &err) == 0);
+	CHECK(dy_lock_set(l, "compose", "2", "any", "path:tool", b, &err) == 0);
+}
 
-	/* A restrictive umask does not leak into the lock's mode. */
-	old = umask(077);
-	rc = dy_lock_write(&l, path, &err);
-	umask(old);
-	CHECK(rc == 0);
-	if (rc != 0)
-		printf("#   %s\n", err.msg);
-	/* Writing did not reorder the caller's lock. */
-	CHECK(l.n == 5 && strcmp(l.entries[0].component, "sysbox") == 0);
+/* Comment lines first, then one sorted line per entry. */
+static void
+check_written(const char *path)
+{
+	static const char want_entries[] = WANT_ENTRIES;
+	size_t len = 0;
+	char *text;
 
-	CHECK(stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0644);
-	/* Only the lock itself is left: no temporary file. */
-	CHECK(count_names(dir, name, sizeof(name)) == 1 && strcmp(name, "x.lock") == 0);
-
-	/* Comment lines first, then one sorted line per entry. */
 	text = tu_read_file(path, &len);
 	CHECK(text != NULL);
 	if (text != NULL) {
@@ -307,34 +289,82 @@ test_write_and_load(void)
 			printf("#   written:\n%s", text);
 	}
 	free(text);
+}
 
-	/* Loading gives the same entries, sorted. */
-	CHECK(dy_lock_load(path, 0, &back, &err) == 0);
-	CHECK(back.n == 5 && back.path != NULL && strcmp(back.path, path) == 0);
-	if (back.n == 5) {
-		CHECK(entry_is(&back.entries[0], "compose", "2", "any", SHA_B, "path:tool"));
-		CHECK(entry_is(&back.entries[1], "docker", "29.2.1", "aarch64", SHA_B,
-			       "https://example.org/arm.tgz"));
-		CHECK(entry_is(&back.entries[2], "docker", "29.2.1", "x86_64", SHA_A,
-			       "https://example.org/x86.tgz"));
-		CHECK(entry_is(&back.entries[3], "sysbox", "0.6.7.10-tc", "x86_64", SHA_A,
-			       "https://example.org/s10"));
-		CHECK(entry_is(&back.entries[4], "sysbox", "0.6.7.9-tc", "x86_64", NULL,
-			       "https://example.org/s9"));
-		for (i = 1; i < back.n; i++)
-			CHECK(back.entries[i].line == back.entries[i - 1].line + 1);
-	}
+/* Loading gives the same entries, sorted, on consecutive lines. */
+static void
+check_loaded(const struct dy_lock *back, const char *path)
+{
+	size_t i;
 
-	/* Rewriting the loaded lock replaces the file with the same bytes. */
+	CHECK(back->n == 5 && back->path != NULL && strcmp(back->path, path) == 0);
+	if (back->n != 5)
+		return;
+	CHECK(entry_is(&back->entries[0], "compose", "2", "any", SHA_B, "path:tool"));
+	CHECK(entry_is(&back->entries[1], "docker", "29.2.1", "aarch64", SHA_B,
+		       "https://example.org/arm.tgz"));
+	CHECK(entry_is(&back->entries[2], "docker", "29.2.1", "x86_64", SHA_A,
+		       "https://example.org/x86.tgz"));
+	CHECK(entry_is(&back->entries[3], "sysbox", "0.6.7.10-tc", "x86_64", SHA_A,
+		       "https://example.org/s10"));
+	CHECK(entry_is(&back->entries[4], "sysbox", "0.6.7.9-tc", "x86_64", NULL,
+		       "https://example.org/s9"));
+	for (i = 1; i < back->n; i++)
+		CHECK(back->entries[i].line == back->entries[i - 1].line + 1);
+}
+
+/* Rewriting a loaded lock replaces the file with the same bytes. */
+static void
+check_rewrite_same(struct dy_lock *back, const char *path)
+{
+	struct dy_err err = { { 0 } };
+	size_t len = 0, len2 = 0;
+	char *text, *again;
+
 	text = tu_read_file(path, &len);
-	CHECK(dy_lock_write(&back, path, &err) == 0);
+	CHECK(dy_lock_write(back, path, &err) == 0);
 	if (text != NULL) {
-		size_t len2 = 0;
-		char *again = tu_read_file(path, &len2);
+		again = tu_read_file(path, &len2);
 		CHECK(again != NULL && len2 == len && memcmp(again, text, len) == 0);
 		free(again);
 	}
 	free(text);
+}
+
+static void
+test_write_and_load(void)
+{
+	struct dy_err err = { { 0 } };
+	struct dy_lock l, back;
+	char dir[512], path[600], name[256] = "";
+	struct stat st;
+	mode_t old;
+	int rc;
+
+	if (tu_make_tmpdir(dir, sizeof(dir), "lock") < 0) {
+		CHECK(0);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/x.lock", dir);
+	fill_unsorted(&l);
+
+	/* A restrictive umask does not leak into the lock's mode. */
+	old = umask(077);
+	rc = dy_lock_write(&l, path, &err);
+	umask(old);
+	CHECK(rc == 0);
+	if (rc != 0)
+		printf("#   %s\n", err.msg);
+	/* Writing did not reorder the caller's lock. */
+	CHECK(l.n == 5 && strcmp(l.entries[0].component, "sysbox") == 0);
+	CHECK(stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0644);
+	/* Only the lock itself is left: no temporary file. */
+	CHECK(count_names(dir, name, sizeof(name)) == 1 && strcmp(name, "x.lock") == 0);
+	check_written(path);
+
+	CHECK(dy_lock_load(path, 0, &back, &err) == 0);
+	check_loaded(&back, path);
+	check_rewrite_same(&back, path);
 	CHECK(count_names(dir, name, sizeof(name)) == 1);
 
 	/* An empty lock writes only comments and loads back empty. */
@@ -412,14 +442,29 @@ test_path_for(void)
 	path_for_is("a/b.txt", "a/b.txt.lock");
 }
 
-/* The lock files in the tree parse and pin what the release needs. */
+/* The file is in the order dy_lock_write produces. */
 static void
-test_payload_locks(void)
+check_sorted(const struct dy_lock *l)
+{
+	size_t i;
+
+	for (i = 1; i < l->n; i++) {
+		int c = strcmp(l->entries[i - 1].component, l->entries[i].component);
+		if (c == 0)
+			c = strcmp(l->entries[i - 1].version, l->entries[i].version);
+		if (c == 0)
+			c = strcmp(l->entries[i - 1].arch, l->entries[i].arch);
+		CHECK(c < 0);
+	}
+}
+
+/* The release lock parses and pins what the release needs. */
+static void
+test_dockyard_lock(void)
 {
 	struct dy_err err = { { 0 } };
 	const struct dy_lock_entry *e;
 	struct dy_lock l;
-	size_t i;
 
 	CHECK(dy_lock_load("payload/dockyard.lock", 0, &l, &err) == 0);
 	if (l.path == NULL) {
@@ -438,34 +483,42 @@ test_payload_locks(void)
 			       "docker-29.2.1.tgz"));
 		e = dy_lock_find(&l, "sysbox", "0.6.7.10-tc", "x86_64");
 		CHECK(e != NULL && e->pending == 0);
-		/* The file is in the order dy_lock_write produces. */
-		for (i = 1; i < l.n; i++) {
-			int c = strcmp(l.entries[i - 1].component, l.entries[i].component);
-			if (c == 0)
-				c = strcmp(l.entries[i - 1].version, l.entries[i].version);
-			if (c == 0)
-				c = strcmp(l.entries[i - 1].arch, l.entries[i].arch);
-			CHECK(c < 0);
-		}
+		check_sorted(&l);
 	}
 	dy_lock_free(&l);
+}
+
+/* Every Debian entry: pinned, local under build/debs, its arch's .deb. */
+static void
+check_debian_entries(const struct dy_lock *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		const struct dy_lock_entry *e = &l->entries[i];
+		const char *deb = strcmp(e->arch, "x86_64") == 0 ? "_amd64.deb" : "_arm64.deb";
+		size_t len = strlen(e->source);
+		CHECK(e->pending == 0);
+		CHECK(strcmp(e->arch, "x86_64") == 0 || strcmp(e->arch, "aarch64") == 0);
+		CHECK(strncmp(e->source, "path:../build/debs/", 19) == 0);
+		CHECK(len > 10 && strcmp(e->source + len - 10, deb) == 0);
+	}
+}
+
+/* The Debian lock pins five packages, each for both architectures. */
+static void
+test_debian_lock(void)
+{
+	struct dy_err err = { { 0 } };
+	const struct dy_lock_entry *e;
+	struct dy_lock l;
 
 	CHECK(dy_lock_load("payload/debian.lock", 0, &l, &err) == 0);
 	if (l.path == NULL) {
 		printf("#   %s\n", err.msg);
 	} else {
-		/* Five packages, each for both architectures. */
 		CHECK(l.n == 10);
-		for (i = 0; i < l.n; i++) {
-			const char *deb = strcmp(l.entries[i].arch, "x86_64") == 0 ? "_amd64.deb"
-										   : "_arm64.deb";
-			size_t len = strlen(l.entries[i].source);
-			CHECK(l.entries[i].pending == 0);
-			CHECK(strcmp(l.entries[i].arch, "x86_64") == 0 ||
-			      strcmp(l.entries[i].arch, "aarch64") == 0);
-			CHECK(strncmp(l.entries[i].source, "path:../build/debs/", 19) == 0);
-			CHECK(len > 10 && strcmp(l.entries[i].source + len - 10, deb) == 0);
-		}
+		check_debian_entries(&l);
 		e = dy_lock_find(&l, "runc", "1.1.5+ds1-1+deb12u1", "aarch64");
 		CHECK(e != NULL &&
 		      sha_is(e->sha256,
@@ -488,6 +541,7 @@ main(void)
 	RUN(test_write_and_load);
 	RUN(test_load_missing);
 	RUN(test_path_for);
-	RUN(test_payload_locks);
+	RUN(test_dockyard_lock);
+	RUN(test_debian_lock);
 	return DONE();
 }

@@ -383,56 +383,47 @@ capture_print(const struct dy_preflight *p, int json)
 	return buf;
 }
 
+/* Every verdict line puts its detail in the same column. */
 static void
-test_output(void)
+check_text_report(const char *out)
 {
-	static const char text[] =
-		META_HEAD "component demo 1\n" META_ENTRIES "needs bin/a libdoesnotexist.so.9\n";
-	struct dy_preflight p;
-	json_error_t jerr;
-	struct dy_meta m;
-	json_t *root, *checks, *c;
-	char *out, *line;
-	size_t i;
+	const char *line;
 	long col = -1;
 
-	CHECK(parse_meta(text, &m) == 0);
-	CHECK(run(&m, tmpdir, "", &p) == 0);
-
-	out = capture_print(&p, 0);
-	CHECK(out != NULL);
-	if (out != NULL) {
-		for (line = out; *line;
-		     line += strcspn(line, "\n") + (line[strcspn(line, "\n")] != 0))
-			printf("#   %.*s\n", (int)strcspn(line, "\n"), line); /* for the log */
-		CHECK_STR_CONTAINS(out, "FAIL  shared-libraries");
-		CHECK_STR_CONTAINS(out, "\n  fix: apt-get install the packages providing "
-					"libdoesnotexist.so.9");
-		/* Every verdict line puts its detail in the same column. */
-		for (line = out; line && *line;
-		     line = strchr(line, '\n'), line = line ? line + 1 : 0) {
-			char *name, *detail;
-			if (strncmp(line, "  fix: ", 7) == 0)
-				continue;
-			CHECK(strncmp(line, "PASS  ", 6) == 0 || strncmp(line, "FAIL  ", 6) == 0 ||
-			      strncmp(line, "WARN  ", 6) == 0);
-			name = line + 6;
-			detail = name + strcspn(name, " ");
-			detail += strspn(detail, " ");
-			if (col < 0)
-				col = detail - line;
-			CHECK(detail - line == col);
-		}
+	for (line = out; *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] != 0))
+		printf("#   %.*s\n", (int)strcspn(line, "\n"), line); /* for the log */
+	CHECK_STR_CONTAINS(out, "FAIL  shared-libraries");
+	CHECK_STR_CONTAINS(out, "\n  fix: apt-get install the packages providing "
+				"libdoesnotexist.so.9");
+	for (line = out; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : 0) {
+		const char *name, *detail;
+		if (strncmp(line, "  fix: ", 7) == 0)
+			continue;
+		CHECK(strncmp(line, "PASS  ", 6) == 0 || strncmp(line, "FAIL  ", 6) == 0 ||
+		      strncmp(line, "WARN  ", 6) == 0);
+		name = line + 6;
+		detail = name + strcspn(name, " ");
+		detail += strspn(detail, " ");
+		if (col < 0)
+			col = detail - line;
+		CHECK(detail - line == col);
 	}
-	free(out);
+}
 
-	out = capture_print(&p, 1);
+/* The JSON report: one object per check, in order, with every field. */
+static void
+check_json_report(const char *out, const struct dy_preflight *p)
+{
+	json_error_t jerr;
+	json_t *root, *checks, *c;
+	size_t i;
+
 	root = out ? json_loads(out, 0, &jerr) : NULL;
 	CHECK(root != NULL);
 	checks = json_object_get(root, "checks");
-	CHECK(json_is_array(checks) && json_array_size(checks) == p.nchecks);
+	CHECK(json_is_array(checks) && json_array_size(checks) == p->nchecks);
 	CHECK(json_is_integer(json_object_get(root, "failed")) &&
-	      (size_t)json_integer_value(json_object_get(root, "failed")) == p.failed);
+	      (size_t)json_integer_value(json_object_get(root, "failed")) == p->failed);
 	json_array_foreach(checks, i, c)
 	{
 		CHECK(json_is_string(json_object_get(c, "name")));
@@ -440,15 +431,35 @@ test_output(void)
 		CHECK(json_is_boolean(json_object_get(c, "required")));
 		CHECK(json_is_string(json_object_get(c, "detail")));
 		CHECK(json_is_string(json_object_get(c, "fix")));
-		if (i < p.nchecks) {
+		if (i < p->nchecks) {
 			CHECK(strcmp(json_string_value(json_object_get(c, "name")),
-				     p.checks[i].name) == 0);
-			CHECK(json_is_true(json_object_get(c, "ok")) == (p.checks[i].ok != 0));
+				     p->checks[i].name) == 0);
+			CHECK(json_is_true(json_object_get(c, "ok")) == (p->checks[i].ok != 0));
 			CHECK(json_is_true(json_object_get(c, "required")) ==
-			      (p.checks[i].warn_only == 0));
+			      (p->checks[i].warn_only == 0));
 		}
 	}
 	json_decref(root);
+}
+
+static void
+test_output(void)
+{
+	static const char text[] =
+		META_HEAD "component demo 1\n" META_ENTRIES "needs bin/a libdoesnotexist.so.9\n";
+	struct dy_preflight p;
+	struct dy_meta m;
+	char *out;
+
+	CHECK(parse_meta(text, &m) == 0);
+	CHECK(run(&m, tmpdir, "", &p) == 0);
+	out = capture_print(&p, 0);
+	CHECK(out != NULL);
+	if (out != NULL)
+		check_text_report(out);
+	free(out);
+	out = capture_print(&p, 1);
+	check_json_report(out, &p);
 	free(out);
 	dy_preflight_free(&p);
 	dy_meta_free(&m);

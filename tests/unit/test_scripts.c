@@ -172,14 +172,48 @@ check_content(const char *out)
 		printf("#   got:\n%s#   want:\n%s", body + 1, want);
 }
 
+/* The concatenated script is valid POSIX sh and runs as one script. */
+static void
+check_runs(const char *out_path, const char *wrapper)
+{
+	char cmd[2048], line[64];
+	FILE *f;
+	char *out;
+
+	snprintf(cmd, sizeof(cmd), "sh -n '%s'", out_path);
+	CHECK(sh_ok(cmd));
+	if (access("/usr/bin/shellcheck", X_OK) == 0) {
+		snprintf(cmd, sizeof(cmd), "/usr/bin/shellcheck -s sh '%s'", out_path);
+		CHECK(sh_ok(cmd));
+	}
+
+	/* 10-a sees the variable 05-c set. */
+	snprintf(cmd, sizeof(cmd), "sh '%s' say", out_path);
+	f = popen(cmd, "r");
+	CHECK(f != NULL);
+	if (f != NULL) {
+		CHECK(fgets(line, sizeof(line), f) != NULL && strcmp(line, "hello\n") == 0);
+		CHECK(pclose(f) == 0);
+	}
+
+	/* The heredoc writes a wrapper that the kernel can execute: its
+	 * shebang survived concatenation. */
+	snprintf(cmd, sizeof(cmd), "sh '%s' wrap '%s'", out_path, wrapper);
+	CHECK(sh_ok(cmd));
+	out = tu_read_file(wrapper, NULL);
+	CHECK(out != NULL && strcmp(out, "#!/bin/sh\nexec true\n") == 0);
+	free(out);
+	CHECK(chmod(wrapper, 0755) == 0);
+	CHECK(exec_status(wrapper) == 0);
+}
+
 static void
 test_concat(void)
 {
 	struct dy_err err = { { 0 } };
-	char dir[512], src[600], out_path[600], wrapper[600], cmd[2048], line[64];
+	char dir[512], src[600], out_path[600], wrapper[600];
 	struct stat st;
 	mode_t old;
-	FILE *f;
 	char *out;
 	int rc;
 
@@ -207,34 +241,7 @@ test_concat(void)
 	if (out != NULL)
 		check_content(out);
 	free(out);
-
-	/* The result is valid POSIX sh. */
-	snprintf(cmd, sizeof(cmd), "sh -n '%s'", out_path);
-	CHECK(sh_ok(cmd));
-	if (access("/usr/bin/shellcheck", X_OK) == 0) {
-		snprintf(cmd, sizeof(cmd), "/usr/bin/shellcheck -s sh '%s'", out_path);
-		CHECK(sh_ok(cmd));
-	}
-
-	/* It runs as one script: 10-a sees the variable 05-c set. */
-	snprintf(cmd, sizeof(cmd), "sh '%s' say", out_path);
-	f = popen(cmd, "r");
-	CHECK(f != NULL);
-	if (f != NULL) {
-		CHECK(fgets(line, sizeof(line), f) != NULL && strcmp(line, "hello\n") == 0);
-		CHECK(pclose(f) == 0);
-	}
-
-	/* The heredoc writes a wrapper that the kernel can execute: its
-	 * shebang survived concatenation. */
-	snprintf(cmd, sizeof(cmd), "sh '%s' wrap '%s'", out_path, wrapper);
-	CHECK(sh_ok(cmd));
-	out = tu_read_file(wrapper, NULL);
-	CHECK(out != NULL && strcmp(out, "#!/bin/sh\nexec true\n") == 0);
-	free(out);
-	CHECK(chmod(wrapper, 0755) == 0);
-	CHECK(exec_status(wrapper) == 0);
-
+	check_runs(out_path, wrapper);
 	tu_remove_tree(dir);
 }
 

@@ -211,6 +211,12 @@ test_rejects_bad_ranges(void)
 	valid_trailer(&t);
 	t.payload_off = FILE_LEN + 1;
 	rejected(&t, FILE_LEN, "payload range");
+}
+
+static void
+test_rejects_wrapping_lengths(void)
+{
+	struct dy_trailer t;
 
 	/* An offset that makes payload_off + payload_len wrap to a plausible
 	 * meta_off must not slip through. */
@@ -336,6 +342,7 @@ main(void)
 	RUN(test_rejects_header_fields);
 	RUN(test_rejects_wrong_file_length);
 	RUN(test_rejects_bad_ranges);
+	RUN(test_rejects_wrapping_lengths);
 	RUN(test_rejects_limits);
 	RUN(test_rejects_reserved_and_signature);
 	RUN(test_every_byte_matters);
