@@ -14,6 +14,7 @@ dy_errf(struct dy_err *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	err->kind = DY_ERR_FAIL;
 	return -1;
 }
 
@@ -29,6 +30,7 @@ dy_errnof(struct dy_err *err, const char *fmt, ...)
 	va_end(ap);
 	len = strlen(err->msg);
 	snprintf(err->msg + len, sizeof(err->msg) - len, ": %s", strerror(saved));
+	err->kind = DY_ERR_FAIL;
 	errno = saved;
 	return -1;
 }
@@ -46,5 +48,12 @@ dy_err_wrap(struct dy_err *err, const char *fmt, ...)
 	va_end(ap);
 	len = strlen(err->msg);
 	snprintf(err->msg + len, sizeof(err->msg) - len, ": %s", old);
+	return -1;
+}
+
+int
+dy_err_kind(struct dy_err *err, int kind)
+{
+	err->kind = kind;
 	return -1;
 }

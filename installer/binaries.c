@@ -386,6 +386,6 @@ step_binaries(struct inst *ins, struct dy_err *err)
 	ins->extracted = 1;
 	return ins_remove_at_root(ins, STAGING_NAME, err);
 fail:
-	ins_remove_at_root(ins, STAGING_NAME, &(struct dy_err){ { 0 } });
+	ins_remove_at_root(ins, STAGING_NAME, &(struct dy_err){ 0 });
 	return -1;
 }

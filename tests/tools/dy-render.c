@@ -229,7 +229,7 @@ render_all(const struct args *a, const struct dy_meta *m, struct dy_err *err)
 int
 main(int argc, char **argv)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_meta m;
 	struct args a;
 	int rc = 0;

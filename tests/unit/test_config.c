@@ -70,7 +70,7 @@ cidr_is(const struct dy_cidr *c, const char *text)
 static void
 cidr_fails(const char *text, const char *why)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_cidr c = { 7, 7 };
 	char head[128];
 
@@ -131,7 +131,7 @@ test_cidr(void)
 static void
 test_set(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_config c, before;
 
 	dy_config_init(&c);
@@ -179,7 +179,7 @@ test_set(void)
 static void
 test_parse_env(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_config c;
 
 	dy_config_init(&c);
@@ -216,7 +216,7 @@ test_parse_env(void)
 static void
 env_fails(const char *text, const char *where, const char *what)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_config c, before;
 
 	dy_config_init(&c);
@@ -287,7 +287,7 @@ test_parse_env_rejects(void)
 static void
 test_load_env(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	char dir[256], path[300], link[300];
 	struct dy_config c;
 
@@ -324,7 +324,7 @@ test_load_env(void)
 static void
 invalid(void (*change)(struct dy_config *), const char *msg)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_config c;
 
 	valid(&c);
@@ -402,7 +402,7 @@ pool_size_long(struct dy_config *c)
 static void
 test_validate(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_config c;
 
 	valid(&c);
@@ -459,7 +459,7 @@ test_validate(void)
 static void
 test_format_roundtrip(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_config c, back;
 	char *text = NULL;
 	size_t len = 0;
@@ -520,7 +520,7 @@ fake_host(struct dy_host *h)
 static void
 conflict(const struct dy_host *h, const char *key, const char *value, const char *msg)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_config c;
 
 	set_all(&c, "/dy9", "dy9", "10.9.0.1/24", "10.9.0.0/24", "10.10.0.0/16", "24");
@@ -534,7 +534,7 @@ conflict(const struct dy_host *h, const char *key, const char *value, const char
 static void
 test_conflicts(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_config c;
 	struct dy_host h;
 
@@ -625,7 +625,7 @@ test_complete(void)
 	static struct dy_host_net all12 = { "eth9", { 0xac100000u, 12 } };
 	static char ifnames[][16] = { "dy2docker0" };
 	struct seq s = { draws, 6, 0 };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_config c, before;
 	struct dy_host h;
 
@@ -723,7 +723,7 @@ static void
 test_prefix_exhausted(void)
 {
 	static struct dy_host_instance many[1000];
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_config c;
 	struct dy_host h;
 	size_t i;
@@ -784,7 +784,7 @@ static void
 test_scan_sysroot(void)
 {
 	const struct dy_host_instance *one, *two;
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_config c;
 	struct dy_host h;
 	char dir[256];
@@ -834,7 +834,7 @@ test_scan_sysroot(void)
 static void
 test_scan_live(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_host h;
 	int lo = 0, lo_net = 0;
 	size_t i;

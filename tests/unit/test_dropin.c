@@ -28,7 +28,7 @@ put(const char *dir, const char *name, const char *text)
 static void
 test_parse_errors(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	static const char broken[] = "{\n  \"debug\": true,\n  \"labels\": [\"a\",]\n}\n";
 	json_t *doc;
 
@@ -67,7 +67,7 @@ test_owned_list(void)
 static void
 test_load_merges_in_name_order(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	char dir[4096];
 	json_t *all = NULL, *opts;
 
@@ -105,7 +105,7 @@ test_load_merges_in_name_order(void)
 static void
 test_apply(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	json_t *daemon = json_pack("{s:s,s:{s:s}}", "data-root", "/r/lib/docker", "log-opts",
 				   "max-file", "2");
 	json_t *in = json_pack("{s:[s],s:{s:s}}", "registry-mirrors", "http://m", "log-opts",

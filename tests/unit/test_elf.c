@@ -130,7 +130,7 @@ inspect(const struct fix *f, struct dy_elf_needs *n, struct dy_err *err)
 static void
 refused(const struct fix *f, const char *what)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_elf_needs n;
 
 	CHECK(inspect(f, &n, &err) == -1);
@@ -142,7 +142,7 @@ refused(const struct fix *f, const char *what)
 static void
 test_crafted_dynamic(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_elf_needs n;
 	struct fix f;
 
@@ -165,7 +165,7 @@ static void
 test_static_and_not_elf(void)
 {
 	static const char script[] = "#!/bin/sh\necho hello\n";
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_elf_needs n;
 	struct fix f;
 
@@ -194,7 +194,7 @@ test_static_and_not_elf(void)
 static void
 test_host_binary(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_elf_needs n;
 	size_t i;
 	int fd = open("/bin/true", O_RDONLY | O_CLOEXEC), libc = 0;
@@ -218,7 +218,7 @@ test_host_binary(void)
 static void
 test_truncated(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_elf_needs n;
 	struct fix f;
 	size_t len;
@@ -367,7 +367,7 @@ test_strtab_refused(void)
 static void
 test_random_corruption(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_elf_needs n;
 	unsigned seed = 12345, ok = 0, bad = 0;
 	struct fix f;

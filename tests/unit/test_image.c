@@ -244,7 +244,7 @@ test_write_reproducible(void)
 		"dockyard/test:1", "x86_64", 1704067200, env, 2, cmd, 3, labels, 1, ents, 3
 	};
 	struct dy_image_result r1, r2;
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct listing layer;
 	json_t *config;
 
@@ -284,7 +284,7 @@ test_refuses_dynamic(void)
 		"dockyard/dyn:1", "x86_64", 0, NULL, 0, NULL, 0, NULL, 0, ents, 1
 	};
 	struct dy_image_result r;
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct stat st;
 
 	if (tu_make_tmpdir(dir, sizeof(dir), "image-dyn") < 0)
@@ -307,7 +307,7 @@ check_good_image_component(void)
 				   "layer src bin/busybox -> bin/busybox 0755\n"
 				   "link busybox -> bin/sh\n"
 				   "install share/images/img.tar 0644\n";
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	const struct dy_mcomponent *c;
 	struct dy_manifest m;
 
@@ -359,7 +359,7 @@ test_manifest_image(void)
 		{ "[component a]\nversion = 1\nfile x -> images 0644\n",
 		  "t.manifest:1: component a 1: line 3: images: images/ is the operator's" },
 	};
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_manifest m;
 	size_t i;
 
@@ -447,7 +447,7 @@ test_release_dind(void)
 	char dir[256], tgz[512], out[512];
 	struct standins si = { tgz, BUSYBOX_DEB };
 	const struct dy_mcomponent *c = NULL;
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_image_result r;
 	struct dy_manifest m;
 	struct listing layer;

@@ -58,7 +58,7 @@ entry_is(const struct dy_lock_entry *e, const char *component, const char *versi
 static void
 parse_fails_len(const char *text, size_t len, const char *where, const char *what)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_lock l;
 
 	CHECK(dy_lock_parse(NAME, text, len, &l, &err) == -1);
@@ -100,7 +100,7 @@ count_names(const char *dir, char *first, size_t size)
 static void
 test_parse_valid(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	const struct dy_lock_entry *e;
 	struct dy_lock l;
 
@@ -202,7 +202,7 @@ test_parse_rejects_bytes(void)
 static void
 test_set(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	const struct dy_lock_entry *e;
 	struct dy_lock l;
 	uint8_t sha[DY_SHA256_LEN];
@@ -252,7 +252,7 @@ test_set(void)
 static void
 fill_unsorted(struct dy_lock *l)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	uint8_t a[DY_SHA256_LEN], b[DY_SHA256_LEN];
 
 	CHECK(dy_hex_decode(SHA_A, a, DY_SHA256_LEN) == 0 &&
@@ -317,7 +317,7 @@ check_loaded(const struct dy_lock *back, const char *path)
 static void
 check_rewrite_same(struct dy_lock *back, const char *path)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	size_t len = 0, len2 = 0;
 	char *text, *again;
 
@@ -334,7 +334,7 @@ check_rewrite_same(struct dy_lock *back, const char *path)
 static void
 test_write_and_load(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_lock l, back;
 	char dir[512], path[600], name[256] = "";
 	struct stat st;
@@ -382,7 +382,7 @@ test_write_and_load(void)
 static void
 test_load_missing(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	char dir[512], path[600], name[256];
 	struct dy_lock l;
 
@@ -462,7 +462,7 @@ check_sorted(const struct dy_lock *l)
 static void
 test_dockyard_lock(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	const struct dy_lock_entry *e;
 	struct dy_lock l;
 
@@ -509,7 +509,7 @@ check_debian_entries(const struct dy_lock *l)
 static void
 test_debian_lock(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	const struct dy_lock_entry *e;
 	struct dy_lock l;
 

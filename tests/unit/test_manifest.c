@@ -31,7 +31,7 @@ parse(const char *text, struct dy_manifest *m, struct dy_err *err)
 static int
 parse_ok(const char *text, struct dy_manifest *m)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	int rc = parse(text, m, &err);
 
 	if (rc != 0)
@@ -84,7 +84,7 @@ find(const struct dy_manifest *m, const char *name, const char *version)
 static void
 parse_fails(const char *text, const char *where, const char *what)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_manifest m;
 
 	CHECK(parse(text, &m, &err) == -1);
@@ -261,7 +261,7 @@ static void
 test_rejects_bytes(void)
 {
 	static const char nul[] = "[component a]\nversion = 1\0\nfile x -> y 0644\n";
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_manifest m;
 	char longline[DY_MANIFEST_LINE_MAX + 64];
 
@@ -691,7 +691,7 @@ test_arch_parse(void)
 static void
 test_load_errors(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_manifest m;
 
 	CHECK(dy_manifest_load("payload/no-such.manifest", &m, &err) == -1);
@@ -706,7 +706,7 @@ test_load_errors(void)
 static void
 test_payload_dockyard(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	const struct dy_mcomponent *c;
 	struct dy_manifest m;
 	size_t i;
@@ -760,7 +760,7 @@ test_payload_dockyard(void)
 static void
 test_payload_debian_and_demo(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	const struct dy_mcomponent *c;
 	const char *key, *a;
 	struct dy_manifest m;

@@ -47,7 +47,7 @@ dir_entry(const char *path, unsigned mode)
 static int
 add(struct dy_meta *m, struct dy_entry e)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	int rc = dy_meta_add_entry(m, &e, &err);
 
 	if (rc != 0)
@@ -59,7 +59,7 @@ add(struct dy_meta *m, struct dy_entry e)
 static int
 build_sample(struct dy_meta *m)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 
 	dy_meta_init(m);
 	m->built = 1700000000;
@@ -193,7 +193,7 @@ test_format_parse_roundtrip(void)
 {
 	static const char prefix[] =
 		HEAD "component demo 0.1.0\ncomponent extra 2.0~rc1\ndir 0755 bin\n";
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_meta m, back;
 	char *text = NULL, *again = NULL;
 	size_t len = 0, len2 = 0;
@@ -226,7 +226,7 @@ static void
 test_parse_canonical_text(void)
 {
 	static const char text[] = GOOD;
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	const struct dy_entry *e;
 	struct dy_meta m;
 	char *out = NULL;
@@ -256,7 +256,7 @@ test_parse_accepts_edges(void)
 	static const char text[] = COMP "dir 0000 bin\n"
 					"file demo 0777 68719476736 " SHA_A " bin/big\n"
 					"file demo 0644 0 " SHA_A " bin/empty\n";
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_meta m;
 
 	CHECK(dy_meta_parse(text, sizeof(text) - 1, &m, &err) == 0);
@@ -278,7 +278,7 @@ test_parse_accepts_edges(void)
 static void
 parse_fails_len(const char *text, size_t len, const char *where, const char *what)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_meta m;
 	char prefix[64];
 
@@ -485,7 +485,7 @@ test_parse_rejects_paths_and_order(void)
 static void
 test_add_entry_rejects(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_entry e;
 	struct dy_meta m;
 
@@ -528,7 +528,7 @@ test_add_entry_rejects(void)
 static void
 test_add_component_rejects(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_meta m;
 
 	dy_meta_init(&m);
@@ -547,7 +547,7 @@ test_add_component_rejects(void)
 static void
 test_finish_rejects(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_meta m;
 
 	/* Duplicate paths. */
@@ -573,7 +573,7 @@ test_finish_rejects(void)
 static void
 test_many_entries(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_meta m, back;
 	char path[32], *text = NULL;
 	size_t i, len = 0;
@@ -607,7 +607,7 @@ test_component_attrs(void)
 		     "component img 1 role=image\n"
 		     "component sysbox 0.6.7.9-tc sysbox-run-dir=args role=image\n"
 		     "dir 0755 bin\n";
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_meta m;
 	char *out = NULL;
 	size_t len = 0;
@@ -633,7 +633,7 @@ test_component_attrs(void)
 static void
 test_component_attrs_rejected(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_meta m;
 
 	parse_fails(HEAD "component demo 1 role\ndir 0755 bin\n", "line 3", "key=value");
@@ -674,7 +674,7 @@ test_needs_roundtrip(void)
 			   "needs bin/b libstdc++.so.6 libc.so.6\n";
 	static const char *const want[] = { "/lib64/ld-linux-x86-64.so.2", "libc.so.6",
 					    "libseccomp.so.2", "libstdc++.so.6" };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	const char **libs = NULL;
 	struct dy_meta m;
 	char *out = NULL;
@@ -715,7 +715,7 @@ test_needs_add(void)
 	static const char *const ab[] = { "liba.so.1", "libb.so.2" };
 	static const char *const dup[] = { "liba.so.1", "liba.so.1" };
 	static const char *const bad[] = { "lib a.so" };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_meta m, back;
 	char *out = NULL;
 	size_t len = 0;
@@ -757,7 +757,7 @@ test_needs_add(void)
 static void
 test_lib_names(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	char longname[DY_META_LIB_MAX + 2];
 
 	CHECK(dy_meta_lib_valid("libc.so.6", &err) == 0);
@@ -826,7 +826,7 @@ test_arch_roundtrip(void)
 	static const char v2[] = "dockyard-payload 2\nbuilt 1700000000\narch aarch64\n"
 				 "component demo 0.1.0\ndir 0755 bin\n";
 	static const char v1[] = HEAD "component demo 0.1.0\ndir 0755 bin\n";
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_meta m;
 	char *out = NULL;
 	size_t len = 0;

@@ -104,7 +104,7 @@ same_arg(const char *got, const char *want)
 static void
 run_case(size_t n, const struct opt_case *c)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_opts_state st;
 	char *argv[MAX_ARGS + 2];
 	int argc = argv_of(c, argv), id, i;
@@ -148,7 +148,7 @@ static void
 test_first_index(void)
 {
 	char *argv[] = { (char *)"prog", (char *)"--bogus", (char *)"-v", NULL };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_opts_state st;
 
 	dy_opts_init(&st, 3, argv, 2);
@@ -165,7 +165,7 @@ static void
 test_optarg_and_index(void)
 {
 	char *argv[] = { (char *)"prog", (char *)"-o", (char *)"f", (char *)"w", NULL };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_opts_state st;
 
 	dy_opts_init(&st, 4, argv, 1);
@@ -225,7 +225,7 @@ test_display_options(void)
 			 (char *)"x",	 (char *)"-q",	      (char *)"-o",
 			 (char *)"f",	 (char *)"--quiet=1", NULL };
 	int saved = dy_display_level;
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_opts_state st;
 
 	dy_display_level = DY_NORMAL;

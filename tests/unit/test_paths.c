@@ -10,7 +10,7 @@
 static int
 path_ok(const char *path)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	int rc = dy_member_path_valid(path, &err);
 
 	if (rc != 0)
@@ -22,7 +22,7 @@ path_ok(const char *path)
 static void
 path_refused(const char *path, const char *quote, const char *rule)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 
 	CHECK(dy_member_path_valid(path, &err) == -1);
 	if (quote)
@@ -87,7 +87,7 @@ test_member_path_refuses(void)
 static void
 test_member_path_long_message_bounded(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	char huge[5000];
 
 	memset(huge, '/', sizeof(huge) - 1);
@@ -100,7 +100,7 @@ test_member_path_long_message_bounded(void)
 static int
 name_ok(const char *name)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 
 	return dy_component_name_valid(name, &err) == 0;
 }
@@ -108,7 +108,7 @@ name_ok(const char *name)
 static void
 name_refused(const char *name, const char *needle)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 
 	CHECK(dy_component_name_valid(name, &err) == -1);
 	CHECK_STR_CONTAINS(err.msg, "component name");
@@ -147,7 +147,7 @@ test_component_name(void)
 static int
 version_ok(const char *version)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 
 	return dy_version_valid(version, &err) == 0;
 }
@@ -155,7 +155,7 @@ version_ok(const char *version)
 static void
 version_refused(const char *version, const char *needle)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 
 	CHECK(dy_version_valid(version, &err) == -1);
 	CHECK_STR_CONTAINS(err.msg, "version");

@@ -39,7 +39,7 @@ write_text(const char *dir, const char *rel, const char *text)
 static int
 parse_meta(const char *text, struct dy_meta *m)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 
 	if (dy_meta_parse(text, strlen(text), m, &err) < 0) {
 		printf("#   meta: %s\n", err.msg);
@@ -64,7 +64,7 @@ static int
 run(const struct dy_meta *m, const char *root, const char *sysroot, struct dy_preflight *p)
 {
 	struct dy_preflight_in in = { m, root, sysroot };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 
 	if (dy_preflight_run(&in, p, &err) < 0) {
 		printf("#   preflight: %s\n", err.msg);
@@ -333,7 +333,7 @@ test_disk_space(void)
 {
 	static const char text[] = META_HEAD "component demo 1\n" META_ENTRIES;
 	char root[8192], bin[8192];
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	const struct dy_check *k;
 	struct dy_preflight p;
 	struct dy_meta m;
@@ -368,7 +368,7 @@ test_disk_space(void)
 static char *
 capture_print(const struct dy_preflight *p, int json)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);

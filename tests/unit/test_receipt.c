@@ -31,7 +31,7 @@ parse(const char *text, struct dy_receipt *r, struct dy_err *err)
 static void
 test_round_trip(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_receipt r;
 	size_t len = 0;
 	char *out = NULL;
@@ -57,7 +57,7 @@ test_round_trip(void)
 static void
 test_empty_receipt_formats_header(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_receipt r;
 	size_t len = 0;
 	char *out = NULL;
@@ -73,7 +73,7 @@ test_empty_receipt_formats_header(void)
 static void
 test_add_dedup(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_receipt r;
 	size_t len = 0;
 	char *out = NULL;
@@ -96,7 +96,7 @@ test_add_dedup(void)
 static void
 add_fails(struct dy_receipt *r, const char *line, const char *why)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	size_t before = r->nlines;
 
 	CHECK(dy_receipt_add(r, &err, "%s", line) == -1);
@@ -132,7 +132,7 @@ test_add_rejects_bad_lines(void)
 static void
 parse_fails_len(const char *text, size_t len, const char *where, const char *what)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_receipt r;
 
 	CHECK(dy_receipt_parse(text, len, &r, &err) == -1);

@@ -41,7 +41,7 @@ make_cfg(struct dy_config *c)
 static int
 add_file(struct dy_meta *m, const char *path, size_t component)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_entry e;
 
 	memset(&e, 0, sizeof(e));
@@ -61,7 +61,7 @@ add_file(struct dy_meta *m, const char *path, size_t component)
 static int
 make_meta(struct dy_meta *m, const char *dockerd_version, const char *run_dir, int init)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 
 	dy_meta_init(m);
 	if (dy_meta_add_component(m, "docker", dockerd_version ? dockerd_version : "1.0", &err) <
@@ -89,7 +89,7 @@ static json_t *
 daemon_json(const char *dockerd_version, const char *run_dir, int init, const char *const *dns,
 	    size_t ndns, struct dy_rendered *r)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_config cfg;
 	struct dy_meta m;
 	json_error_t jerr;
@@ -356,7 +356,7 @@ only_below_root(const char *hay, const char *needle)
 static void
 test_containerd_toml(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_rendered r;
 
 	CHECK(render(dy_render_containerd_toml, "args", &r, &err) == 0);
@@ -393,7 +393,7 @@ test_containerd_toml_dropins(void)
 {
 	struct dy_config cfg;
 	struct dy_meta m;
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_rendered a, b;
 	struct dy_render_in in = { &cfg, &m, NULL, 0, NULL, NULL };
 
@@ -417,7 +417,7 @@ test_containerd_toml_dropins(void)
 static void
 test_containerd_toml_paths_quoted(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_rendered r;
 	const char *p;
 	int n = 0;
@@ -434,7 +434,7 @@ test_containerd_toml_paths_quoted(void)
 static void
 test_docker_wrapper(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_rendered r;
 
 	CHECK(render(dy_render_docker_wrapper, NULL, &r, &err) == 0);
@@ -453,7 +453,7 @@ test_docker_wrapper(void)
 static void
 test_runtime_wrapper(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_rendered a, e;
 
 	CHECK(render(dy_render_runtime_wrapper, "args", &a, &err) == 0);
@@ -482,7 +482,7 @@ out:
 static void
 test_runtime_wrapper_needs_sysbox(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_rendered r;
 
 	CHECK(render(dy_render_runtime_wrapper, NULL, &r, &err) == -1);
@@ -519,7 +519,7 @@ test_unit(void)
 		"\nTimeoutStopSec=150\n",
 		"\n[Install]\nWantedBy=multi-user.target\n",
 	};
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_rendered r;
 	const char *desc, *end;
 	size_t i;
@@ -550,7 +550,7 @@ test_refuses_unsafe_input(void)
 		"relative/dir", "/", "/srv/my dir", "/srv/a*", "/srv/x/", "/srv/$HOME", ""
 	};
 	static const char *const prefixes[] = { "", "T1", "a-b", "x;y" };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_rendered r;
 	struct dy_config cfg;
 	struct dy_meta m;
@@ -675,7 +675,7 @@ static int
 write_text(const char *dir, const char *rel, const char *text)
 {
 	char path[512], sub[512];
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 
 	snprintf(path, sizeof(path), "%s/%s", dir, rel);
 	snprintf(sub, sizeof(sub), "%s", path);

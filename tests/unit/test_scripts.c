@@ -210,7 +210,7 @@ check_runs(const char *out_path, const char *wrapper)
 static void
 test_concat(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	char dir[512], src[600], out_path[600], wrapper[600];
 	struct stat st;
 	mode_t old;
@@ -248,7 +248,7 @@ test_concat(void)
 static void
 test_errors(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	char dir[512], src[600], empty[600], out_path[600], path[700], missing[600];
 	char *text;
 

@@ -313,7 +313,7 @@ test_sha256_fd(void)
 	size_t len = (1 << 16) * 2 + 12345;
 	uint8_t *data = malloc(len), want[DY_SHA256_LEN], got[DY_SHA256_LEN];
 	unsigned long long size = 0;
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	char path[64];
 	int fd;
 
@@ -353,7 +353,7 @@ test_sha256_fd(void)
 static void
 test_sha256_fd_read_error(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	uint8_t d[DY_SHA256_LEN];
 	int fd = open("/tmp", O_RDONLY | O_DIRECTORY);
 

@@ -180,7 +180,7 @@ digest_of(const char *s, uint8_t out[DY_SHA256_LEN])
 static void
 test_der_roundtrip(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	uint8_t d[DY_SHA256_LEN], sig[DY_SIG_DER_MAX], again[DY_SIG_DER_MAX];
 	size_t len = 0, len2 = 0;
 
@@ -196,7 +196,7 @@ test_der_roundtrip(void)
 static void
 test_raw_roundtrip(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_sig_key *k = NULL, *pub = NULL, *derived = NULL;
 	uint8_t d[DY_SHA256_LEN], sig[DY_SIG_RAW_LEN];
 	size_t len = 0;
@@ -235,7 +235,7 @@ out:
 static void
 test_rfc6979_vector(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_sig_key *k = NULL;
 	uint8_t d[DY_SHA256_LEN], sig[DY_SIG_RAW_LEN];
 	char hex[2 * DY_SIG_RAW_LEN + 1];
@@ -255,7 +255,7 @@ test_rfc6979_vector(void)
 static void
 test_wrong_key_and_changed_data(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	uint8_t d[DY_SHA256_LEN], sig[DY_SIG_DER_MAX];
 	size_t len = 0;
 
@@ -280,7 +280,7 @@ test_wrong_key_and_changed_data(void)
 static void
 refused(const char *path, int want_private, const char *needle)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_sig_key *k = NULL;
 
 	CHECK(dy_sig_key_load(path, want_private, &k, &err) == -1);
@@ -292,7 +292,7 @@ refused(const char *path, int want_private, const char *needle)
 static void
 test_keys_refused(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	uint8_t d[DY_SHA256_LEN] = { 0 }, sig[DY_SIG_DER_MAX];
 	size_t len = 0;
 
@@ -315,7 +315,7 @@ test_keys_refused(void)
 static int
 decodes(const struct dy_trailer *t, const char *needle)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	uint8_t raw[DY_TRAILER_SIZE];
 	struct dy_trailer out;
 	int rc;
@@ -386,7 +386,7 @@ test_trailer_signature_rules(void)
 static void
 test_check_image(void)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_sig_key *k = NULL, *pub = NULL;
 	struct dy_image img;
 	size_t len = 0;

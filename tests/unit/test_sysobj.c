@@ -145,7 +145,7 @@ test_group_and_user(void)
 	char root[4096], *passwd;
 	struct notes n = { "", 0 };
 	struct dy_sys s = { NULL, 0, collect, &n };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	gid_t gid = 0;
 	uid_t uid = 0;
 	char line[256];
@@ -203,7 +203,7 @@ test_dry_run_changes_nothing(void)
 	char root[4096], before[2048], after[2048], dir[4200];
 	struct notes n = { "", 0 };
 	struct dy_sys s = { NULL, 1, collect, &n };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	uint32_t start = 0;
 
 	if (make_sysroot(root, sizeof(root)) < 0 ||
@@ -254,7 +254,7 @@ test_subid_allocate_keep_remove(void)
 	char root[4096], want[512], listing[2048];
 	struct notes n = { "", 0 };
 	struct dy_sys s = { NULL, 0, collect, &n };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	uint32_t start = 0;
 	uid_t uid = 0;
 	gid_t gid = 0;
@@ -310,7 +310,7 @@ test_subid_new_files_and_half_done(void)
 {
 	char root[4096];
 	struct dy_sys s = { NULL, 0, NULL, NULL };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	uint32_t start = 0;
 	uid_t uid = 1;
 	gid_t gid = 1;
@@ -369,7 +369,7 @@ test_subid_stale_lock_is_broken(void)
 {
 	char root[4096], pid[32], listing[2048];
 	struct dy_sys s = { NULL, 0, NULL, NULL };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	uint32_t start = 0;
 	pid_t dead = spawn(0);
 
@@ -398,7 +398,7 @@ test_subid_live_lock_waits_then_fails(void)
 {
 	char root[4096], pid[32], listing[2048], *lock;
 	struct dy_sys s = { NULL, 0, NULL, NULL };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	uint32_t start = 0;
 	double t0;
 	pid_t holder;
@@ -472,7 +472,7 @@ test_apparmor_block(void)
 	char root[4096], dir[4200], path[64];
 	struct notes n = { "", 0 };
 	struct dy_sys s = { NULL, 0, collect, &n };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 
 	if (make_sysroot(root, sizeof(root)) < 0) {
 		CHECK(0);
@@ -520,7 +520,7 @@ test_registry(void)
 {
 	char root[4096];
 	struct dy_sys s = { NULL, 0, NULL, NULL };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	mode_t old;
 
 	if (make_sysroot(root, sizeof(root)) < 0) {

@@ -39,7 +39,7 @@ trailer_equal(const struct dy_trailer *a, const struct dy_trailer *b)
 static void
 bytes_rejected(const uint8_t buf[DY_TRAILER_SIZE], uint64_t actual, const char *needle)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_trailer out;
 
 	CHECK(dy_trailer_decode(buf, actual, &out, &err) == -1);
@@ -58,7 +58,7 @@ rejected(const struct dy_trailer *t, uint64_t actual, const char *needle)
 static int
 accepted(const struct dy_trailer *t, uint64_t actual)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	uint8_t buf[DY_TRAILER_SIZE];
 	struct dy_trailer out;
 	int rc;
@@ -74,7 +74,7 @@ static void
 test_roundtrip(void)
 {
 	struct dy_trailer t, out;
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	uint8_t buf[DY_TRAILER_SIZE], again[DY_TRAILER_SIZE];
 
 	valid_trailer(&t);
@@ -309,7 +309,7 @@ static void
 test_every_byte_matters(void)
 {
 	static const uint8_t masks[] = { 0x01, 0x80, 0xff };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	struct dy_trailer t, base, out;
 	uint8_t orig[DY_TRAILER_SIZE], buf[DY_TRAILER_SIZE];
 	int off, ignored = 0;

@@ -226,7 +226,7 @@ fresh(void)
 static int
 unpack_ok(const char *artifact, enum dy_artifact_kind kind, struct dy_want *w, size_t n)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	int rc = dy_unpack(artifact, kind, w, n, NOLIMIT, &err);
 
 	if (rc != 0)
@@ -240,7 +240,7 @@ static void
 unpack_fails(const char *artifact, enum dy_artifact_kind kind, struct dy_want *w, size_t n,
 	     uint64_t max, const char *needle1, const char *needle2)
 {
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	size_t i;
 
 	CHECK(dy_unpack(artifact, kind, w, n, max, &err) == -1);
@@ -383,7 +383,7 @@ test_oversized_member(void)
 		{ .member = "docker/containerd", .out_path = "out/containerd" },
 	};
 	struct dy_want fits = { .member = "docker/dockerd", .out_path = "out/dockerd" };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	char limit[64];
 
 	fresh();
@@ -447,7 +447,7 @@ static void
 test_out_path_exists(void)
 {
 	struct dy_want w = { .member = "docker/dockerd", .out_path = "out/dockerd" };
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 
 	fresh();
 	write_tar("docker.tgz", ARCHIVE_FILTER_GZIP, docker_tree);
