@@ -61,6 +61,8 @@ INSTALLER_LIB := installer/extract.c installer/list.c installer/config.c install
 	installer/binaries.c installer/start.c \
 	installer/receipt.c installer/sysobj.c installer/preflight.c installer/install.c
 INSTALLER_LIB += installer/dropin.c installer/settings.c installer/instances.c
+INSTALLER_LIB += installer/act.c installer/lock.c installer/step_preflight.c installer/step_dirs.c \
+	installer/step_render.c installer/step_system.c installer/step_receipt.c
 UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))

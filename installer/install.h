@@ -15,7 +15,8 @@
 #include "../verify/image.h"
 #include "config.h"
 
-/* Exit statuses of the installer's commands. */
+/* Exit statuses of the installer's commands (main.c picks them from
+ * err.kind: the library returns 0 or -1). */
 enum {
 	DY_EXIT_OK = 0,
 	DY_EXIT_FAIL = 1,      /* failed; nothing half-written (rolled back) */
@@ -44,22 +45,31 @@ struct dy_install_opts {
 	int start_timeout; /* seconds to wait for the API */
 
 	const char *images_dir; /* --images DIR: absolute, or NULL */
+
+	/* Where plan lines, --json documents and the preflight report go
+	 * (main.c: stdout); the library prints nothing itself.  NULL: nowhere. */
+	void (*out)(const char *text, size_t len, void *ctx);
+	void *out_ctx;
 };
 
 void dy_install_opts_init(struct dy_install_opts *o);
 
 /* Resolve the configuration: flags, then --env, then the root's existing
  * etc/dockyard.env, then generated values; validated and checked against
- * the host.  Returns a DY_EXIT_* status; err says why. */
+ * the host.  Returns 0, or -1 with err (kind DY_ERR_USAGE for a bad
+ * configuration). */
 int dy_install_config(const struct dy_install_opts *o, struct dy_config *out, struct dy_err *err);
 
-/* install (and plan when o->dry_run).  Returns a DY_EXIT_* status. */
+/* install (and plan when o->dry_run).  Returns 0, or -1 with err and its
+ * kind: DY_ERR_USAGE, DY_ERR_PREFLIGHT, DY_ERR_LOCKED or DY_ERR_FAIL. */
 int dy_install(struct dy_image *img, const struct dy_install_opts *o, struct dy_err *err);
 
-/* preflight command: print the checks; DY_EXIT_PREFLIGHT when one fails. */
+/* preflight command: the checks' report to o->out; -1 with kind
+ * DY_ERR_PREFLIGHT when one fails. */
 int dy_install_preflight(struct dy_image *img, const struct dy_install_opts *o, struct dy_err *err);
 
-/* uninstall: exec ROOT/bin/dockyardctl destroy with args. */
+/* uninstall: exec ROOT/bin/dockyardctl destroy with args; 0 when
+ * nothing is installed, -1 with err otherwise. */
 int dy_uninstall(const struct dy_install_opts *o, char *const extra[], struct dy_err *err);
 
 #endif

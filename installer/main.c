@@ -572,6 +572,30 @@ cmd_extract(const struct cli *c, struct dy_image *img)
 	return 0;
 }
 
+/* The exit status for a failure of the library (err->kind). */
+static int
+exit_status(const struct dy_err *err)
+{
+	switch (err->kind) {
+	case DY_ERR_USAGE:
+		return DY_EXIT_USAGE;
+	case DY_ERR_PREFLIGHT:
+		return DY_EXIT_PREFLIGHT;
+	case DY_ERR_LOCKED:
+		return DY_EXIT_LOCKED;
+	default:
+		return DY_EXIT_FAIL;
+	}
+}
+
+/* The installer library's output (plan, --json, preflight report). */
+static void
+write_stdout(const char *text, size_t len, void *ctx)
+{
+	(void)ctx;
+	fwrite(text, 1, len, stdout);
+}
+
 /* gen-env: the resolved configuration only. */
 static int
 cmd_gen_env(const struct cli *c)
@@ -582,10 +606,9 @@ cmd_gen_env(const struct cli *c)
 	size_t len;
 	int rc;
 
-	rc = dy_install_config(&c->inst, &cfg, &err);
-	if (rc != DY_EXIT_OK) {
+	if (dy_install_config(&c->inst, &cfg, &err) < 0) {
 		dy_error("%s", err.msg);
-		return rc;
+		return exit_status(&err);
 	}
 	if (dy_config_format_env(&cfg, &text, &len, &err) < 0) {
 		dy_error("%s", err.msg);
@@ -611,16 +634,17 @@ cmd_uninstall(const struct cli *c)
 {
 	char *extra[3] = { NULL, NULL, NULL };
 	struct dy_err err;
-	int n = 0, rc;
+	int n = 0;
 
 	if (c->yes)
 		extra[n++] = "--yes";
 	if (c->keep_data)
 		extra[n++] = "--keep-data";
-	rc = dy_uninstall(&c->inst, extra, &err);
-	if (rc != DY_EXIT_OK)
+	if (dy_uninstall(&c->inst, extra, &err) < 0) {
 		dy_error("%s", err.msg);
-	return rc;
+		return exit_status(&err);
+	}
+	return DY_EXIT_OK;
 }
 
 /* instances: the registry; each instance's state from its dockyardctl
@@ -703,9 +727,11 @@ run_command(struct cli *c, struct dy_image *img)
 		rc = dy_install_preflight(img, &c->inst, &err);
 	else
 		rc = dy_install(img, &c->inst, &err);
-	if (rc != DY_EXIT_OK)
+	if (rc < 0) {
 		dy_error("%s", err.msg);
-	return rc;
+		return exit_status(&err);
+	}
+	return DY_EXIT_OK;
 }
 
 int
@@ -717,6 +743,7 @@ main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	dy_install_opts_init(&c.inst);
+	c.inst.out = write_stdout;
 	dy_log_init(argv[0]);
 	umask(022);
 	if (parse_args(argc, argv, &c) < 0)

@@ -23,17 +23,17 @@
 #include "../common/xio.h"
 
 static int
-systemd_running(const struct inst *ins)
+systemd_running(const struct run *r)
 {
 	struct stat st;
 
-	return !ins->o->no_systemd && ins->o->sysroot[0] == '\0' &&
+	return !r->o->no_systemd && r->o->sysroot[0] == '\0' &&
 	       lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* GET /_ping on the instance's socket answers "OK". */
 static int
-api_answers(const struct inst *ins)
+api_answers(const struct run *r)
 {
 	static const char req[] = "GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n";
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -42,7 +42,7 @@ api_answers(const struct inst *ins)
 	ssize_t n;
 	int fd, ok;
 
-	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/run/docker.sock", ins->root) >=
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/run/docker.sock", r->root) >=
 	    sizeof(sa.sun_path))
 		return 0;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -62,20 +62,20 @@ api_answers(const struct inst *ins)
 }
 
 static int
-wait_api(const struct inst *ins, struct dy_err *err)
+wait_api(const struct run *r, struct dy_err *err)
 {
 	struct timespec t0, now, nap = { 0, 200 * 1000 * 1000 };
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		if (api_answers(ins))
+		if (api_answers(r))
 			return 0;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - t0.tv_sec >= ins->o->start_timeout)
+		if (now.tv_sec - t0.tv_sec >= r->o->start_timeout)
 			return dy_errf(err,
 				       "the Docker API at %s/run/docker.sock did not answer "
 				       "within %d s (see %s/bin/dockyardctl status and logs)",
-				       ins->root, ins->o->start_timeout, ins->root);
+				       r->root, r->o->start_timeout, r->root);
 		nanosleep(&nap, NULL);
 	}
 }
@@ -86,12 +86,12 @@ wait_api(const struct inst *ins, struct dy_err *err)
 static char *const ctl_env[] = { "PATH=" DY_TOOL_PATH, "DOCKYARD_START_IMAGES=no", NULL };
 
 static int
-ctl(const struct inst *ins, const char *command, struct dy_err *err)
+ctl(const struct run *r, const char *command, struct dy_err *err)
 {
 	char prog[PATH_BUF];
 	char *argv[] = { prog, "-q", (char *)command, NULL };
 
-	if (ins_root_path(ins, prog, sizeof(prog), "bin/dockyardctl", err) < 0)
+	if (act_root_path(r, prog, sizeof(prog), "bin/dockyardctl", err) < 0)
 		return -1;
 	if (dy_display_level > DY_QUIET) {
 		argv[1] = (char *)command;
@@ -115,91 +115,93 @@ systemctl(const char *a, const char *b, const char *c, struct dy_err *err)
  * something the daemons read changed and the API answers, a start when it
  * does not answer, nothing when it answers and nothing changed. */
 static void
-note_start(struct inst *ins)
+note_start(struct run *r, const struct instance *in, const struct stage *stg,
+	   const struct restart *rs)
 {
-	int running = api_answers(ins);
-	int changed = ins->config_changed || ins->upgraded || (ins->dry && !ins->binaries_current);
+	int running = api_answers(r);
+	int changed = rs->needed || stg->upgraded || (r->dry && !stg->current);
 
-	if (running && !changed && ins->reload_only)
-		ins_act(ins, "reload", NULL, ins->unit_name, "reload dockerd of %s (SIGHUP)",
-			ins->unit_name);
+	if (running && !changed && rs->reload_only)
+		act(r, "reload", NULL, in->unit_name, "reload dockerd of %s (SIGHUP)",
+		    in->unit_name);
 	if (running && !changed)
 		return;
-	ins_act(ins, running ? "restart" : "start", NULL, ins->unit_name, "%s %s",
-		running ? "restart" : "start", ins->unit_name);
+	act(r, running ? "restart" : "start", NULL, in->unit_name, "%s %s",
+	    running ? "restart" : "start", in->unit_name);
 }
 
 void
-step_plan_start(struct inst *ins)
+step_plan_start(struct run *r, const struct instance *in, const struct stage *stg,
+		const struct restart *rs)
 {
-	if (!ins->o->no_start && ins->o->sysroot[0] == '\0')
-		note_start(ins);
+	if (!r->o->no_start && r->o->sysroot[0] == '\0')
+		note_start(r, in, stg, rs);
 }
 
 /* Start (restart when something the daemons read changed), then wait for
  * the API. */
 static int
-start_instance(struct inst *ins, struct dy_err *err)
+start_instance(const struct run *r, const struct instance *in, const struct stage *stg,
+	       const struct restart *rs, struct dy_err *err)
 {
 	/* Only keys dockerd reloads changed, and it runs: no restart. */
-	if (!ins->config_changed && !ins->upgraded && ins->reload_only && api_answers(ins))
-		return ctl(ins, "reload", err);
-	if (systemd_running(ins)) {
+	if (!rs->needed && !stg->upgraded && rs->reload_only && api_answers(r))
+		return ctl(r, "reload", err);
+	if (systemd_running(r)) {
 		if (systemctl("daemon-reload", NULL, NULL, err) < 0 ||
-		    systemctl("enable", ins->unit_name, NULL, err) < 0 ||
-		    systemctl(ins->config_changed ? "restart" : "start", ins->unit_name, NULL,
-			      err) < 0)
+		    systemctl("enable", in->unit_name, NULL, err) < 0 ||
+		    systemctl(rs->needed ? "restart" : "start", in->unit_name, NULL, err) < 0)
 			return -1;
 	} else {
 		struct dy_err ignored;
 		/* A stack left half started (an installer killed during its
 		 * start, a daemon that died) is stopped first: start refuses it. */
-		if ((ins->config_changed || ctl(ins, "status", &ignored) < 0) &&
-		    ctl(ins, "stop", err) < 0)
+		if ((rs->needed || ctl(r, "status", &ignored) < 0) && ctl(r, "stop", err) < 0)
 			return -1;
-		if (ctl(ins, "start", err) < 0)
+		if (ctl(r, "start", err) < 0)
 			return -1;
 	}
-	return wait_api(ins, err);
+	return wait_api(r, err);
 }
 
 static void
-stop_instance(struct inst *ins)
+stop_instance(const struct run *r, const struct instance *in)
 {
 	struct dy_err err;
 
 	int rc;
 
-	if (systemd_running(ins))
-		rc = systemctl("stop", ins->unit_name, NULL, &err);
+	if (systemd_running(r))
+		rc = systemctl("stop", in->unit_name, NULL, &err);
 	else
-		rc = ctl(ins, "stop", &err);
+		rc = ctl(r, "stop", &err);
 	if (rc < 0)
 		dy_warn("%s", err.msg);
 }
 
 /* The new bin/ did not come up: put the previous one back and start it. */
 static void
-roll_back(struct inst *ins, struct dy_err *err)
+roll_back(const struct run *r, const struct instance *in, struct stage *stg, struct restart *rs,
+	  struct dy_err *err)
 {
 	char bin[PATH_BUF], prev[PATH_BUF], failed[PATH_BUF];
 	struct dy_err e2;
 
-	stop_instance(ins);
-	if (ins_root_path(ins, bin, sizeof(bin), "bin", &e2) < 0 ||
-	    ins_root_path(ins, prev, sizeof(prev), "bin.prev", &e2) < 0 ||
-	    ins_root_path(ins, failed, sizeof(failed), "bin.failed", &e2) < 0)
+	stop_instance(r, in);
+	if (act_root_path(r, bin, sizeof(bin), "bin", &e2) < 0 ||
+	    act_root_path(r, prev, sizeof(prev), "bin.prev", &e2) < 0 ||
+	    act_root_path(r, failed, sizeof(failed), "bin.failed", &e2) < 0)
 		return;
-	ins_remove_at_root(ins, "bin.failed", &e2);
+	act_remove_at_root(r, "bin.failed", &e2);
 	if (rename(bin, failed) < 0 || rename(prev, bin) < 0) {
 		dy_err_wrap(err, "rolling back failed too (%s); previous binaries are in %s",
 			    strerror(errno), prev);
 		return;
 	}
-	ins_remove_at_root(ins, "bin.failed", &e2);
-	ins->upgraded = 0;
-	ins->config_changed = 1;
-	if (start_instance(ins, &e2) < 0)
+	act_remove_at_root(r, "bin.failed", &e2);
+	stg->upgraded = 0;
+	rs->needed = 1;
+	if (start_instance(r, in, stg, rs, &e2) < 0)
 		dy_err_wrap(err, "restored the previous bin/, which does not start either (%s)",
 			    e2.msg);
 	else
@@ -208,48 +210,49 @@ roll_back(struct inst *ins, struct dy_err *err)
 }
 
 static int
-record_payload(struct inst *ins, struct dy_err *err)
+record_payload(struct run *r, const struct instance *in, struct dy_err *err)
 {
 	char path[PATH_BUF];
-	if (ins_root_path(ins, path, sizeof(path), PAYLOAD_META, err) < 0)
+	if (act_root_path(r, path, sizeof(path), PAYLOAD_META, err) < 0)
 		return -1;
-	return ins_put_file(ins, path, path, ins->img->meta_raw, (size_t)ins->img->trailer.meta_len,
+	return act_put_file(r, path, path, in->img->meta_raw, (size_t)in->img->trailer.meta_len,
 			    0644, err) < 0
 		       ? -1
 		       : 0;
 }
 
 int
-step_start(struct inst *ins, struct dy_err *err)
+step_start(struct run *r, const struct instance *in, struct stage *stg, struct restart *rs,
+	   struct dy_err *err)
 {
-	if (ins->o->no_start || ins->o->sysroot[0] != '\0') {
-		if (ins->upgraded && ins_remove_at_root(ins, "bin.prev", err) < 0)
+	if (r->o->no_start || r->o->sysroot[0] != '\0') {
+		if (stg->upgraded && act_remove_at_root(r, "bin.prev", err) < 0)
 			return -1;
-		return record_payload(ins, err);
+		return record_payload(r, in, err);
 	}
-	dy_say(DY_NORMAL, "starting %s%s", ins->unit_name,
-	       systemd_running(ins) ? "" : " (no systemd: dockyardctl start)");
-	note_start(ins);
-	if (start_instance(ins, err) < 0) {
-		if (ins->upgraded)
-			roll_back(ins, err);
+	dy_say(DY_NORMAL, "starting %s%s", in->unit_name,
+	       systemd_running(r) ? "" : " (no systemd: dockyardctl start)");
+	note_start(r, in, stg, rs);
+	if (start_instance(r, in, stg, rs, err) < 0) {
+		if (stg->upgraded)
+			roll_back(r, in, stg, rs, err);
 		return -1;
 	}
-	ins_fault_point("started");
-	if (ins->upgraded && ins_remove_at_root(ins, "bin.prev", err) < 0)
+	act_fault_point("started");
+	if (stg->upgraded && act_remove_at_root(r, "bin.prev", err) < 0)
 		return -1;
-	return record_payload(ins, err);
+	return record_payload(r, in, err);
 }
 
 int
-step_images(struct inst *ins, struct dy_err *err)
+step_images(struct run *r, const struct instance *in, struct dy_err *err)
 {
-	const struct dy_meta *m = &ins->img->meta;
+	const struct dy_meta *m = &in->img->meta;
 	char docker[PATH_BUF], file[PATH_BUF];
 	char *argv[] = { docker, "load", "-q", "-i", file, NULL };
 	size_t i;
 
-	if (ins_root_path(ins, docker, sizeof(docker), "bin/docker", err) < 0)
+	if (act_root_path(r, docker, sizeof(docker), "bin/docker", err) < 0)
 		return -1;
 	for (i = 0; i < m->nentries; i++) {
 		const struct dy_entry *e = &m->entries[i];
@@ -261,11 +264,11 @@ step_images(struct inst *ins, struct dy_err *err)
 		role = dy_meta_attr(&m->components[e->component], "role");
 		if (role == NULL || strcmp(role, "image") != 0)
 			continue;
-		if (ins_root_path(ins, file, sizeof(file), e->path, err) < 0)
+		if (act_root_path(r, file, sizeof(file), e->path, err) < 0)
 			return -1;
-		ins_act(ins, "image", file, m->components[e->component].name, "load image %s (%s)",
-			file, m->components[e->component].name);
-		if (!ins->dry && dy_run_ok(argv, NULL, err) < 0)
+		act(r, "image", file, m->components[e->component].name, "load image %s (%s)", file,
+		    m->components[e->component].name);
+		if (!r->dry && dy_run_ok(argv, NULL, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -273,12 +276,12 @@ step_images(struct inst *ins, struct dy_err *err)
 
 /* dockyardctl load-images [DIR]; shown names DIR or ROOT/images. */
 static int
-load_dir(struct inst *ins, const char *dir, const char *shown, struct dy_err *err)
+load_dir(const struct run *r, const char *dir, const char *shown, struct dy_err *err)
 {
 	char prog[PATH_BUF];
 	char *argv[] = { prog, "-q", "load-images", (char *)dir, NULL };
 
-	if (ins_root_path(ins, prog, sizeof(prog), "bin/dockyardctl", err) < 0)
+	if (act_root_path(r, prog, sizeof(prog), "bin/dockyardctl", err) < 0)
 		return -1;
 	if (dy_display_level > DY_QUIET) {
 		argv[1] = "load-images";
@@ -291,19 +294,18 @@ load_dir(struct inst *ins, const char *dir, const char *shown, struct dy_err *er
 }
 
 int
-step_image_dirs(struct inst *ins, struct dy_err *err)
+step_image_dirs(struct run *r, struct dy_err *err)
 {
 	char own[PATH_BUF];
 	struct stat st;
 
-	if (ins_root_path(ins, own, sizeof(own), "images", err) < 0)
+	if (act_root_path(r, own, sizeof(own), "images", err) < 0)
 		return -1;
-	if (!ins->dry && stat(own, &st) == 0 && S_ISDIR(st.st_mode) &&
-	    load_dir(ins, NULL, own, err) < 0)
+	if (!r->dry && stat(own, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    load_dir(r, NULL, own, err) < 0)
 		return -1;
-	if (ins->o->images_dir == NULL)
+	if (r->o->images_dir == NULL)
 		return 0;
-	ins_act(ins, "image", ins->o->images_dir, NULL, "load every image archive in %s",
-		ins->o->images_dir);
-	return ins->dry ? 0 : load_dir(ins, ins->o->images_dir, ins->o->images_dir, err);
+	act(r, "image", r->o->images_dir, NULL, "load every image archive in %s", r->o->images_dir);
+	return r->dry ? 0 : load_dir(r, r->o->images_dir, r->o->images_dir, err);
 }
