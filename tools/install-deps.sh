@@ -12,6 +12,7 @@ zstd python3 shellcheck clang-format openssl util-linux iproute2 iptables kmod c
 systemd passwd apparmor rsync libsystemd0 libdevmapper1.02.1 libseccomp2
 clang libclang-rt-14-dev
 mandoc python3-jsonschema debhelper lintian dpkg-dev
+cflow
 ansible-core ansible-lint cloud-init python3-yaml
 "
 # The aarch64 stub (make arm64): the cross compiler, the same static

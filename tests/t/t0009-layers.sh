@@ -1,0 +1,93 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# flavors: release
+# The C sources keep their layers: no circle of calls between files (the
+# call graph from GNU cflow, mapped to the files that define each
+# function), and no function longer than 60 lines.  The checker itself
+# is shown to find a circle in a pair of fixture files.
+# shellcheck disable=SC2034 # variables are used by the eval'ed bodies
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+CALLS="$SRC_DIR/tests/tools/calls.py"
+
+# Long functions still being shortened elsewhere: reported, not failed.
+# Any other function over 60 lines fails the test.
+KNOWN_LONG="
+builder/main.c:parse_args
+builder/unpack.c:follow
+installer/main.c:take_option
+tests/unit/test_config.c:test_conflicts
+tests/unit/test_config.c:test_complete
+tests/unit/test_image.c:test_write_reproducible
+tests/unit/test_image.c:test_manifest_image
+tests/unit/test_image.c:test_release_dind
+tests/unit/test_lock.c:test_write_and_load
+tests/unit/test_lock.c:test_payload_locks
+tests/unit/test_preflight.c:test_output
+tests/unit/test_scripts.c:test_concat
+tests/unit/test_trailer.c:test_rejects_bad_ranges
+"
+
+expect_success 'the installer, common and verify files call in no circle' '
+	cd "$SRC_DIR" &&
+	python3 "$CALLS" cycles installer/*.c common/*.c verify/*.c >"$TRASH/cycles" ||
+	{ cat "$TRASH/cycles"; false; }
+'
+
+expect_success 'a pair of files that call each other is a circle, named with its calls' '
+	mkdir -p "$TRASH/ring" &&
+	printf "int b_get(void);\nint a_get(void) { return 1; }\nint a_use(void) { return b_get(); }\n" \
+		>"$TRASH/ring/a.c" &&
+	printf "int a_get(void);\nint b_get(void) { return a_get() + 1; }\n" >"$TRASH/ring/b.c" &&
+	! python3 "$CALLS" cycles "$TRASH/ring/a.c" "$TRASH/ring/b.c" >"$TRASH/ring.out" &&
+	cat "$TRASH/ring.out" &&
+	grep -q "^call circle between $TRASH/ring/a.c, $TRASH/ring/b.c:" "$TRASH/ring.out" &&
+	grep -q "a.c -> .*b.c: a_use -> b_get$" "$TRASH/ring.out" &&
+	grep -q "b.c -> .*a.c: b_get -> a_get$" "$TRASH/ring.out"
+'
+
+expect_success 'calls one way only, or to a static function of the same name, are no circle' '
+	mkdir -p "$TRASH/line" &&
+	printf "int low(void) { return 1; }\n" >"$TRASH/line/low.c" &&
+	printf "int low(void);\nstatic int own(void) { return 2; }\nint high(void) { return low() + own(); }\n" \
+		>"$TRASH/line/high.c" &&
+	printf "static int high(void) { return 3; }\nint other(void) { return high(); }\n" \
+		>"$TRASH/line/other.c" &&
+	printf "int other(void);\nint own(void) { return other(); }\n" >"$TRASH/line/own.c" &&
+	python3 "$CALLS" cycles "$TRASH"/line/*.c >"$TRASH/line.out" &&
+	grep -q "^no call circle between 4 files$" "$TRASH/line.out"
+'
+
+expect_success 'the length check counts from brace to brace and names what is long' '
+	{
+		printf "int\nshort_one(void)\n{\n" &&
+		i=0 && while [ $i -lt 58 ]; do echo "	;"; i=$((i + 1)); done &&
+		printf "}\n\nint\nlong_one(int a,\n\tint b)\n{\n" &&
+		i=0 && while [ $i -lt 59 ]; do echo "	;"; i=$((i + 1)); done &&
+		printf "}\n"
+	} >"$TRASH/len.c" &&
+	! python3 "$CALLS" long 60 "$TRASH/len.c" >"$TRASH/len.out" &&
+	cat "$TRASH/len.out" &&
+	test "$(cat "$TRASH/len.out")" = "$TRASH/len.c:67: long_one is 61 lines (at most 60)"
+'
+
+expect_success 'no C function of the product is longer than 60 lines' '
+	cd "$SRC_DIR" &&
+	python3 "$CALLS" long 60 $(git ls-files "builder/*.c" "common/*.c" "installer/*.c" \
+		"verify/*.c" "tests/unit/*.c") >"$TRASH/long"
+	cat "$TRASH/long" &&
+	bad=0 &&
+	while IFS= read -r line; do
+		file=${line%%:*} && name=${line#*: } && name=${name%% is *} &&
+		case "$KNOWN_LONG" in
+		*"
+$file:$name
+"*) echo "known, being shortened: $line" ;;
+		*) echo "too long: $line" && bad=1 ;;
+		esac
+	done <"$TRASH/long" &&
+	test "$bad" = 0
+'
+
+test_done
