@@ -23,8 +23,11 @@ CALL = re.compile(r"^    (\w+)\(\)")
 
 
 def cflow(args):
-    return subprocess.run(["cflow"] + args, check=True, capture_output=True,
-                          text=True).stdout
+    try:
+        return subprocess.run(["cflow"] + args, check=True, capture_output=True,
+                              text=True).stdout
+    except FileNotFoundError:
+        sys.exit("calls.py: no cflow in PATH (Debian package cflow: make deps)")
 
 
 def exported(files):
