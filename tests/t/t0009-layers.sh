@@ -35,6 +35,16 @@ expect_success 'the installer, common and verify files call in no circle' '
 	{ cat "$TRASH/cycles"; false; }
 '
 
+# install.c is the driver: only the program's main.c calls it.
+expect_success 'only installer/main.c calls the install driver' '
+	cd "$SRC_DIR" &&
+	python3 "$CALLS" callers installer/install.c installer/*.c common/*.c verify/*.c \
+		>"$TRASH/callers" &&
+	cat "$TRASH/callers" &&
+	grep -q "^installer/main.c: .* -> dy_install$" "$TRASH/callers" &&
+	! grep -v "^installer/main.c: " "$TRASH/callers"
+'
+
 expect_success 'a pair of files that call each other is a circle, named with its calls' '
 	mkdir -p "$TRASH/ring" &&
 	printf "int b_get(void);\nint a_get(void) { return 1; }\nint a_use(void) { return b_get(); }\n" \

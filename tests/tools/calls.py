@@ -5,6 +5,9 @@
   calls.py cycles FILE.c...   the file-level call graph (from GNU cflow)
                               has no circle; exit 1 naming the files and
                               the calls of each circle found
+  calls.py callers TOP.c FILE.c...
+                              the files (of FILE.c...) that call a function
+                              of TOP.c, one "FILE: caller -> callee" a line
   calls.py long MAX FILE.c... no function is longer than MAX lines, from
                               its opening brace to its closing one; exit 1
                               listing those that are
@@ -116,6 +119,14 @@ def cycles(files):
     return 1 if bad else 0
 
 
+def callers(top, files):
+    edges = file_graph([top] + [f for f in files if f != top])
+    for f in sorted(edges):
+        for call in edges[f].get(top, []):
+            print("%s: %s" % (f, call))
+    return 0
+
+
 NAME = re.compile(r"^(\w+)\(")
 
 
@@ -142,6 +153,8 @@ def long_functions(limit, files):
 def main(argv):
     if len(argv) >= 2 and argv[0] == "cycles":
         return cycles(argv[1:])
+    if len(argv) >= 2 and argv[0] == "callers":
+        return callers(argv[1], argv[2:])
     if len(argv) >= 3 and argv[0] == "long" and argv[1].isdigit():
         return long_functions(int(argv[1]), argv[2:])
     sys.stderr.write(__doc__)
