@@ -19,14 +19,6 @@ builder/unpack.c:follow
 installer/main.c:take_option
 tests/unit/test_config.c:test_conflicts
 tests/unit/test_config.c:test_complete
-tests/unit/test_image.c:test_write_reproducible
-tests/unit/test_image.c:test_manifest_image
-tests/unit/test_image.c:test_release_dind
-tests/unit/test_lock.c:test_write_and_load
-tests/unit/test_lock.c:test_payload_locks
-tests/unit/test_preflight.c:test_output
-tests/unit/test_scripts.c:test_concat
-tests/unit/test_trailer.c:test_rejects_bad_ranges
 "
 
 expect_success 'the installer, common and verify files call in no circle' '
