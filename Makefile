@@ -62,7 +62,7 @@ INSTALLER_LIB := installer/extract.c installer/list.c installer/config.c install
 	installer/receipt.c installer/sysobj.c installer/preflight.c installer/install.c
 INSTALLER_LIB += installer/dropin.c installer/settings.c installer/instances.c
 INSTALLER_LIB += installer/cidr.c installer/envfile.c installer/hostnet.c installer/conflict.c \
-	installer/generate.c
+	installer/generate.c installer/merge.c
 UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))

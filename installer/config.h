@@ -7,8 +7,8 @@
  * checked against what the host already uses, and completed with
  * generated conflict-free values.
  *
- * One header, one section per file, each file calling only the ones
- * above it:
+ * One header, one section per file, from the bottom up: each file calls
+ * only the files listed before it.
  *   cidr.c      IPv4 CIDR text and arithmetic
  *   config.c    the keys, the rule of each value and of the whole,
  *               the text of dockyard.env (optional keys: settings.h)
@@ -224,7 +224,7 @@ int dy_config_check_nets(const struct dy_config *c, unsigned which, const struct
 /* ---- generate.c ---- */
 
 /* Fill every key not set: prefix "dy1", "dy2", ... (first free); bridge
- * ".1" of a random /24 and pool a random /16 from 172.16.0.0/12, pool
+ * ".1" of a random /24 and pool a random /20 from 172.16.0.0/12, pool
  * size 24, each retried until conflict-free (at most 1000 tries).  The
  * random source is injectable for tests; NULL: a sequence seeded from the
  * root path, so one root on an unchanged host always gets the same values

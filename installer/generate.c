@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Generated values for the keys not given (see config.h): the values of
- * the instance registered with this root, else the first free prefix and
- * conflict-free networks drawn from 172.16.0.0/12.
+ * Generated values for the keys not given (see config.h): the first free
+ * prefix and conflict-free networks drawn from 172.16.0.0/12.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#include "settings.h"
 
 #define TRIES 1000
 #define POOL_SIZE_DEFAULT 24
@@ -43,36 +40,6 @@ seeded_random(void *ctx)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	return (uint32_t)((z ^ (z >> 31)) >> 32);
-}
-
-/* A re-run with only --root keeps the registered instance's values. */
-static void
-adopt_registered(struct dy_config *c, const struct dy_host *h)
-{
-	const struct dy_host_instance *in = NULL;
-	size_t i;
-
-	for (i = 0; i < h->ninstances && (c->set & DY_KEY_ROOT); i++)
-		if (dy_root_same(h->instances[i].root, c->root) &&
-		    (!(c->set & DY_KEY_PREFIX) || strcmp(h->instances[i].prefix, c->prefix) == 0))
-			in = &h->instances[i];
-	if (in == NULL)
-		return;
-	if (!(c->set & DY_KEY_PREFIX)) {
-		snprintf(c->prefix, sizeof(c->prefix), "%s", in->prefix);
-		c->set |= DY_KEY_PREFIX;
-	}
-	if (!(c->set & DY_KEY_BRIDGE) && (in->cfg.set & DY_KEY_BRIDGE))
-		c->bridge = in->cfg.bridge;
-	if (!(c->set & DY_KEY_FIXED) && (in->cfg.set & DY_KEY_FIXED))
-		c->fixed = in->cfg.fixed;
-	if (!(c->set & DY_KEY_POOL_BASE) && (in->cfg.set & DY_KEY_POOL_BASE))
-		c->pool = in->cfg.pool;
-	if (!(c->set & DY_KEY_POOL_SIZE) && (in->cfg.set & DY_KEY_POOL_SIZE))
-		c->pool_size = in->cfg.pool_size;
-	c->set |=
-		in->cfg.set & (DY_KEY_BRIDGE | DY_KEY_FIXED | DY_KEY_POOL_BASE | DY_KEY_POOL_SIZE);
-	dy_settings_merge(c, &in->cfg);
 }
 
 static int
@@ -164,7 +131,6 @@ dy_config_complete(struct dy_config *c, const struct dy_host *h, dy_random_fn rn
 		rnd = seeded_random;
 		ctx = &seq;
 	}
-	adopt_registered(&t, h);
 	if (!(t.set & DY_KEY_PREFIX) && pick_prefix(&t, h, err) < 0)
 		return -1;
 	derive_bridge_fixed(&t);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../../installer/config.h"
+#include "../../installer/merge.h"
 #include "harness.h"
 #include "testutil.h"
 
@@ -676,6 +677,7 @@ test_complete(void)
 	/* Re-run with only the root: the registered instance's values. */
 	dy_config_init(&c);
 	CHECK(dy_config_set(&c, "root", "/dy1/", &err) == 0);
+	dy_config_merge_registered(&c, &h);
 	CHECK(dy_config_complete(&c, &h, seq_next, &s, &err) == 0);
 	CHECK(memcmp(&c, &host_instances[0].cfg, sizeof(c)) == 0);
 
