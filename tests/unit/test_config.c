@@ -854,6 +854,60 @@ test_scan_live(void)
 	dy_host_free(&h);
 }
 
+/* Precedence of merge.h: flags, then --env FILE, else the root's installed
+ * dockyard.env; a file naming another root is refused. */
+static void
+test_merge_given(void)
+{
+	static const char installed[] = "DOCKYARD_DOCKER_PREFIX=old\n"
+					"DOCKYARD_POOL_SIZE=26\n"
+					"DOCKYARD_LOG_KEEP=7\n";
+	static const char given[] = "DOCKYARD_DOCKER_PREFIX=file\n"
+				    "DOCKYARD_FIXED_CIDR=10.9.0.0/24\n";
+	struct dy_config_sources src;
+	struct dy_err err = { { 0 } };
+	char sysroot[256], path[400], envf[400];
+	struct dy_config flags, c;
+
+	if (tu_make_tmpdir(sysroot, sizeof(sysroot), "config-merge") < 0) {
+		CHECK(0);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/r/etc", sysroot);
+	CHECK(dy_mkdir_p(path, 0755, &err) == 0);
+	snprintf(path, sizeof(path), "%s/r/etc/dockyard.env", sysroot);
+	CHECK(dy_write_file_atomic(path, installed, strlen(installed), 0644, &err) == 0);
+	snprintf(envf, sizeof(envf), "%s/given.env", sysroot);
+	CHECK(dy_write_file_atomic(envf, given, strlen(given), 0644, &err) == 0);
+	dy_config_init(&flags);
+	src = (struct dy_config_sources){ &flags, NULL, sysroot };
+
+	/* No root: nothing to read from. */
+	CHECK(dy_config_merge_given(&src, &c, &err) == -1);
+	CHECK_STR_CONTAINS(err.msg, "--root DIR is required");
+
+	/* The installed file fills what the flags leave open. */
+	CHECK(dy_config_set(&flags, "root", "/r", &err) == 0);
+	CHECK(dy_config_set(&flags, "pool-size", "25", &err) == 0);
+	CHECK(dy_config_merge_given(&src, &c, &err) == 0);
+	CHECK(strcmp(c.prefix, "old") == 0 && c.pool_size == 25 && c.opt.log_keep == 7);
+	CHECK(c.set == (DY_KEY_ROOT | DY_KEY_PREFIX | DY_KEY_POOL_SIZE | DY_KEY_LOG_KEEP));
+
+	/* --env replaces the installed file, and flags still win over it. */
+	CHECK(dy_config_set(&flags, "prefix", "flag", &err) == 0);
+	src.env_file = envf;
+	CHECK(dy_config_merge_given(&src, &c, &err) == 0);
+	CHECK(strcmp(c.prefix, "flag") == 0 && cidr_is(&c.fixed, "10.9.0.0/24"));
+	CHECK(!(c.set & DY_KEY_LOG_KEEP));
+
+	/* A file written for another root is not this instance's. */
+	CHECK(dy_write_file_atomic(envf, "DOCKYARD_ROOT=/other\n", 21, 0644, &err) == 0);
+	CHECK(dy_config_merge_given(&src, &c, &err) == -1);
+	CHECK_STR_CONTAINS(err.msg,
+			   "given.env says DOCKYARD_ROOT=/other, but the root given is /r");
+	tu_remove_tree(sysroot);
+}
+
 int
 main(void)
 {
@@ -866,6 +920,7 @@ main(void)
 	RUN(test_format_roundtrip);
 	RUN(test_conflicts);
 	RUN(test_complete);
+	RUN(test_merge_given);
 	RUN(test_prefix_exhausted);
 	RUN(test_scan_sysroot);
 	RUN(test_scan_live);
