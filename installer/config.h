@@ -17,7 +17,8 @@
  *   conflict.c  a configuration against the host
  *   generate.c  values for the keys not given
  * merge.h, above them all, is the one place that knows where a value
- * comes from: flags, --env file, the installed dockyard.env, generated.
+ * comes from: flags, --env file or the installed dockyard.env, the
+ * registered instance, generated.
  */
 #ifndef DY_CONFIG_H
 #define DY_CONFIG_H
@@ -27,10 +28,10 @@
 
 #include "../common/err.h"
 
-/* ---- cidr.c ---- */
-
 #define DY_ROOT_MAX 1024
 #define DY_PREFIX_MAX 8 /* "${PREFIX}docker0" must fit IFNAMSIZ-1 = 15 */
+
+/* ---- cidr.c ---- */
 
 /* An IPv4 address with a prefix length; addr in host byte order.  For the
  * bridge it is the bridge's own address (host bits set); for the fixed

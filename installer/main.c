@@ -137,271 +137,16 @@ struct cli {
 	struct dy_install_opts inst;
 };
 
-static void
-progress(void *ctx, uint64_t done, uint64_t total)
-{
-	(void)ctx;
-	dy_progress("verifying", done, total, 1);
-}
-
-static int
-open_image(const struct cli *c, struct dy_image *img)
-{
-	struct dy_err err;
-	int rc;
-
-	char self[4096];
-	ssize_t n;
-
-	if (c->image)
-		rc = dy_image_open(img, c->image, NULL, 0, &err);
-	else {
-		/* Messages name the file the operator ran, not /proc/self/exe. */
-		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		self[n > 0 ? n : 0] = '\0';
-		rc = dy_image_open(img, "/proc/self/exe", n > 0 ? self : NULL, 1, &err);
-	}
-	if (rc < 0)
-		dy_error("%s", err.msg);
-	return rc;
-}
-
-static int
-cmd_version(const struct cli *c)
-{
-	struct dy_image img;
-	struct dy_err err;
-
-	printf("dockyard-installer %s (payload format %d)\n", DY_VERSION, DY_TRAILER_VERSION);
-	if (open_image(c, &img) < 0)
-		return EXIT_BAD;
-	if (dy_image_check_digest(&img, &err) < 0) {
-		dy_error("%s", err.msg);
-		dy_image_close(&img);
-		return EXIT_BAD;
-	}
-	printf("payload components:\n");
-	dy_list_versions(stdout, &img.meta);
-	dy_image_close(&img);
-	return 0;
-}
-
-static void
-say_signature_state(const struct dy_image *img, const struct dy_sig_key *pub)
-{
-	if (pub != NULL)
-		dy_say(DY_NORMAL, "signature OK (%s)", dy_sig_key_name(pub));
-	else if (img->trailer.flags & DY_TRAILER_SIGNED)
-		dy_say(DY_NORMAL, "%s: signed; signature not verified (give --key PUB.pem)",
-		       img->path);
-}
-
-static int
-cmd_check(struct cli *c, struct dy_image *img)
-{
-	struct dy_walk_ops ops = { NULL, NULL, NULL, progress, NULL };
-	struct dy_sig_key *pub = NULL;
-	struct dy_err err;
-	uint64_t read_bytes = 0;
-	int rc = EXIT_BAD;
-
-	/* A bad key is reported before the long pass, not after it. */
-	if (c->inst.key != NULL && dy_sig_key_load(c->inst.key, 0, &pub, &err) < 0) {
-		dy_error("%s", err.msg);
-		return EXIT_BAD;
-	}
-	if (dy_payload_walk(img, &ops, NULL, &read_bytes, &err) < 0) {
-		dy_progress_end();
-		dy_error("%s", err.msg);
-		goto out;
-	}
-	dy_progress_end();
-	/* Only now does the signed digest describe this file. */
-	if (pub != NULL && dy_sig_check_image(img, pub, &err) < 0) {
-		dy_error("%s", err.msg);
-		goto out;
-	}
-	dy_say(DY_VERBOSE, "read %llu of %llu bytes %s (SHA-256: %s)",
-	       (unsigned long long)read_bytes, (unsigned long long)img->size,
-	       read_bytes == img->size ? "once" : "more than once", dy_sha256_impl());
-	dy_say(DY_NORMAL, "%s: OK (%zu components, %zu entries, %llu bytes verified)", img->path,
-	       img->meta.ncomponents, img->meta.nentries, (unsigned long long)img->size);
-	say_signature_state(img, pub);
-	rc = 0;
-out:
-	dy_sig_key_free(pub);
-	return rc;
-}
-
-static int
-cmd_list(struct cli *c, struct dy_image *img)
-{
-	struct dy_err err;
-
-	/* Digest first: a listing of a corrupt file would be a lie. */
-	if (dy_image_check_digest(img, &err) < 0) {
-		dy_error("%s", err.msg);
-		return EXIT_BAD;
-	}
-	if (!c->inst.json) {
-		dy_list_text(stdout, &img->meta);
-		return 0;
-	}
-	if (dy_list_json(stdout, &img->meta, &err) < 0) {
-		dy_error("%s", err.msg);
-		return EXIT_BAD;
-	}
-	return 0;
-}
-
-static int
-cmd_extract(struct cli *c, struct dy_image *img)
-{
-	struct dy_extract_stats stats;
-	struct dy_err err;
-
-	if (c->arg == NULL) {
-		dy_error("extract needs a target directory (see --help)");
-		return EXIT_USAGE;
-	}
-	if (dy_extract(img, c->arg, progress, &stats, &err) < 0) {
-		dy_progress_end();
-		dy_error("%s", err.msg);
-		return EXIT_BAD;
-	}
-	dy_progress_end();
-	dy_say(DY_NORMAL, "extracted %llu files (%llu bytes) into %s",
-	       (unsigned long long)stats.files, (unsigned long long)stats.bytes_written, c->arg);
-	dy_say(DY_VERBOSE, "read %llu of %llu image bytes", (unsigned long long)stats.bytes_read,
-	       (unsigned long long)img->size);
-	return 0;
-}
-
-/* gen-env: the resolved configuration only. */
-static int
-cmd_gen_env(struct cli *c, struct dy_image *img)
-{
-	struct dy_config cfg;
-	struct dy_err err;
-	char *text = NULL;
-	size_t len;
-	int rc;
-
-	(void)img;
-	rc = dy_install_config(&c->inst, &cfg, &err);
-	if (rc != DY_EXIT_OK) {
-		dy_error("%s", err.msg);
-		return rc;
-	}
-	if (dy_config_format_env(&cfg, &text, &len, &err) < 0) {
-		dy_error("%s", err.msg);
-		return EXIT_BAD;
-	}
-	rc = DY_EXIT_OK;
-	if (c->out == NULL)
-		fwrite(text, 1, len, stdout);
-	else if (!c->inst.force && access(c->out, F_OK) == 0) {
-		dy_error("%s exists; pass --force to replace it", c->out);
-		rc = EXIT_BAD;
-	} else if (dy_write_file_atomic(c->out, text, len, 0644, &err) < 0) {
-		dy_error("%s", err.msg);
-		rc = EXIT_BAD;
-	} else
-		dy_say(DY_NORMAL, "wrote %s", c->out);
-	free(text);
-	return rc;
-}
-
-static int
-cmd_uninstall(struct cli *c, struct dy_image *img)
-{
-	char *extra[3] = { NULL, NULL, NULL };
-	struct dy_err err;
-	int n = 0, rc;
-
-	(void)img;
-	if (c->yes)
-		extra[n++] = "--yes";
-	if (c->keep_data)
-		extra[n++] = "--keep-data";
-	rc = dy_uninstall(&c->inst, extra, &err);
-	if (rc != DY_EXIT_OK)
-		dy_error("%s", err.msg);
-	return rc;
-}
-
-/* instances: the registry; each instance's state from its dockyardctl
- * (not in an image tree, where nothing runs).  A broken entry is listed,
- * never fatal. */
-static int
-cmd_instances(struct cli *c, struct dy_image *img)
-{
-	struct dy_err err;
-	json_t *doc;
-
-	(void)img;
-	doc = dy_instances_scan(c->inst.sysroot, c->inst.sysroot[0] == '\0', &err);
-	if (doc == NULL) {
-		dy_error("%s", err.msg);
-		return EXIT_BAD;
-	}
-	if (c->inst.json) {
-		json_dumpf(doc, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-	} else
-		dy_instances_print(stdout, doc);
-	json_decref(doc);
-	return 0;
-}
-
-/* preflight and plan read the metadata but never stream the payload: its
- * digest first, or they would report on a corrupt file.  install checks it
- * in its one extracting pass, before it acts on the metadata. */
-static int
-check_digest(struct dy_image *img)
-{
-	struct dy_err err;
-
-	if (dy_image_check_digest(img, &err) == 0)
-		return 0;
-	dy_error("%s", err.msg);
-	return -1;
-}
-
-static int
-cmd_install(struct cli *c, struct dy_image *img)
-{
-	struct dy_err err;
-	int rc;
-
-	if (c->inst.dry_run && check_digest(img) < 0)
-		return EXIT_BAD;
-	rc = dy_install(img, &c->inst, &err);
-	if (rc != DY_EXIT_OK)
-		dy_error("%s", err.msg);
-	return rc;
-}
-
-static int
-cmd_plan(struct cli *c, struct dy_image *img)
-{
-	c->inst.dry_run = 1;
-	return cmd_install(c, img);
-}
-
-static int
-cmd_preflight(struct cli *c, struct dy_image *img)
-{
-	struct dy_err err;
-	int rc;
-
-	if (check_digest(img) < 0)
-		return EXIT_BAD;
-	rc = dy_install_preflight(img, &c->inst, &err);
-	if (rc != DY_EXIT_OK)
-		dy_error("%s", err.msg);
-	return rc;
-}
+/* The commands; img is NULL for those without CMD_IMAGE. */
+static int cmd_install(struct cli *c, struct dy_image *img);
+static int cmd_plan(struct cli *c, struct dy_image *img);
+static int cmd_preflight(struct cli *c, struct dy_image *img);
+static int cmd_gen_env(struct cli *c, struct dy_image *img);
+static int cmd_uninstall(struct cli *c, struct dy_image *img);
+static int cmd_instances(struct cli *c, struct dy_image *img);
+static int cmd_check(struct cli *c, struct dy_image *img);
+static int cmd_list(struct cli *c, struct dy_image *img);
+static int cmd_extract(struct cli *c, struct dy_image *img);
 
 /* Options that only some commands take: given to another, they are a
  * mistake, not a no-op.  Every other option is taken by every command. */
@@ -491,49 +236,6 @@ find_command(const char *name)
 		if (strcmp(cmd->name, name) == 0)
 			return cmd;
 	return NULL;
-}
-
-/* "install, plan and check": the commands that take the option id. */
-static void
-commands_taking(int id, char *buf, size_t size)
-{
-	const struct command *cmd;
-	size_t n = 0, left = 0;
-
-	for (cmd = commands; cmd->name; cmd++)
-		left += (cmd->takes & OPT(id)) != 0;
-	buf[0] = '\0';
-	for (cmd = commands; cmd->name && n < size; cmd++) {
-		if (!(cmd->takes & OPT(id)))
-			continue;
-		left--;
-		n += (size_t)snprintf(buf + n, size - n, "%s%s", cmd->name,
-				      left > 1	  ? ", "
-				      : left == 1 ? " and "
-						  : "");
-	}
-}
-
-/* Options given that the command does not take are mistakes, not no-ops. */
-static int
-check_applicable(const struct cli *c)
-{
-	const struct dy_opt *o;
-	char names[128];
-
-	for (o = options; o->long_name; o++) {
-		if (o->id >= 64 || !(c->given & SCOPED & OPT(o->id) & ~c->command->takes))
-			continue;
-		commands_taking(o->id, names, sizeof(names));
-		dy_error("--%s applies to %s", o->long_name, names);
-		return -1;
-	}
-	if (c->inst.images_dir && (c->inst.no_start || c->sysroot[0] != '\0')) {
-		dy_error("--images loads into a started instance: not with --no-start or "
-			 "--sysroot");
-		return -1;
-	}
-	return 0;
 }
 
 /* "/dy1/" and "/dy1" are the same root; "/" stays "/" (and is refused). */
@@ -767,6 +469,315 @@ parse_args(int argc, char **argv, struct cli *c)
 			return -1;
 	}
 	return 0;
+}
+
+static void
+progress(void *ctx, uint64_t done, uint64_t total)
+{
+	(void)ctx;
+	dy_progress("verifying", done, total, 1);
+}
+
+static int
+open_image(const struct cli *c, struct dy_image *img)
+{
+	struct dy_err err;
+	int rc;
+
+	char self[4096];
+	ssize_t n;
+
+	if (c->image)
+		rc = dy_image_open(img, c->image, NULL, 0, &err);
+	else {
+		/* Messages name the file the operator ran, not /proc/self/exe. */
+		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		self[n > 0 ? n : 0] = '\0';
+		rc = dy_image_open(img, "/proc/self/exe", n > 0 ? self : NULL, 1, &err);
+	}
+	if (rc < 0)
+		dy_error("%s", err.msg);
+	return rc;
+}
+
+static int
+cmd_version(const struct cli *c)
+{
+	struct dy_image img;
+	struct dy_err err;
+
+	printf("dockyard-installer %s (payload format %d)\n", DY_VERSION, DY_TRAILER_VERSION);
+	if (open_image(c, &img) < 0)
+		return EXIT_BAD;
+	if (dy_image_check_digest(&img, &err) < 0) {
+		dy_error("%s", err.msg);
+		dy_image_close(&img);
+		return EXIT_BAD;
+	}
+	printf("payload components:\n");
+	dy_list_versions(stdout, &img.meta);
+	dy_image_close(&img);
+	return 0;
+}
+
+static void
+say_signature_state(const struct dy_image *img, const struct dy_sig_key *pub)
+{
+	if (pub != NULL)
+		dy_say(DY_NORMAL, "signature OK (%s)", dy_sig_key_name(pub));
+	else if (img->trailer.flags & DY_TRAILER_SIGNED)
+		dy_say(DY_NORMAL, "%s: signed; signature not verified (give --key PUB.pem)",
+		       img->path);
+}
+
+static int
+cmd_check(struct cli *c, struct dy_image *img)
+{
+	struct dy_walk_ops ops = { NULL, NULL, NULL, progress, NULL };
+	struct dy_sig_key *pub = NULL;
+	struct dy_err err;
+	uint64_t read_bytes = 0;
+	int rc = EXIT_BAD;
+
+	/* A bad key is reported before the long pass, not after it. */
+	if (c->inst.key != NULL && dy_sig_key_load(c->inst.key, 0, &pub, &err) < 0) {
+		dy_error("%s", err.msg);
+		return EXIT_BAD;
+	}
+	if (dy_payload_walk(img, &ops, NULL, &read_bytes, &err) < 0) {
+		dy_progress_end();
+		dy_error("%s", err.msg);
+		goto out;
+	}
+	dy_progress_end();
+	/* Only now does the signed digest describe this file. */
+	if (pub != NULL && dy_sig_check_image(img, pub, &err) < 0) {
+		dy_error("%s", err.msg);
+		goto out;
+	}
+	dy_say(DY_VERBOSE, "read %llu of %llu bytes %s (SHA-256: %s)",
+	       (unsigned long long)read_bytes, (unsigned long long)img->size,
+	       read_bytes == img->size ? "once" : "more than once", dy_sha256_impl());
+	dy_say(DY_NORMAL, "%s: OK (%zu components, %zu entries, %llu bytes verified)", img->path,
+	       img->meta.ncomponents, img->meta.nentries, (unsigned long long)img->size);
+	say_signature_state(img, pub);
+	rc = 0;
+out:
+	dy_sig_key_free(pub);
+	return rc;
+}
+
+static int
+cmd_list(struct cli *c, struct dy_image *img)
+{
+	struct dy_err err;
+
+	/* Digest first: a listing of a corrupt file would be a lie. */
+	if (dy_image_check_digest(img, &err) < 0) {
+		dy_error("%s", err.msg);
+		return EXIT_BAD;
+	}
+	if (!c->inst.json) {
+		dy_list_text(stdout, &img->meta);
+		return 0;
+	}
+	if (dy_list_json(stdout, &img->meta, &err) < 0) {
+		dy_error("%s", err.msg);
+		return EXIT_BAD;
+	}
+	return 0;
+}
+
+static int
+cmd_extract(struct cli *c, struct dy_image *img)
+{
+	struct dy_extract_stats stats;
+	struct dy_err err;
+
+	if (c->arg == NULL) {
+		dy_error("extract needs a target directory (see --help)");
+		return EXIT_USAGE;
+	}
+	if (dy_extract(img, c->arg, progress, &stats, &err) < 0) {
+		dy_progress_end();
+		dy_error("%s", err.msg);
+		return EXIT_BAD;
+	}
+	dy_progress_end();
+	dy_say(DY_NORMAL, "extracted %llu files (%llu bytes) into %s",
+	       (unsigned long long)stats.files, (unsigned long long)stats.bytes_written, c->arg);
+	dy_say(DY_VERBOSE, "read %llu of %llu image bytes", (unsigned long long)stats.bytes_read,
+	       (unsigned long long)img->size);
+	return 0;
+}
+
+/* gen-env: the resolved configuration only. */
+static int
+cmd_gen_env(struct cli *c, struct dy_image *img)
+{
+	struct dy_config cfg;
+	struct dy_err err;
+	char *text = NULL;
+	size_t len;
+	int rc;
+
+	(void)img;
+	rc = dy_install_config(&c->inst, &cfg, &err);
+	if (rc != DY_EXIT_OK) {
+		dy_error("%s", err.msg);
+		return rc;
+	}
+	if (dy_config_format_env(&cfg, &text, &len, &err) < 0) {
+		dy_error("%s", err.msg);
+		return EXIT_BAD;
+	}
+	rc = DY_EXIT_OK;
+	if (c->out == NULL)
+		fwrite(text, 1, len, stdout);
+	else if (!c->inst.force && access(c->out, F_OK) == 0) {
+		dy_error("%s exists; pass --force to replace it", c->out);
+		rc = EXIT_BAD;
+	} else if (dy_write_file_atomic(c->out, text, len, 0644, &err) < 0) {
+		dy_error("%s", err.msg);
+		rc = EXIT_BAD;
+	} else
+		dy_say(DY_NORMAL, "wrote %s", c->out);
+	free(text);
+	return rc;
+}
+
+static int
+cmd_uninstall(struct cli *c, struct dy_image *img)
+{
+	char *extra[3] = { NULL, NULL, NULL };
+	struct dy_err err;
+	int n = 0, rc;
+
+	(void)img;
+	if (c->yes)
+		extra[n++] = "--yes";
+	if (c->keep_data)
+		extra[n++] = "--keep-data";
+	rc = dy_uninstall(&c->inst, extra, &err);
+	if (rc != DY_EXIT_OK)
+		dy_error("%s", err.msg);
+	return rc;
+}
+
+/* instances: the registry; each instance's state from its dockyardctl
+ * (not in an image tree, where nothing runs).  A broken entry is listed,
+ * never fatal. */
+static int
+cmd_instances(struct cli *c, struct dy_image *img)
+{
+	struct dy_err err;
+	json_t *doc;
+
+	(void)img;
+	doc = dy_instances_scan(c->inst.sysroot, c->inst.sysroot[0] == '\0', &err);
+	if (doc == NULL) {
+		dy_error("%s", err.msg);
+		return EXIT_BAD;
+	}
+	if (c->inst.json) {
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	} else
+		dy_instances_print(stdout, doc);
+	json_decref(doc);
+	return 0;
+}
+
+/* "install, plan and check": the commands that take the option id. */
+static void
+commands_taking(int id, char *buf, size_t size)
+{
+	const struct command *cmd;
+	size_t n = 0, left = 0;
+
+	for (cmd = commands; cmd->name; cmd++)
+		left += (cmd->takes & OPT(id)) != 0;
+	buf[0] = '\0';
+	for (cmd = commands; cmd->name && n < size; cmd++) {
+		if (!(cmd->takes & OPT(id)))
+			continue;
+		left--;
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", cmd->name,
+				      left > 1	  ? ", "
+				      : left == 1 ? " and "
+						  : "");
+	}
+}
+
+/* Options given that the command does not take are mistakes, not no-ops. */
+static int
+check_applicable(const struct cli *c)
+{
+	const struct dy_opt *o;
+	char names[128];
+
+	for (o = options; o->long_name; o++) {
+		if (o->id >= 64 || !(c->given & SCOPED & OPT(o->id) & ~c->command->takes))
+			continue;
+		commands_taking(o->id, names, sizeof(names));
+		dy_error("--%s applies to %s", o->long_name, names);
+		return -1;
+	}
+	if (c->inst.images_dir && (c->inst.no_start || c->sysroot[0] != '\0')) {
+		dy_error("--images loads into a started instance: not with --no-start or "
+			 "--sysroot");
+		return -1;
+	}
+	return 0;
+}
+
+/* preflight and plan read the metadata but never stream the payload: its
+ * digest first, or they would report on a corrupt file.  install checks it
+ * in its one extracting pass, before it acts on the metadata. */
+static int
+check_digest(struct dy_image *img)
+{
+	struct dy_err err;
+
+	if (dy_image_check_digest(img, &err) == 0)
+		return 0;
+	dy_error("%s", err.msg);
+	return -1;
+}
+
+static int
+cmd_install(struct cli *c, struct dy_image *img)
+{
+	struct dy_err err;
+	int rc;
+
+	if (c->inst.dry_run && check_digest(img) < 0)
+		return EXIT_BAD;
+	rc = dy_install(img, &c->inst, &err);
+	if (rc != DY_EXIT_OK)
+		dy_error("%s", err.msg);
+	return rc;
+}
+
+static int
+cmd_plan(struct cli *c, struct dy_image *img)
+{
+	c->inst.dry_run = 1;
+	return cmd_install(c, img);
+}
+
+static int
+cmd_preflight(struct cli *c, struct dy_image *img)
+{
+	struct dy_err err;
+	int rc;
+
+	if (check_digest(img) < 0)
+		return EXIT_BAD;
+	rc = dy_install_preflight(img, &c->inst, &err);
+	if (rc != DY_EXIT_OK)
+		dy_error("%s", err.msg);
+	return rc;
 }
 
 int
