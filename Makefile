@@ -63,6 +63,8 @@ INSTALLER_LIB := installer/extract.c installer/list.c installer/config.c install
 INSTALLER_LIB += installer/dropin.c installer/settings.c installer/instances.c
 INSTALLER_LIB += installer/act.c installer/lock.c installer/step_preflight.c installer/step_dirs.c \
 	installer/step_render.c installer/step_system.c installer/step_receipt.c
+INSTALLER_LIB += installer/cidr.c installer/envfile.c installer/hostnet.c installer/conflict.c \
+	installer/generate.c installer/merge.c
 UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))

@@ -213,76 +213,97 @@ parse_word(struct cli *c, const char *word)
 	return -1;
 }
 
+/* An option naming a file, directory or value kept as given; 1 for any
+ * other option. */
+static int
+take_string(struct dy_build_opts *b, int id, const char *arg)
+{
+	switch (id) {
+	case OPT_MANIFEST:
+		b->manifest_path = arg;
+		break;
+	case OPT_LOCK:
+		b->lock_path = arg;
+		break;
+	case OPT_OUT:
+		b->pack.out_path = arg;
+		break;
+	case OPT_STUB:
+		b->pack.stub_path = arg;
+		break;
+	case OPT_SCRIPTS:
+		b->scripts_dir = arg;
+		break;
+	case OPT_ARCH:
+		b->arch = arg;
+		break;
+	case OPT_CACHE:
+		b->cache_dir = arg;
+		break;
+	case OPT_SIGN:
+		b->pack.sign_key = arg;
+		break;
+	default:
+		return 1;
+	}
+	return 0;
+}
+
+/* The repeatable options, the flags and the numbers. */
+static int
+take_other(struct cli *c, int id, const char *arg)
+{
+	struct dy_build_opts *b = &c->b;
+
+	switch (id) {
+	case OPT_MIRROR:
+		c->mirrors[b->nmirrors++] = arg;
+		break;
+	case OPT_OFFLINE:
+		b->offline = 1;
+		break;
+	case OPT_SELECT:
+		c->selects[b->nselects++] = arg;
+		break;
+	case OPT_WITH:
+		c->withs[b->nwiths++] = arg;
+		break;
+	case OPT_NO_DIST:
+		b->no_dist_files = 1;
+		break;
+	case OPT_LEVEL:
+	case OPT_WINDOW:
+	case OPT_THREADS:
+		return parse_number(id, arg, &b->pack);
+	case OPT_HELP:
+		usage(stdout);
+		exit(0);
+	case OPT_VERSION:
+		printf("dockyard-build %s\n", DY_VERSION);
+		exit(0);
+	}
+	return 0;
+}
+
 static int
 parse_args(int argc, char **argv, struct cli *c)
 {
-	struct dy_build_opts *b = &c->b;
 	struct dy_opts_state st;
 	struct dy_err err;
-	int id;
+	int id, rc;
 
 	dy_opts_init(&st, argc, argv, 1);
 	while ((id = dy_opts_next(&st, options, &err)) != DY_OPT_END) {
-		switch (id) {
-		case DY_OPT_ERROR:
+		if (id == DY_OPT_ERROR) {
 			dy_error("%s", err.msg);
 			return -1;
-		case DY_OPT_WORD:
-			if (parse_word(c, st.optarg) < 0)
-				return -1;
-			break;
-		case OPT_MANIFEST:
-			b->manifest_path = st.optarg;
-			break;
-		case OPT_LOCK:
-			b->lock_path = st.optarg;
-			break;
-		case OPT_OUT:
-			b->pack.out_path = st.optarg;
-			break;
-		case OPT_STUB:
-			b->pack.stub_path = st.optarg;
-			break;
-		case OPT_SCRIPTS:
-			b->scripts_dir = st.optarg;
-			break;
-		case OPT_ARCH:
-			b->arch = st.optarg;
-			break;
-		case OPT_CACHE:
-			b->cache_dir = st.optarg;
-			break;
-		case OPT_MIRROR:
-			c->mirrors[b->nmirrors++] = st.optarg;
-			break;
-		case OPT_OFFLINE:
-			b->offline = 1;
-			break;
-		case OPT_SELECT:
-			c->selects[b->nselects++] = st.optarg;
-			break;
-		case OPT_WITH:
-			c->withs[b->nwiths++] = st.optarg;
-			break;
-		case OPT_NO_DIST:
-			b->no_dist_files = 1;
-			break;
-		case OPT_LEVEL:
-		case OPT_WINDOW:
-		case OPT_THREADS:
-			if (parse_number(id, st.optarg, &b->pack) < 0)
-				return -1;
-			break;
-		case OPT_SIGN:
-			b->pack.sign_key = st.optarg;
-			break;
-		case OPT_HELP:
-			usage(stdout);
-			exit(0);
-		case OPT_VERSION:
-			printf("dockyard-build %s\n", DY_VERSION);
-			exit(0);
 		}
+		if (id == DY_OPT_WORD)
+			rc = parse_word(c, st.optarg);
+		else if ((rc = take_string(&c->b, id, st.optarg)) == 1)
+			rc = take_other(c, id, st.optarg);
+		if (rc < 0)
+			return -1;
 	}
 	return 0;
 }

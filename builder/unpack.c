@@ -592,6 +592,88 @@ drop_last(char *path, size_t *len)
 	path[*len] = '\0';
 }
 
+struct walk {
+	char cur[NAME_BUF];  /* the path reached so far */
+	char rest[NAME_BUF]; /* what is left to walk, from p */
+	size_t len;	     /* of cur */
+	const char *p;
+	const struct entry *via; /* the last link followed */
+	int hops;
+};
+
+/* One component c (clen bytes) more on w->cur. */
+static int
+walk_append(struct unpack *u, const struct slot *s, struct walk *w, const char *c, size_t clen,
+	    struct dy_err *err)
+{
+	if (w->len + 1 + clen + 1 > sizeof(w->cur))
+		return dy_errf(err, "member %s of %s: links lead to an overlong path", s->member,
+			       u->label);
+	if (w->len > 0)
+		w->cur[w->len++] = '/';
+	memcpy(w->cur + w->len, c, clen);
+	w->len += clen;
+	w->cur[w->len] = '\0';
+	return 0;
+}
+
+/* w->cur is the link e (count entries of that name): walk on from its
+ * target, then what was left. */
+static int
+walk_link(struct unpack *u, const struct slot *s, struct walk *w, const struct entry *e,
+	  size_t count, struct dy_err *err)
+{
+	char next[NAME_BUF];
+
+	if (count > 1)
+		return dy_errf(err, "member %s of %s: link %s appears twice", s->member, u->label,
+			       w->cur);
+	if (++w->hops > DY_UNPACK_MAX_HOPS)
+		return dy_errf(err,
+			       "member %s of %s: more than %d links to follow (a link "
+			       "loop?)",
+			       s->member, u->label, DY_UNPACK_MAX_HOPS);
+	if (e->link[0] == '\0')
+		return dy_errf(err, "member %s of %s: link %s has no usable target", s->member,
+			       u->label, e->name);
+	if (snprintf(next, sizeof(next), "%s%s", e->link, w->p) >= (int)sizeof(next))
+		return dy_errf(err, "member %s of %s: links lead to an overlong path", s->member,
+			       u->label);
+	if (e->kind == ENT_SYMLINK && e->link[0] != '/')
+		drop_last(w->cur, &w->len);
+	else
+		w->len = 0;
+	w->cur[w->len] = '\0';
+	memcpy(w->rest, next, strlen(next) + 1);
+	w->p = w->rest;
+	w->via = e;
+	return 0;
+}
+
+/* The walk is over: the entry at w->cur. */
+static int
+walk_end(struct unpack *u, const struct slot *s, const struct walk *w, const struct entry **out,
+	 struct dy_err *err)
+{
+	const struct entry *e, *via = w->via;
+	size_t count;
+
+	if (w->len == 0)
+		return dy_errf(err, "member %s of %s: link %s -> %s leads to the archive root",
+			       s->member, u->label, via ? via->name : "?", via ? via->link : "?");
+	e = lookup(u, w->cur, &count);
+	if (e == NULL && via != NULL)
+		return dy_errf(err,
+			       "member %s of %s: link %s -> %s leads to %s, which is not in the "
+			       "archive",
+			       s->member, u->label, via->name, via->link, w->cur);
+	if (e != NULL && count > 1 && e->kind != ENT_DIR)
+		return dy_errf(err, "member %s of %s: its target %s appears twice", s->member,
+			       u->label, w->cur);
+	*out = e;
+	return 0;
+}
+
 /*
  * Resolve a wanted name the way a filesystem would, with the archive as
  * its root: a symbolic link anywhere on the path is replaced by its target
@@ -602,77 +684,37 @@ drop_last(char *path, size_t *len)
 static int
 follow(struct unpack *u, const struct slot *s, const struct entry **out, struct dy_err *err)
 {
-	char cur[NAME_BUF], rest[NAME_BUF], next[NAME_BUF];
-	const struct entry *e, *via = NULL;
-	size_t clen, len = 0, count;
-	const char *p, *c;
-	int hops = 0;
+	struct walk w;
+	const struct entry *e;
+	const char *c;
+	size_t clen, count;
 
 	*out = NULL;
-	cur[0] = '\0';
-	snprintf(rest, sizeof(rest), "%s", s->member);
-	p = rest;
-	while ((c = next_component(&p, &clen)), clen > 0) {
+	memset(&w, 0, sizeof(w));
+	snprintf(w.rest, sizeof(w.rest), "%s", s->member);
+	w.p = w.rest;
+	while ((c = next_component(&w.p, &clen)), clen > 0) {
 		if (is_dot(c, clen))
 			continue;
 		if (is_dotdot(c, clen)) {
-			if (len == 0)
+			if (w.len == 0)
 				return dy_errf(err,
 					       "member %s of %s: link %s -> %s climbs above the "
 					       "archive root",
-					       s->member, u->label, via ? via->name : "?",
-					       via ? via->link : "?");
-			drop_last(cur, &len);
+					       s->member, u->label, w.via ? w.via->name : "?",
+					       w.via ? w.via->link : "?");
+			drop_last(w.cur, &w.len);
 			continue;
 		}
-		if (len + 1 + clen + 1 > sizeof(cur))
-			return dy_errf(err, "member %s of %s: links lead to an overlong path",
-				       s->member, u->label);
-		if (len > 0)
-			cur[len++] = '/';
-		memcpy(cur + len, c, clen);
-		len += clen;
-		cur[len] = '\0';
-		e = lookup(u, cur, &count);
+		if (walk_append(u, s, &w, c, clen, err) < 0)
+			return -1;
+		e = lookup(u, w.cur, &count);
 		if (e == NULL || (e->kind != ENT_SYMLINK && e->kind != ENT_HARDLINK))
 			continue; /* directories need no entry of their own */
-		if (count > 1)
-			return dy_errf(err, "member %s of %s: link %s appears twice", s->member,
-				       u->label, cur);
-		if (++hops > DY_UNPACK_MAX_HOPS)
-			return dy_errf(err,
-				       "member %s of %s: more than %d links to follow (a link "
-				       "loop?)",
-				       s->member, u->label, DY_UNPACK_MAX_HOPS);
-		if (e->link[0] == '\0')
-			return dy_errf(err, "member %s of %s: link %s has no usable target",
-				       s->member, u->label, e->name);
-		if (snprintf(next, sizeof(next), "%s%s", e->link, p) >= (int)sizeof(next))
-			return dy_errf(err, "member %s of %s: links lead to an overlong path",
-				       s->member, u->label);
-		if (e->kind == ENT_SYMLINK && e->link[0] != '/')
-			drop_last(cur, &len);
-		else
-			len = 0;
-		cur[len] = '\0';
-		memcpy(rest, next, strlen(next) + 1);
-		p = rest;
-		via = e;
+		if (walk_link(u, s, &w, e, count, err) < 0)
+			return -1;
 	}
-	if (len == 0)
-		return dy_errf(err, "member %s of %s: link %s -> %s leads to the archive root",
-			       s->member, u->label, via ? via->name : "?", via ? via->link : "?");
-	e = lookup(u, cur, &count);
-	if (e == NULL && via != NULL)
-		return dy_errf(err,
-			       "member %s of %s: link %s -> %s leads to %s, which is not in the "
-			       "archive",
-			       s->member, u->label, via->name, via->link, cur);
-	if (e != NULL && count > 1 && e->kind != ENT_DIR)
-		return dy_errf(err, "member %s of %s: its target %s appears twice", s->member,
-			       u->label, cur);
-	*out = e;
-	return 0;
+	return walk_end(u, s, &w, out, err);
 }
 
 /* After the first pass: find where each member not yet written lives. */

@@ -4,6 +4,7 @@
  * finds its payload through /proc/self/exe and verifies it before anything
  * reaches the target.  This file is the CLI only.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,32 +120,14 @@ static const struct dy_opt options[] = {
 	{ 0, 0, NULL, NULL, NULL },
 };
 
-static const struct {
-	const char *name;
-	const char *args;
-	const char *help;
-} commands[] = {
-	{ "install", "--root DIR [...]",
-	  "set up and start an instance (the default when --root is given)" },
-	{ "plan", "--root DIR [...]", "print what install would do; change nothing" },
-	{ "preflight", "[--root DIR] [--json]", "check what the host offers; change nothing" },
-	{ "gen-env", "--root DIR [--out FILE]", "write the resolved dockyard.env only" },
-	{ "uninstall", "--root DIR [--yes] [--keep-data]",
-	  "stop and remove the instance (dockyardctl destroy)" },
-	{ "instances", "[--json] [--sysroot DIR]",
-	  "every registered instance: prefix, root, engine, state, networks" },
-	{ "check", "[--key PUB.pem]",
-	  "verify everything (with --key, the signature too); write nothing" },
-	{ "list", "[--json]", "list the payload: component, version, size, sha256, path" },
-	{ "extract", "DIR", "verify and extract the payload into DIR (new or empty)" },
-	{ NULL, NULL, NULL },
-};
+struct command;
 
 struct cli {
-	const char *command;
+	const struct command *command;
 	const char *arg;
 	const char *image;
 	const char *out;
+	uint64_t given; /* OPT() of every option given */
 	int want_version;
 	int yes;
 	int keep_data;
@@ -154,16 +137,71 @@ struct cli {
 	struct dy_install_opts inst;
 };
 
+/* The commands; img is NULL for those without CMD_IMAGE. */
+static int cmd_install(struct cli *c, struct dy_image *img);
+static int cmd_plan(struct cli *c, struct dy_image *img);
+static int cmd_preflight(struct cli *c, struct dy_image *img);
+static int cmd_gen_env(struct cli *c, struct dy_image *img);
+static int cmd_uninstall(struct cli *c, struct dy_image *img);
+static int cmd_instances(struct cli *c, struct dy_image *img);
+static int cmd_check(struct cli *c, struct dy_image *img);
+static int cmd_list(struct cli *c, struct dy_image *img);
+static int cmd_extract(struct cli *c, struct dy_image *img);
+
+/* Options that only some commands take: given to another, they are a
+ * mistake, not a no-op.  Every other option is taken by every command. */
+#define OPT(id) (1ull << (id))
+#define SCOPED                                                                                     \
+	(OPT(OPT_JSON) | OPT(OPT_KEY) | OPT(OPT_OUT) | OPT(OPT_YES) | OPT(OPT_KEEP_DATA) |         \
+	 OPT(OPT_IMAGES))
+#define INSTALL_OPTS (OPT(OPT_JSON) | OPT(OPT_KEY) | OPT(OPT_IMAGES))
+
+enum {
+	CMD_IMAGE = 1 << 0, /* reads this program's payload (or --image) */
+	CMD_ARG = 1 << 1,   /* takes one word: extract DIR */
+};
+
+/* One command per line, as git's cmd_struct: dispatch, the options each
+ * command takes, the misplaced-option errors and --help come from here. */
+static const struct command {
+	const char *name;
+	int (*run)(struct cli *c, struct dy_image *img); /* img NULL without CMD_IMAGE */
+	unsigned flags;
+	uint64_t takes; /* the SCOPED options it takes */
+	const char *args, *help;
+} commands[] = {
+	{ "install", cmd_install, CMD_IMAGE, INSTALL_OPTS, "--root DIR [...]",
+	  "set up and start an instance (the default when --root is given)" },
+	{ "plan", cmd_plan, CMD_IMAGE, INSTALL_OPTS, "--root DIR [...]",
+	  "print what install would do; change nothing" },
+	{ "preflight", cmd_preflight, CMD_IMAGE, OPT(OPT_JSON), "[--root DIR] [--json]",
+	  "check what the host offers; change nothing" },
+	{ "gen-env", cmd_gen_env, 0, OPT(OPT_OUT), "--root DIR [--out FILE]",
+	  "write the resolved dockyard.env only" },
+	{ "uninstall", cmd_uninstall, 0, OPT(OPT_YES) | OPT(OPT_KEEP_DATA),
+	  "--root DIR [--yes] [--keep-data]",
+	  "stop and remove the instance (dockyardctl destroy)" },
+	{ "instances", cmd_instances, 0, OPT(OPT_JSON), "[--json] [--sysroot DIR]",
+	  "every registered instance: prefix, root, engine, state, networks" },
+	{ "check", cmd_check, CMD_IMAGE, OPT(OPT_KEY), "[--key PUB.pem]",
+	  "verify everything (with --key, the signature too); write nothing" },
+	{ "list", cmd_list, CMD_IMAGE, OPT(OPT_JSON), "[--json]",
+	  "list the payload: component, version, size, sha256, path" },
+	{ "extract", cmd_extract, CMD_IMAGE | CMD_ARG, 0, "DIR",
+	  "verify and extract the payload into DIR (new or empty)" },
+	{ NULL, NULL, 0, 0, NULL, NULL },
+};
+
 static void
 usage(FILE *out)
 {
-	int i;
+	const struct command *cmd;
 
 	fprintf(out, "usage: dockyard-installer --root DIR [options]\n"
 		     "       dockyard-installer [options] COMMAND [ARGS]\n\ncommands:\n");
-	for (i = 0; commands[i].name; i++) {
-		fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].args);
-		fprintf(out, "  %-9s   %s\n", "", commands[i].help);
+	for (cmd = commands; cmd->name; cmd++) {
+		fprintf(out, "  %-9s %s\n", cmd->name, cmd->args);
+		fprintf(out, "  %-9s   %s\n", "", cmd->help);
 	}
 	fprintf(out, "\noptions:\n");
 	dy_opts_help(out, options);
@@ -189,34 +227,16 @@ usage(FILE *out)
 		     "names it): install, plan and preflight refuse another machine's (exit 3).\n");
 }
 
-static int
-known_command(const char *s)
+static const struct command *
+find_command(const char *name)
 {
-	int i;
+	const struct command *cmd;
 
-	for (i = 0; commands[i].name; i++)
-		if (strcmp(commands[i].name, s) == 0)
-			return 1;
-	return 0;
+	for (cmd = commands; cmd->name; cmd++)
+		if (strcmp(cmd->name, name) == 0)
+			return cmd;
+	return NULL;
 }
-
-static const char *const config_key[] = {
-	[OPT_PREFIX] = "prefix",
-	[OPT_BRIDGE] = "bridge-cidr",
-	[OPT_FIXED] = "fixed-cidr",
-	[OPT_POOL_BASE] = "pool-base",
-	[OPT_POOL_SIZE] = "pool-size",
-	[OPT_STORAGE] = "storage-driver",
-	[OPT_MGR_ARGS] = "sysbox-mgr-extra-args",
-	[OPT_SUBID_USER] = "sysbox-subid-user",
-	[OPT_SUBID_START] = "sysbox-subid-start",
-	[OPT_SUBID_COUNT] = "sysbox-subid-count",
-	[OPT_HTTP_PROXY] = "http-proxy",
-	[OPT_HTTPS_PROXY] = "https-proxy",
-	[OPT_NO_PROXY] = "no-proxy",
-	[OPT_LOG_MAX_SIZE] = "log-max-size",
-	[OPT_LOG_KEEP] = "log-keep",
-};
 
 /* "/dy1/" and "/dy1" are the same root; "/" stays "/" (and is refused). */
 static int
@@ -277,70 +297,74 @@ take_dns(struct dy_install_opts *o, const char *arg)
 	return 0;
 }
 
+/* The options whose long name is a configuration key (--root, --prefix,
+ * --dns, ...) set it in the flags; a bad value is refused here. */
 static int
-take_option(struct cli *c, struct dy_opts_state *st, int id)
+take_config(struct cli *c, const char *name, const char *arg)
+{
+	const char *value = arg;
+	struct dy_err err;
+
+	if (strcmp(name, "root") == 0) {
+		if (take_path("root", arg, c->root, sizeof(c->root)) < 0)
+			return -1;
+		value = c->root;
+	}
+	if (dy_config_set(&c->inst.flags, name, value, &err) < 0) {
+		dy_error("--%s: %s", name, err.msg);
+		return -1;
+	}
+	/* Kept in dockyard.env as DOCKYARD_DNS: a re-run does not detect again. */
+	if (strcmp(name, "dns") == 0)
+		return take_dns(&c->inst, arg);
+	return 0;
+}
+
+static int
+take_sysroot(struct cli *c, const char *arg)
+{
+	if (take_path("sysroot", arg, c->sysroot, sizeof(c->sysroot)) < 0)
+		return -1;
+	if (c->sysroot[0] != '/') {
+		dy_error("--sysroot '%s' must be an absolute path", arg);
+		return -1;
+	}
+	if (strcmp(c->sysroot, "/") == 0)
+		c->sysroot[0] = '\0';
+	c->inst.sysroot = c->sysroot;
+	return 0;
+}
+
+/* The other options with an argument; 1 for a flag. */
+static int
+take_option(struct cli *c, int id, const char *arg)
 {
 	struct dy_err err;
 	long n;
 
 	switch (id) {
-	case OPT_ROOT:
-		if (take_path("root", st->optarg, c->root, sizeof(c->root)) < 0)
-			return -1;
-		if (dy_config_set(&c->inst.flags, "root", c->root, &err) < 0) {
-			dy_error("--root: %s", err.msg);
-			return -1;
-		}
-		return 0;
-	case OPT_PREFIX:
-	case OPT_BRIDGE:
-	case OPT_FIXED:
-	case OPT_POOL_BASE:
-	case OPT_POOL_SIZE:
-	case OPT_STORAGE:
-	case OPT_MGR_ARGS:
-	case OPT_SUBID_USER:
-	case OPT_SUBID_START:
-	case OPT_SUBID_COUNT:
-	case OPT_HTTP_PROXY:
-	case OPT_HTTPS_PROXY:
-	case OPT_NO_PROXY:
-	case OPT_LOG_MAX_SIZE:
-	case OPT_LOG_KEEP:
-		if (dy_config_set(&c->inst.flags, config_key[id], st->optarg, &err) < 0) {
-			dy_error("--%s: %s", config_key[id], err.msg);
-			return -1;
-		}
-		return 0;
 	case OPT_ENV:
-		c->inst.env_file = st->optarg;
+		c->inst.env_file = arg;
 		return 0;
-	case OPT_DNS:
-		/* Kept in dockyard.env as DOCKYARD_DNS: a re-run does not detect again. */
-		if (dy_config_set(&c->inst.flags, "dns", st->optarg, &err) < 0) {
-			dy_error("--dns: %s", err.msg);
-			return -1;
-		}
-		return take_dns(&c->inst, st->optarg);
 	case OPT_SYSROOT:
-		if (take_path("sysroot", st->optarg, c->sysroot, sizeof(c->sysroot)) < 0)
-			return -1;
-		if (c->sysroot[0] != '/') {
-			dy_error("--sysroot '%s' must be an absolute path", st->optarg);
-			return -1;
-		}
-		if (strcmp(c->sysroot, "/") == 0)
-			c->sysroot[0] = '\0';
-		c->inst.sysroot = c->sysroot;
-		return 0;
+		return take_sysroot(c, arg);
 	case OPT_IMAGES:
-		return take_images_dir(c, st->optarg);
+		return take_images_dir(c, arg);
 	case OPT_START_TIMEOUT:
-		if (dy_opt_long("--start-timeout", st->optarg, 1, 3600, &n, &err) < 0) {
+		if (dy_opt_long("--start-timeout", arg, 1, 3600, &n, &err) < 0) {
 			dy_error("%s", err.msg);
 			return -1;
 		}
 		c->inst.start_timeout = (int)n;
+		return 0;
+	case OPT_IMAGE:
+		c->image = arg;
+		return 0;
+	case OPT_KEY:
+		c->inst.key = arg;
+		return 0;
+	case OPT_OUT:
+		c->out = arg;
 		return 0;
 	}
 	return 1;
@@ -389,12 +413,51 @@ take_flag(struct cli *c, int id)
 	return 0;
 }
 
+static const struct dy_opt *
+option_of(int id)
+{
+	const struct dy_opt *o;
+
+	for (o = options; o->long_name && o->id != id; o++)
+		;
+	return o;
+}
+
+/* A word: the command, or the argument of a command that takes one. */
+static int
+take_word(struct cli *c, const char *word)
+{
+	if (c->command == NULL && (c->command = find_command(word)) != NULL)
+		return 0;
+	if (c->command != NULL && (c->command->flags & CMD_ARG) && c->arg == NULL) {
+		c->arg = word;
+		return 0;
+	}
+	dy_error("unexpected argument '%s' (see --help)", word);
+	return -1;
+}
+
+static int
+take_one(struct cli *c, int id, const char *arg)
+{
+	const struct dy_opt *o = option_of(id);
+	int rc;
+
+	if (o->long_name && dy_config_key(o->long_name) != NULL)
+		rc = take_config(c, o->long_name, arg);
+	else if ((rc = take_option(c, id, arg)) == 1)
+		rc = take_flag(c, id);
+	if (rc == 0 && id < 64)
+		c->given |= OPT(id);
+	return rc;
+}
+
 static int
 parse_args(int argc, char **argv, struct cli *c)
 {
 	struct dy_opts_state st;
 	struct dy_err err;
-	int id, rc;
+	int id;
 
 	dy_opts_init(&st, argc, argv, 1);
 	while ((id = dy_opts_next(&st, options, &err)) != DY_OPT_END) {
@@ -402,31 +465,7 @@ parse_args(int argc, char **argv, struct cli *c)
 			dy_error("%s", err.msg);
 			return -1;
 		}
-		if (id == DY_OPT_WORD) {
-			if (c->command == NULL && known_command(st.optarg))
-				c->command = st.optarg;
-			else if (c->command != NULL && c->arg == NULL &&
-				 strcmp(c->command, "extract") == 0)
-				c->arg = st.optarg;
-			else {
-				dy_error("unexpected argument '%s' (see --help)", st.optarg);
-				return -1;
-			}
-			continue;
-		}
-		if (id == OPT_IMAGE || id == OPT_KEY || id == OPT_OUT) {
-			if (id == OPT_IMAGE)
-				c->image = st.optarg;
-			else if (id == OPT_KEY)
-				c->inst.key = st.optarg;
-			else
-				c->out = st.optarg;
-			continue;
-		}
-		rc = take_option(c, &st, id);
-		if (rc == 1)
-			rc = take_flag(c, id);
-		if (rc < 0)
+		if ((id == DY_OPT_WORD ? take_word(c, st.optarg) : take_one(c, id, st.optarg)) < 0)
 			return -1;
 	}
 	return 0;
@@ -492,7 +531,7 @@ say_signature_state(const struct dy_image *img, const struct dy_sig_key *pub)
 }
 
 static int
-cmd_check(const struct cli *c, struct dy_image *img)
+cmd_check(struct cli *c, struct dy_image *img)
 {
 	struct dy_walk_ops ops = { NULL, NULL, NULL, progress, NULL };
 	struct dy_sig_key *pub = NULL;
@@ -529,7 +568,7 @@ out:
 }
 
 static int
-cmd_list(const struct cli *c, struct dy_image *img)
+cmd_list(struct cli *c, struct dy_image *img)
 {
 	struct dy_err err;
 
@@ -550,7 +589,7 @@ cmd_list(const struct cli *c, struct dy_image *img)
 }
 
 static int
-cmd_extract(const struct cli *c, struct dy_image *img)
+cmd_extract(struct cli *c, struct dy_image *img)
 {
 	struct dy_extract_stats stats;
 	struct dy_err err;
@@ -598,7 +637,7 @@ write_stdout(const char *text, size_t len, void *ctx)
 
 /* gen-env: the resolved configuration only. */
 static int
-cmd_gen_env(const struct cli *c)
+cmd_gen_env(struct cli *c, struct dy_image *img)
 {
 	struct dy_config cfg;
 	struct dy_err err;
@@ -606,6 +645,7 @@ cmd_gen_env(const struct cli *c)
 	size_t len;
 	int rc;
 
+	(void)img;
 	if (dy_install_config(&c->inst, &cfg, &err) < 0) {
 		dy_error("%s", err.msg);
 		return exit_status(&err);
@@ -630,12 +670,13 @@ cmd_gen_env(const struct cli *c)
 }
 
 static int
-cmd_uninstall(const struct cli *c)
+cmd_uninstall(struct cli *c, struct dy_image *img)
 {
 	char *extra[3] = { NULL, NULL, NULL };
 	struct dy_err err;
 	int n = 0;
 
+	(void)img;
 	if (c->yes)
 		extra[n++] = "--yes";
 	if (c->keep_data)
@@ -651,11 +692,12 @@ cmd_uninstall(const struct cli *c)
  * (not in an image tree, where nothing runs).  A broken entry is listed,
  * never fatal. */
 static int
-cmd_instances(const struct cli *c)
+cmd_instances(struct cli *c, struct dy_image *img)
 {
 	struct dy_err err;
 	json_t *doc;
 
+	(void)img;
 	doc = dy_instances_scan(c->inst.sysroot, c->inst.sysroot[0] == '\0', &err);
 	if (doc == NULL) {
 		dy_error("%s", err.msg);
@@ -670,64 +712,94 @@ cmd_instances(const struct cli *c)
 	return 0;
 }
 
-/* Options that belong to other commands are mistakes, not no-ops. */
-static int
-misplaced(const char *what)
+/* "install, plan and check": the commands that take the option id. */
+static void
+commands_taking(int id, char *buf, size_t size)
 {
-	dy_error("%s", what);
+	const struct command *cmd;
+	size_t n = 0, left = 0;
+
+	for (cmd = commands; cmd->name; cmd++)
+		left += (cmd->takes & OPT(id)) != 0;
+	buf[0] = '\0';
+	for (cmd = commands; cmd->name && n < size; cmd++) {
+		if (!(cmd->takes & OPT(id)))
+			continue;
+		left--;
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", cmd->name,
+				      left > 1	  ? ", "
+				      : left == 1 ? " and "
+						  : "");
+	}
+}
+
+/* Options given that the command does not take are mistakes, not no-ops. */
+static int
+check_applicable(const struct cli *c)
+{
+	const struct dy_opt *o;
+	char names[128];
+
+	for (o = options; o->long_name; o++) {
+		if (o->id >= 64 || !(c->given & SCOPED & OPT(o->id) & ~c->command->takes))
+			continue;
+		commands_taking(o->id, names, sizeof(names));
+		dy_error("--%s applies to %s", o->long_name, names);
+		return -1;
+	}
+	if (c->inst.images_dir && (c->inst.no_start || c->sysroot[0] != '\0')) {
+		dy_error("--images loads into a started instance: not with --no-start or "
+			 "--sysroot");
+		return -1;
+	}
+	return 0;
+}
+
+/* preflight and plan read the metadata but never stream the payload: its
+ * digest first, or they would report on a corrupt file.  install checks it
+ * in its one extracting pass, before it acts on the metadata. */
+static int
+check_digest(struct dy_image *img)
+{
+	struct dy_err err;
+
+	if (dy_image_check_digest(img, &err) == 0)
+		return 0;
+	dy_error("%s", err.msg);
 	return -1;
 }
 
 static int
-check_applicable(const struct cli *c)
-{
-	const char *cmd = c->command;
-	int install = strcmp(cmd, "install") == 0 || strcmp(cmd, "plan") == 0;
-
-	if (c->inst.json && !install && strcmp(cmd, "list") != 0 && strcmp(cmd, "preflight") != 0 &&
-	    strcmp(cmd, "instances") != 0)
-		return misplaced("--json applies to list, install, plan, preflight and instances");
-	if (c->inst.key && !install && strcmp(cmd, "check") != 0)
-		return misplaced("--key applies to check and install");
-	if (c->out && strcmp(cmd, "gen-env") != 0)
-		return misplaced("--out applies to gen-env");
-	if ((c->yes || c->keep_data) && strcmp(cmd, "uninstall") != 0)
-		return misplaced("--yes and --keep-data apply to uninstall");
-	if (c->inst.images_dir && !install)
-		return misplaced("--images applies to install and plan");
-	if (c->inst.images_dir && (c->inst.no_start || c->sysroot[0] != '\0'))
-		return misplaced("--images loads into a started instance: not with --no-start or "
-				 "--sysroot");
-	return 0;
-}
-
-static int
-run_command(struct cli *c, struct dy_image *img)
+cmd_install(struct cli *c, struct dy_image *img)
 {
 	struct dy_err err;
 	int rc;
 
-	if (strcmp(c->command, "check") == 0)
-		return cmd_check(c, img);
-	if (strcmp(c->command, "list") == 0)
-		return cmd_list(c, img);
-	if (strcmp(c->command, "extract") == 0)
-		return cmd_extract(c, img);
-	if (strcmp(c->command, "plan") == 0)
-		c->inst.dry_run = 1;
-	/* preflight and plan read the metadata but never stream the payload:
-	 * its digest first, or they would report on a corrupt file.  install
-	 * checks it in its one extracting pass, before it acts on the metadata. */
-	if ((strcmp(c->command, "preflight") == 0 || c->inst.dry_run) &&
-	    dy_image_check_digest(img, &err) < 0) {
-		dy_error("%s", err.msg);
+	if (c->inst.dry_run && check_digest(img) < 0)
 		return EXIT_BAD;
-	}
-	if (strcmp(c->command, "preflight") == 0)
-		rc = dy_install_preflight(img, &c->inst, &err);
-	else
-		rc = dy_install(img, &c->inst, &err);
+	rc = dy_install(img, &c->inst, &err);
 	if (rc < 0) {
+		dy_error("%s", err.msg);
+		return exit_status(&err);
+	}
+	return DY_EXIT_OK;
+}
+
+static int
+cmd_plan(struct cli *c, struct dy_image *img)
+{
+	c->inst.dry_run = 1;
+	return cmd_install(c, img);
+}
+
+static int
+cmd_preflight(struct cli *c, struct dy_image *img)
+{
+	struct dy_err err;
+
+	if (check_digest(img) < 0)
+		return EXIT_BAD;
+	if (dy_install_preflight(img, &c->inst, &err) < 0) {
 		dy_error("%s", err.msg);
 		return exit_status(&err);
 	}
@@ -737,8 +809,8 @@ run_command(struct cli *c, struct dy_image *img)
 int
 main(int argc, char **argv)
 {
-	struct cli c;
 	struct dy_image img;
+	struct cli c;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -751,22 +823,18 @@ main(int argc, char **argv)
 	if (c.want_version)
 		return cmd_version(&c);
 	if (c.command == NULL && (c.inst.flags.set & DY_KEY_ROOT))
-		c.command = "install";
+		c.command = find_command("install");
 	if (c.command == NULL) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 	if (check_applicable(&c) < 0)
 		return EXIT_USAGE;
-	if (strcmp(c.command, "gen-env") == 0)
-		return cmd_gen_env(&c);
-	if (strcmp(c.command, "uninstall") == 0)
-		return cmd_uninstall(&c);
-	if (strcmp(c.command, "instances") == 0)
-		return cmd_instances(&c);
+	if (!(c.command->flags & CMD_IMAGE))
+		return c.command->run(&c, NULL);
 	if (open_image(&c, &img) < 0)
 		return EXIT_BAD;
-	rc = run_command(&c, &img);
+	rc = c.command->run(&c, &img);
 	dy_image_close(&img);
 	return rc;
 }

@@ -185,7 +185,7 @@ expect_success 'a private key given to --key is refused, naming it' '
 
 expect_success '--key with another command is a usage error' '
 	"$I" extract "$TRASH/x" --key "$PUB" 2>err; test $? = 2 &&
-	grep -q "key applies to check and install" err && test ! -e "$TRASH/x"
+	grep -q -- "--key applies to install, plan and check" err && test ! -e "$TRASH/x"
 '
 
 test_done

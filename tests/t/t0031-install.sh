@@ -78,6 +78,17 @@ expect_success '--help names the commands and the exit statuses' '
 	done
 '
 
+expect_success 'an option another command takes is refused, naming the commands that take it' '
+	"$I1" gen-env --root /opt/dyx --json >out 2>err; test $? = 2 && test ! -s out &&
+	grep -q -- "--json applies to install, plan, preflight, instances and list" err &&
+	"$I1" list --keep-data 2>err; test $? = 2 &&
+	grep -q -- "--keep-data applies to uninstall" err &&
+	"$I1" check --out x 2>err; test $? = 2 &&
+	grep -q -- "--out applies to gen-env" err && test ! -e x &&
+	"$I1" uninstall --root /opt/dyx --images . 2>err; test $? = 2 &&
+	grep -q -- "--images applies to install and plan" err
+'
+
 expect_success 'gen-env prints the given values and generates the rest' '
 	"$I1" gen-env --root /opt/dyx --prefix "$PFX" >env &&
 	grep -qx "DOCKYARD_ROOT=/opt/dyx" env &&

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../../installer/config.h"
+#include "../../installer/merge.h"
 #include "harness.h"
 #include "testutil.h"
 
@@ -571,7 +572,19 @@ test_conflicts(void)
 	conflict(&h, "root", "/srv",
 		 "DOCKYARD_ROOT /srv contains the root /srv/dy2 of instance "
 		 "dy2");
+}
 
+/* Roots compare by whole components; an instance is no conflict with
+ * itself, but its networks still are with the others'. */
+static void
+test_conflicts_self(void)
+{
+	struct dy_err err = { 0 };
+	struct dy_config c;
+	struct dy_host h;
+
+	fake_host(&h);
+	set_all(&c, "/dy9", "dy9", "10.9.0.1/24", "10.9.0.0/24", "10.10.0.0/16", "24");
 	/* Paths compare by whole components. */
 	CHECK(dy_config_set(&c, "root", "/dy10", &err) == 0);
 	CHECK(dy_config_check_conflicts(&c, &h, &err) == 0);
@@ -613,27 +626,34 @@ seq_next(void *ctx)
 	return v;
 }
 
+/* The host test_complete* generate against: 172.16.0.0/24 routed. */
+static struct dy_host_net taken16 = { "eth1", { 0xac100000u, 24 } };
+static char ifnames[][16] = { "dy2docker0" };
+
+static void
+complete_host(struct dy_host *h)
+{
+	fake_host(h);
+	h->nets = &taken16;
+	h->nnets = 1;
+	h->ifnames = ifnames;
+	h->nifnames = 1;
+}
+
+/* bridge: 0 -> 172.16.0.0/24 (route), 1683 -> 172.22.147.0/24 (dy1),
+ * 4096 + 5 -> 172.16.5.0/24 free; pool: 0 -> 172.16.0.0/20 (holds the
+ * fixed CIDR), 112 -> 172.23.0.0/20 (in dy1's pool), 34 -> 172.18.32.0/20. */
+static const uint32_t draws[] = { 0, 1683, 4096 + 5, 0, 112, 34 };
+
 static void
 test_complete(void)
 {
-	/* bridge: 0 -> 172.16.0.0/24 (route), 1683 -> 172.22.147.0/24 (dy1),
-	 * 4096 + 5 -> 172.16.5.0/24 free; pool: 0 -> 172.16.0.0/20 (holds the
-	 * fixed CIDR), 112 -> 172.23.0.0/20 (in dy1's pool), 34 ->
-	 * 172.18.32.0/20. */
-	static const uint32_t draws[] = { 0, 1683, 4096 + 5, 0, 112, 34 };
-	static struct dy_host_net taken16 = { "eth1", { 0xac100000u, 24 } };
-	static struct dy_host_net all12 = { "eth9", { 0xac100000u, 12 } };
-	static char ifnames[][16] = { "dy2docker0" };
 	struct seq s = { draws, 6, 0 };
 	struct dy_err err = { 0 };
-	struct dy_config c, before;
+	struct dy_config c;
 	struct dy_host h;
 
-	fake_host(&h);
-	h.nets = &taken16;
-	h.nnets = 1;
-	h.ifnames = ifnames;
-	h.nifnames = 1;
+	complete_host(&h);
 	dy_config_init(&c);
 	CHECK(dy_config_set(&c, "root", "/dy3", &err) == 0);
 	CHECK(dy_config_complete(&c, &h, seq_next, &s, &err) == 0);
@@ -645,10 +665,19 @@ test_complete(void)
 	CHECK(cidr_is(&c.bridge, "172.16.5.1/24") && cidr_is(&c.fixed, "172.16.5.0/24"));
 	CHECK(cidr_is(&c.pool, "172.18.32.0/20") && c.pool_size == 24);
 	CHECK(dy_config_validate(&c, &err) == 0 && dy_config_check_conflicts(&c, &h, &err) == 0);
+}
 
+static void
+test_complete_given(void)
+{
+	struct seq s = { draws, 6, 0 };
+	struct dy_err err = { 0 };
+	struct dy_config c, before;
+	struct dy_host h;
+
+	complete_host(&h);
 	/* Given values are kept; only the rest is generated. */
 	dy_config_init(&c);
-	s.used = 0;
 	CHECK(dy_config_set(&c, "root", "/x", &err) == 0);
 	CHECK(dy_config_set(&c, "prefix", "mine", &err) == 0);
 	CHECK(dy_config_set(&c, "fixed-cidr", "10.5.0.0/24", &err) == 0);
@@ -676,9 +705,21 @@ test_complete(void)
 	/* Re-run with only the root: the registered instance's values. */
 	dy_config_init(&c);
 	CHECK(dy_config_set(&c, "root", "/dy1/", &err) == 0);
+	dy_config_merge_registered(&c, &h);
 	CHECK(dy_config_complete(&c, &h, seq_next, &s, &err) == 0);
 	CHECK(memcmp(&c, &host_instances[0].cfg, sizeof(c)) == 0);
+}
 
+static void
+test_complete_exhausted(void)
+{
+	static struct dy_host_net all12 = { "eth9", { 0xac100000u, 12 } };
+	struct seq s = { draws, 6, 0 };
+	struct dy_err err = { 0 };
+	struct dy_config c;
+	struct dy_host h;
+
+	complete_host(&h);
 	/* Exhausted: every /24 and /20 of 172.16.0.0/12 is routed. */
 	h.nets = &all12;
 	dy_config_init(&c);
@@ -691,6 +732,14 @@ test_complete(void)
 	CHECK(dy_config_complete(&c, &h, NULL, NULL, &err) == -1);
 	CHECK_STR_CONTAINS(err.msg, "no free /20 for the address pool in 172.16.0.0/12 after "
 				    "1000 random tries");
+}
+
+static void
+test_complete_random(void)
+{
+	struct dy_err err = { 0 };
+	struct dy_config c;
+	struct dy_host h;
 
 	/* The system's random source gives a valid, conflict-free result. */
 	fake_host(&h);
@@ -852,6 +901,60 @@ test_scan_live(void)
 	dy_host_free(&h);
 }
 
+/* Precedence of merge.h: flags, then --env FILE, else the root's installed
+ * dockyard.env; a file naming another root is refused. */
+static void
+test_merge_given(void)
+{
+	static const char installed[] = "DOCKYARD_DOCKER_PREFIX=old\n"
+					"DOCKYARD_POOL_SIZE=26\n"
+					"DOCKYARD_LOG_KEEP=7\n";
+	static const char given[] = "DOCKYARD_DOCKER_PREFIX=file\n"
+				    "DOCKYARD_FIXED_CIDR=10.9.0.0/24\n";
+	struct dy_config_sources src;
+	struct dy_err err = { 0 };
+	char sysroot[256], path[400], envf[400];
+	struct dy_config flags, c;
+
+	if (tu_make_tmpdir(sysroot, sizeof(sysroot), "config-merge") < 0) {
+		CHECK(0);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/r/etc", sysroot);
+	CHECK(dy_mkdir_p(path, 0755, &err) == 0);
+	snprintf(path, sizeof(path), "%s/r/etc/dockyard.env", sysroot);
+	CHECK(dy_write_file_atomic(path, installed, strlen(installed), 0644, &err) == 0);
+	snprintf(envf, sizeof(envf), "%s/given.env", sysroot);
+	CHECK(dy_write_file_atomic(envf, given, strlen(given), 0644, &err) == 0);
+	dy_config_init(&flags);
+	src = (struct dy_config_sources){ &flags, NULL, sysroot };
+
+	/* No root: nothing to read from. */
+	CHECK(dy_config_merge_given(&src, &c, &err) == -1);
+	CHECK_STR_CONTAINS(err.msg, "--root DIR is required");
+
+	/* The installed file fills what the flags leave open. */
+	CHECK(dy_config_set(&flags, "root", "/r", &err) == 0);
+	CHECK(dy_config_set(&flags, "pool-size", "25", &err) == 0);
+	CHECK(dy_config_merge_given(&src, &c, &err) == 0);
+	CHECK(strcmp(c.prefix, "old") == 0 && c.pool_size == 25 && c.opt.log_keep == 7);
+	CHECK(c.set == (DY_KEY_ROOT | DY_KEY_PREFIX | DY_KEY_POOL_SIZE | DY_KEY_LOG_KEEP));
+
+	/* --env replaces the installed file, and flags still win over it. */
+	CHECK(dy_config_set(&flags, "prefix", "flag", &err) == 0);
+	src.env_file = envf;
+	CHECK(dy_config_merge_given(&src, &c, &err) == 0);
+	CHECK(strcmp(c.prefix, "flag") == 0 && cidr_is(&c.fixed, "10.9.0.0/24"));
+	CHECK(!(c.set & DY_KEY_LOG_KEEP));
+
+	/* A file written for another root is not this instance's. */
+	CHECK(dy_write_file_atomic(envf, "DOCKYARD_ROOT=/other\n", 21, 0644, &err) == 0);
+	CHECK(dy_config_merge_given(&src, &c, &err) == -1);
+	CHECK_STR_CONTAINS(err.msg,
+			   "given.env says DOCKYARD_ROOT=/other, but the root given is /r");
+	tu_remove_tree(sysroot);
+}
+
 int
 main(void)
 {
@@ -863,7 +966,12 @@ main(void)
 	RUN(test_validate);
 	RUN(test_format_roundtrip);
 	RUN(test_conflicts);
+	RUN(test_conflicts_self);
 	RUN(test_complete);
+	RUN(test_complete_given);
+	RUN(test_complete_exhausted);
+	RUN(test_complete_random);
+	RUN(test_merge_given);
 	RUN(test_prefix_exhausted);
 	RUN(test_scan_sysroot);
 	RUN(test_scan_live);
