@@ -286,26 +286,29 @@ take_other(struct cli *c, int id, const char *arg)
 }
 
 static int
+take_arg(void *ctx, int id, const char *arg, struct dy_err *err)
+{
+	struct cli *c = ctx;
+	int rc;
+
+	(void)err; /* the handlers report their own errors */
+	if (id == DY_OPT_WORD)
+		return parse_word(c, arg);
+	if ((rc = take_string(&c->b, id, arg)) == 1)
+		rc = take_other(c, id, arg);
+	return rc;
+}
+
+static int
 parse_args(int argc, char **argv, struct cli *c)
 {
-	struct dy_opts_state st;
 	struct dy_err err;
-	int id, rc;
 
-	dy_opts_init(&st, argc, argv, 1);
-	while ((id = dy_opts_next(&st, options, &err)) != DY_OPT_END) {
-		if (id == DY_OPT_ERROR) {
-			dy_error("%s", err.msg);
-			return -1;
-		}
-		if (id == DY_OPT_WORD)
-			rc = parse_word(c, st.optarg);
-		else if ((rc = take_string(&c->b, id, st.optarg)) == 1)
-			rc = take_other(c, id, st.optarg);
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
+	if (dy_opts_parse(argc, argv, 1, options, take_arg, c, &err) == 0)
+		return 0;
+	if (err.msg[0])
+		dy_error("%s", err.msg);
+	return -1;
 }
 
 static int

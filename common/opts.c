@@ -72,6 +72,24 @@ dy_opts_next(struct dy_opts_state *st, const struct dy_opt *table, struct dy_err
 	}
 }
 
+int
+dy_opts_parse(int argc, char **argv, int first, const struct dy_opt *table, dy_opt_take_fn take,
+	      void *ctx, struct dy_err *err)
+{
+	struct dy_opts_state st;
+	int id;
+
+	dy_opts_init(&st, argc, argv, first);
+	while ((id = dy_opts_next(&st, table, err)) != DY_OPT_END) {
+		if (id == DY_OPT_ERROR)
+			return -1;
+		err->msg[0] = '\0';
+		if (take(ctx, id, st.optarg, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 next_option(struct dy_opts_state *st, const struct dy_opt *table, struct dy_err *err)
 {

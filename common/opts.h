@@ -43,6 +43,15 @@ enum {
 
 void dy_opts_init(struct dy_opts_state *st, int argc, char **argv, int first);
 int dy_opts_next(struct dy_opts_state *st, const struct dy_opt *table, struct dy_err *err);
+/* One option or word (id DY_OPT_WORD, the word in arg) for dy_opts_parse:
+ * 0, or -1 with err set (or left empty when it reported the error itself). */
+typedef int (*dy_opt_take_fn)(void *ctx, int id, const char *arg, struct dy_err *err);
+
+/* Every option and word of argv[first..], in order, through take.  0, or
+ * -1: err says why, or is empty when take reported the error itself. */
+int dy_opts_parse(int argc, char **argv, int first, const struct dy_opt *table, dy_opt_take_fn take,
+		  void *ctx, struct dy_err *err);
+
 void dy_opts_help(FILE *out, const struct dy_opt *table);
 
 /* An option's decimal argument in min..max; the error names the option. */

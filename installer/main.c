@@ -453,22 +453,22 @@ take_one(struct cli *c, int id, const char *arg)
 }
 
 static int
+take_arg(void *ctx, int id, const char *arg, struct dy_err *err)
+{
+	(void)err; /* take_word and take_one report their own errors */
+	return id == DY_OPT_WORD ? take_word(ctx, arg) : take_one(ctx, id, arg);
+}
+
+static int
 parse_args(int argc, char **argv, struct cli *c)
 {
-	struct dy_opts_state st;
 	struct dy_err err;
-	int id;
 
-	dy_opts_init(&st, argc, argv, 1);
-	while ((id = dy_opts_next(&st, options, &err)) != DY_OPT_END) {
-		if (id == DY_OPT_ERROR) {
-			dy_error("%s", err.msg);
-			return -1;
-		}
-		if ((id == DY_OPT_WORD ? take_word(c, st.optarg) : take_one(c, id, st.optarg)) < 0)
-			return -1;
-	}
-	return 0;
+	if (dy_opts_parse(argc, argv, 1, options, take_arg, c, &err) == 0)
+		return 0;
+	if (err.msg[0])
+		dy_error("%s", err.msg);
+	return -1;
 }
 
 static void

@@ -103,22 +103,26 @@ take_option(struct args *a, int id, const char *arg)
 }
 
 static int
+take_arg(void *ctx, int id, const char *arg, struct dy_err *err)
+{
+	struct args *a = ctx;
+
+	(void)err; /* take_option reports its own errors */
+	if (id != DY_OPT_WORD)
+		return take_option(a, id, arg);
+	a->words[a->nwords++] = arg;
+	return 0;
+}
+
+static int
 parse_args(int argc, char **argv, struct args *a)
 {
-	struct dy_opts_state st;
 	struct dy_err err;
-	int id;
 
-	dy_opts_init(&st, argc, argv, 1);
-	while ((id = dy_opts_next(&st, options, &err)) != DY_OPT_END) {
-		if (id == DY_OPT_ERROR) {
+	if (dy_opts_parse(argc, argv, 1, options, take_arg, a, &err) < 0) {
+		if (err.msg[0])
 			dy_error("%s", err.msg);
-			return -1;
-		}
-		if (id == DY_OPT_WORD)
-			a->words[a->nwords++] = st.optarg;
-		else if (take_option(a, id, st.optarg) < 0)
-			return -1;
+		return -1;
 	}
 	a->o.mirrors = a->mirrors;
 	if (a->o.cache_dir == NULL || a->nwords == 0 || a->nwords % 3 != 0) {

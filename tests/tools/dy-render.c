@@ -122,26 +122,26 @@ apply(struct args *a, int id, const char *v, struct dy_err *err)
 }
 
 static int
+take_arg(void *ctx, int id, const char *arg, struct dy_err *err)
+{
+	struct args *a = ctx;
+
+	if (id != DY_OPT_WORD)
+		return apply(a, id, arg, err);
+	if (a->outdir != NULL)
+		return dy_errf(err, "one OUTDIR only");
+	a->outdir = arg;
+	return 0;
+}
+
+static int
 parse_args(int argc, char **argv, struct args *a, struct dy_err *err)
 {
-	struct dy_opts_state st;
-	int id;
-
 	memset(a, 0, sizeof(*a));
 	a->mode = "args";
 	a->dockerd_version = "29.2.1";
-	dy_opts_init(&st, argc, argv, 1);
-	while ((id = dy_opts_next(&st, options, err)) != DY_OPT_END) {
-		if (id == DY_OPT_ERROR)
-			return -1;
-		if (id == DY_OPT_WORD) {
-			if (a->outdir != NULL)
-				return dy_errf(err, "one OUTDIR only");
-			a->outdir = st.optarg;
-		} else if (apply(a, id, st.optarg, err) < 0) {
-			return -1;
-		}
-	}
+	if (dy_opts_parse(argc, argv, 1, options, take_arg, a, err) < 0)
+		return -1;
 	if (a->outdir == NULL || a->cfg.root[0] == '\0' || a->cfg.prefix[0] == '\0')
 		return dy_errf(err, "--root, --prefix and OUTDIR are required");
 	return 0;

@@ -241,6 +241,48 @@ test_display_options(void)
 	dy_display_level = saved;
 }
 
+/* dy_opts_parse hands each option and word to take, in order; a parse
+ * error fills err; take's own -1 stops the walk with err as take left it. */
+struct seen {
+	int ids[MAX_RESULTS];
+	int n;
+	int fail_at; /* id whose take fails; -1: none */
+};
+
+static int
+take_seen(void *ctx, int id, const char *arg, struct dy_err *err)
+{
+	struct seen *s = ctx;
+
+	(void)arg;
+	if (s->n < MAX_RESULTS)
+		s->ids[s->n++] = id;
+	if (id == s->fail_at)
+		return dy_errf(err, "take refused %d", id);
+	return 0;
+}
+
+static void
+test_parse(void)
+{
+	char *argv[] = { (char *)"prog",      (char *)"w",	(char *)"-o", (char *)"f",
+			 (char *)"--level=3", (char *)"--nope", NULL };
+	struct dy_err err = { 0 };
+	struct seen s = { { 0 }, 0, -1 };
+
+	CHECK(dy_opts_parse(5, argv, 1, table, take_seen, &s, &err) == 0);
+	CHECK(s.n == 3 && s.ids[0] == DY_OPT_WORD && s.ids[1] == O_OUT && s.ids[2] == O_LEVEL);
+	s.n = 0;
+	CHECK(dy_opts_parse(6, argv, 1, table, take_seen, &s, &err) == -1);
+	CHECK(s.n == 3);
+	CHECK_STR_CONTAINS(err.msg, "unknown option --nope");
+	s.n = 0;
+	s.fail_at = O_OUT;
+	CHECK(dy_opts_parse(6, argv, 1, table, take_seen, &s, &err) == -1);
+	CHECK(s.n == 2);
+	CHECK_STR_CONTAINS(err.msg, "take refused 1");
+}
+
 int
 main(void)
 {
@@ -249,5 +291,6 @@ main(void)
 	RUN(test_optarg_and_index);
 	RUN(test_help_lists_every_option);
 	RUN(test_display_options);
+	RUN(test_parse);
 	return DONE();
 }
