@@ -6,11 +6,12 @@
 
 DY_ENV_OPTIONAL_KEYS="DOCKYARD_SYSBOX_MGR_EXTRA_ARGS DOCKYARD_HTTP_PROXY DOCKYARD_HTTPS_PROXY DOCKYARD_NO_PROXY DOCKYARD_LOG_MAX_SIZE DOCKYARD_LOG_KEEP"
 
-# load_optional_env FILE: each optional key (empty when not set), checked
-# against the characters the installer allows.
+# load_optional_env: each optional key (empty when not set) from what
+# env_read found, checked against the characters the installer allows.
 load_optional_env() {
 	for _lo_k in $DY_ENV_OPTIONAL_KEYS; do
-		_lo_v=$(env_value "$1" "$_lo_k")
+		_lo_v=
+		eval "_lo_v=\${DY_ENV_$_lo_k-}"
 		case $_lo_k in
 		DOCKYARD_SYSBOX_MGR_EXTRA_ARGS)
 			case $_lo_v in
