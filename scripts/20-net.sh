@@ -12,8 +12,12 @@
 #
 # Every rule names this instance's bridge or one of its own networks, and
 # the isolation chain carries the prefix, so nothing here touches another
-# instance.  iptables always runs with -w: instances started at the same
-# time wait for the xtables lock instead of failing.
+# instance.  The rules are read with one iptables-save and changed with
+# one iptables-restore --noflush -w (one COMMIT per table): a rule counts
+# as present when iptables-save prints exactly its line in its table, and
+# only what is missing is inserted, only what is there is deleted (each
+# copy of it).  -w: instances started at the same time wait for the
+# xtables lock instead of failing.
 
 # net_run CMD...: run CMD; on failure die with the command and its output.
 net_run() {
@@ -112,6 +116,54 @@ net_rules() {
 	net_rule_list
 }
 
+# net_save: NET_SAVE is what iptables-save prints now (every table).
+net_save() {
+	NET_SAVE=$(iptables-save 2>&1) || die "iptables-save failed: ${NET_SAVE:-(no output)}"
+}
+
+# net_saved_count RULES: for each line of RULES (net_rule_list form), how
+# often NET_SAVE holds exactly that rule in that table: "N RULE" lines.
+net_saved_count() {
+	printf '%s\n' "$NET_SAVE" | DY_RULES=$1 awk '
+		BEGIN {
+			n = split(ENVIRON["DY_RULES"], r, "\n")
+			for (i = 1; i <= n; i++) if (r[i] != "") { want[r[i]] = 0; order[++k] = r[i] }
+		}
+		/^\*/ { t = substr($0, 2); next }
+		/^-A / { l = "-t " t " " $0; if (l in want) want[l]++ }
+		END { for (i = 1; i <= k; i++) print want[order[i]] " " order[i] }'
+}
+
+# net_batch_add RULES: the lines of net_restore that insert (-I, on top,
+# in this order) each rule of RULES that NET_SAVE lacks.
+net_batch_add() {
+	net_saved_count "$1" | sed -n 's/^0 \(-t [a-z]* \)-A /\1-I /p'
+}
+
+# net_batch_del RULES: the lines of net_restore that delete every copy
+# of each rule of RULES that NET_SAVE holds.
+net_batch_del() {
+	net_saved_count "$1" | awk '{
+		n = $1; sub(/^[0-9]+ /, ""); sub(/ -A /, " -D ")
+		for (i = 0; i < n; i++) print }'
+}
+
+# net_restore LINES: apply LINES (`-t TABLE COMMAND...`, in order) with one
+# iptables-restore --noflush -w, grouped into one COMMIT per table in the
+# order the tables first appear.  Nothing to do is success.  Leaves the
+# batch in NET_BATCH.
+net_restore() {
+	NET_BATCH=$(printf '%s\n' "$1" | awk '
+		/^-t [a-z]+ / { t = $2; sub(/^-t [a-z]+ /, "")
+			if (!(t in seen)) { seen[t] = 1; tabs[++n] = t }
+			body[t] = body[t] $0 "\n" }
+		END { for (i = 1; i <= n; i++) printf "*%s\n%sCOMMIT\n", tabs[i], body[tabs[i]] }')
+	[ -n "$NET_BATCH" ] || return 0
+	net_out=$(printf '%s\n' "$NET_BATCH" | iptables-restore --noflush -w 2>&1) ||
+		die "iptables-restore --noflush -w failed: ${net_out:-(no output)}; the batch was:
+$NET_BATCH"
+}
+
 # net_ipt ACTION RULE: iptables -w for RULE (net_rule_list form) with -A
 # replaced by ACTION (-A, -C, -I or -D).  Leaves the command line in
 # net_cmd and its output in net_out; returns iptables' status.  Call it
@@ -126,33 +178,6 @@ net_ipt() {
 	net_rc=$?
 	set +f
 	return "$net_rc"
-}
-
-# net_rule_add RULE: insert RULE unless iptables -C finds it.
-net_rule_add() {
-	net_ipt -C "$1" && return 0
-	net_ipt -I "$1" || die "$net_cmd failed: ${net_out:-(no output)}"
-}
-
-# net_rule_del RULE: delete RULE for as long as iptables -C finds it, so
-# duplicates go too.
-net_rule_del() {
-	net_i=0
-	while net_ipt -C "$1"; do
-		net_ipt -D "$1" || die "$net_cmd failed: ${net_out:-(no output)}"
-		net_i=$((net_i + 1))
-		[ "$net_i" -lt 100 ] || die "$net_cmd: the rule is still there after 100 deletions"
-	done
-}
-
-# net_each FUNCTION LIST: FUNCTION for each line of LIST, in this shell (a
-# pipe into `while` would run the loop, and a die in it, in a subshell).
-net_each() {
-	while read -r net_line; do
-		[ -z "$net_line" ] || "$1" "$net_line"
-	done <<EACH
-$2
-EACH
 }
 
 # ---- cross-instance isolation (opt-in) ----
@@ -266,51 +291,57 @@ CHAIN
 CHAIN
 }
 
-net_iso_chain_exists() {
-	iptables -w -t mangle -n -L "$NET_ISO_CHAIN" >/dev/null 2>&1
+# net_iso_chain_saved: NET_SAVE has the chain (its declaration in mangle).
+net_iso_chain_saved() {
+	printf '%s\n' "$NET_SAVE" | awk -v c=":$NET_ISO_CHAIN" '
+		/^\*/ { t = substr($0, 2) } t == "mangle" && $1 == c { f = 1 } END { exit !f }'
 }
 
-net_iso_append() {
-	net_ipt -A "-t mangle $1" || die "$net_cmd failed: ${net_out:-(no output)}"
+# net_iso_chain_now: the chain's rules as NET_SAVE holds them.
+net_iso_chain_now() {
+	printf '%s\n' "$NET_SAVE" | awk -v c="$NET_ISO_CHAIN" '
+		/^\*/ { t = substr($0, 2) } t == "mangle" && $1 == "-A" && $2 == c'
 }
 
-# net_iso_on: the chain holding exactly the wanted rules, then the jumps.
-# An unchanged chain is left alone; a changed one is flushed and refilled.
-net_iso_on() {
-	net_want=$(printf -- '-N %s\n' "$NET_ISO_CHAIN" && net_iso_chain_rules)
-	net_iso_chain_exists || net_run iptables -w -t mangle -N "$NET_ISO_CHAIN"
-	net_run iptables -w -t mangle -S "$NET_ISO_CHAIN"
-	if [ "$net_out" != "$net_want" ]; then
-		net_run iptables -w -t mangle -F "$NET_ISO_CHAIN"
-		net_each net_iso_append "$(net_iso_chain_rules)"
+# net_batch_iso_on: the batch lines for the chain holding exactly the
+# wanted rules (an unchanged chain is left alone; declaring an existing
+# chain in iptables-restore --noflush flushes it), then the missing jumps.
+net_batch_iso_on() {
+	net_want=$(net_iso_chain_rules)
+	if ! net_iso_chain_saved || [ "$(net_iso_chain_now)" != "$net_want" ]; then
+		printf -- '-t mangle :%s - [0:0]\n' "$NET_ISO_CHAIN"
+		printf '%s\n' "$net_want" | sed 's/^/-t mangle /'
 	fi
-	net_each net_rule_add "$(net_iso_jumps)"
+	net_batch_add "$(net_iso_jumps)"
 }
 
-# net_iso_off: no jumps into the chain, and no chain.
-net_iso_off() {
-	net_each net_rule_del "$(net_iso_jumps)"
-	if net_iso_chain_exists; then
-		net_run iptables -w -t mangle -F "$NET_ISO_CHAIN"
-		net_run iptables -w -t mangle -X "$NET_ISO_CHAIN"
+# net_batch_iso_off: the batch lines for no jumps into the chain, and no
+# chain.
+net_batch_iso_off() {
+	net_batch_del "$(net_iso_jumps)"
+	if net_iso_chain_saved; then
+		printf -- '-t mangle -F %s\n-t mangle -X %s\n' "$NET_ISO_CHAIN" "$NET_ISO_CHAIN"
 	fi
 }
 
-# net_iso_state: on when the chain and both jumps are there, else off.
+# net_iso_state: on when NET_SAVE has the chain and both jumps, else off.
 net_iso_state() {
-	net_iso_chain_exists || {
+	if net_iso_chain_saved && [ -z "$(net_batch_add "$(net_iso_jumps)")" ]; then
+		echo on
+	else
 		echo off
-		return 0
-	}
-	while read -r net_line; do
-		net_ipt -C "$net_line" || {
-			echo off
-			return 0
-		}
-	done <<JUMPS
-$(net_iso_jumps)
-JUMPS
-	echo on
+	fi
+}
+
+# net_iso_on, net_iso_off: isolation as configured, now (isolate).
+net_iso_on() {
+	net_save
+	net_restore "$(net_batch_iso_on)"
+}
+
+net_iso_off() {
+	net_save
+	net_restore "$(net_batch_iso_off)"
 }
 
 # ---- bridge and kernel settings ----
@@ -372,19 +403,19 @@ net_up() {
 	net_iso_config
 	net_bridge_up
 	net_kernel
-	net_each net_rule_add "$(net_rule_list)"
+	net_save
 	if [ "$NET_ISO" = on ]; then
-		net_iso_on
+		net_restore "$(net_batch_add "$(net_rule_list)" && net_batch_iso_on)"
 	else
-		net_iso_off
+		net_restore "$(net_batch_add "$(net_rule_list)" && net_batch_iso_off)"
 	fi
 	say "network up: bridge $BRIDGE $NET_BR_CIDR, containers $NET_FIXED, pool $NET_POOL, isolation $NET_ISO"
 }
 
 net_down() {
 	net_vars
-	net_each net_rule_del "$(net_rule_list)"
-	net_iso_off
+	net_save
+	net_restore "$(net_batch_del "$(net_rule_list)" && net_batch_iso_off)"
 	if net_bridge_exists; then
 		net_run ip link del dev "$BRIDGE"
 	fi
@@ -415,15 +446,16 @@ net_status() {
 		echo "bridge address $NET_BR_CIDR: missing"
 		net_bad=1
 	fi
-	while read -r net_line; do
-		if net_ipt -C "$net_line"; then
+	net_save
+	while read -r net_n net_line; do
+		if [ "$net_n" != 0 ]; then
 			echo "rule $net_line: present"
 		else
 			echo "rule $net_line: missing"
 			net_bad=1
 		fi
 	done <<RULES
-$(net_rule_list)
+$(net_saved_count "$(net_rule_list)")
 RULES
 	net_state=$(net_iso_state)
 	if ! net_want=$( (net_iso_config && echo "$NET_ISO") 2>&1); then
