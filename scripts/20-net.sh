@@ -379,8 +379,16 @@ net_bridge_has_addr() {
 
 # net_sysctl KEY VALUE: set KEY unless it already has VALUE.
 net_sysctl() {
-	net_p=/proc/sys/$(printf '%s' "$1" | tr . /)
-	[ "$(cat "$net_p" 2>/dev/null)" = "$2" ] && return 0
+	# The path and the value without a fork: this runs on every start.
+	net_p=/proc/sys
+	net_k=$1.
+	while [ -n "$net_k" ]; do
+		net_p=$net_p/${net_k%%.*}
+		net_k=${net_k#*.}
+	done
+	net_v=
+	{ read -r net_v <"$net_p"; } 2>/dev/null || net_v=
+	[ "$net_v" = "$2" ] && return 0
 	net_run sysctl -w "$1=$2"
 }
 

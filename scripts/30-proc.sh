@@ -255,8 +255,10 @@ dy_clock() {
 	DY_CS=${DY_CS:-0}
 }
 
-# dy_deadline SECONDS: DY_DEADLINE is SECONDS from now (centiseconds).
+# dy_deadline SECONDS: DY_DEADLINE is SECONDS from now (centiseconds);
+# dy_nap starts over.
 dy_deadline() {
+	DY_NAPS=0
 	dy_clock
 	DY_DEADLINE=$((DY_CS + $1 * 100))
 }
@@ -277,10 +279,25 @@ exit_how() {
 	esac
 }
 
-# wait_socket NAME PID SOCKET TIMEOUT: wait (0.1 s steps, at most TIMEOUT
+# dy_nap: sleep a moment between two probes of a wait: 0.01 s for the
+# first 200 probes since dy_deadline (a daemon binds its socket within tens
+# of milliseconds; the wait ends at most one step after it), 0.1 s after
+# that (a slow start does not cost a fork every 0.01 s for a minute).
+dy_nap() {
+	DY_NAPS=$((DY_NAPS + 1))
+	if [ "$DY_NAPS" -le 200 ]; then
+		sleep 0.01
+	else
+		sleep 0.1
+	fi
+}
+
+# wait_socket NAME PID SOCKET TIMEOUT: wait (dy_nap steps, at most TIMEOUT
 # seconds) until SOCKET exists and is held by PID or one of its children.
-# Dies early when PID exits; the message names the component, the socket,
-# any other process holding it, and the end of the component's log.
+# The cheap test (the socket file) runs at every step, the holder scan
+# only once the file is there.  Dies early when PID exits; the message
+# names the component, the socket, any other process holding it, and the
+# end of the component's log.
 wait_socket() {
 	dy_deadline "$4"
 	while :; do
@@ -297,7 +314,7 @@ wait_socket() {
 			_ws_why="did not bind $3 within $4 s"
 			break
 		fi
-		sleep 0.1
+		dy_nap
 	done
 	_ws_foreign=$(foreign_holders "$3" "$2")
 	printf 'dockyardctl%s: error: %s (pid %s) %s\n' "${PREFIX:+ [$PREFIX]}" "$1" "$2" "$_ws_why" >&2

@@ -81,10 +81,14 @@ log_sink() {
 	# the last writer closes it.  Descriptor 8 is the supervisor's lock.
 	# mawk reads a pipe in blocks unless told to read it line by line:
 	# a line would wait in its buffer until more output came.
-	_lk_w=""
-	case $(awk -W version 2>/dev/null | head -n 1) in
-	mawk*) _lk_w=interactive ;;
-	esac
+	# Asked once per dockyardctl: the answer does not change.
+	if [ -z "${DY_AWK_W+set}" ]; then
+		DY_AWK_W=""
+		case $(awk -W version 2>/dev/null | head -n 1) in
+		mawk*) DY_AWK_W=interactive ;;
+		esac
+	fi
+	_lk_w=$DY_AWK_W
 	if [ "$_lk_journal" = 1 ]; then
 		LC_ALL=C setsid awk ${_lk_w:+-W "$_lk_w"} -v journal=1 -v name="$1" "$DY_ROTATE_AWK" <"$_lk_fifo" 8>&- &
 	else

@@ -270,7 +270,7 @@ wait_api() {
 			_wa_why="holds $DOCKER_SOCK, but GET /_ping did not answer OK within $START_TIMEOUT s"
 			break
 		fi
-		sleep 0.2
+		dy_nap
 	done
 	[ -n "$_wa_why" ] || return 0
 	printf 'dockyardctl%s: error: dockerd (pid %s) %s\n' "${PREFIX:+ [$PREFIX]}" "$1" "$_wa_why" >&2
