@@ -8,6 +8,8 @@
 #   containerd  $CONTAINERD_SOCK
 #   dockerd     $DOCKER_SOCK, then GET /_ping answering OK
 #
+# Each starts once the one before holds its socket, except dockerd, which
+# starts together with containerd and waits for its socket itself.
 # Every socket must be held by the process this instance started: an
 # upstream sysbox elsewhere (it hardcodes /run/sysbox) may sit on a path
 # we expect, and a unit would then look active while broken.  The
@@ -225,7 +227,7 @@ preflight() {
 		die "refusing to start: a daemon of this instance runs without dockyardctl: $OP_LIVE; stop it first"
 }
 
-# start_component NAME: start NAME and wait until it holds its socket.
+# start_component NAME: start NAME; start_wait waits for its socket.
 start_component() {
 	_sc_sock=$(component_socket "$1")
 	remove_stale_socket "$_sc_sock"
@@ -253,8 +255,19 @@ start_component() {
 		;;
 	esac
 	DY_STARTED="$DY_STARTED $1"
-	say "started $1 (pid $DAEMON_PID); waiting for $_sc_sock"
-	wait_socket "$1" "$DAEMON_PID" "$_sc_sock" "$START_TIMEOUT"
+	DY_PENDING="$DY_PENDING $1:$DAEMON_PID"
+	say "started $1 (pid $DAEMON_PID)"
+}
+
+# start_wait: wait until each component started since the last wait holds
+# its socket, in start order (wait_socket dies naming the one that exits
+# or does not bind, with the end of its log).
+start_wait() {
+	for _sw in $DY_PENDING; do
+		say "waiting for ${_sw%%:*} to bind $(component_socket "${_sw%%:*}")"
+		wait_socket "${_sw%%:*}" "${_sw#*:}" "$(component_socket "${_sw%%:*}")" "$START_TIMEOUT"
+	done
+	DY_PENDING=""
 }
 
 # wait_api PID: wait until dockerd (PID) answers GET /_ping.
@@ -302,9 +315,16 @@ start_stack() {
 	else
 		rm -f "$RUN/debug-runtime"
 	fi
+	DY_PENDING=""
 	for _ss_c in $(dy_components); do
+		# Each component starts once the one before holds its socket,
+		# except dockerd: it waits for containerd's socket itself (its
+		# dialer retries while the socket file is missing), so both
+		# start at once and their start-up times overlap.
+		[ "$_ss_c" = dockerd ] || start_wait
 		start_component "$_ss_c"
 	done
+	start_wait
 	wait_api "$DAEMON_PID"
 }
 
