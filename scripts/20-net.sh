@@ -386,8 +386,11 @@ net_sysctl() {
 		net_p=$net_p/${net_k%%.*}
 		net_k=${net_k#*.}
 	done
+	# A sysctl file ends at the first byte-wise read past its value, so
+	# dash's read fails even though it has read the value: the value is
+	# what counts.
 	net_v=
-	{ read -r net_v <"$net_p"; } 2>/dev/null || net_v=
+	{ read -r net_v <"$net_p" || :; } 2>/dev/null
 	[ "$net_v" = "$2" ] && return 0
 	net_run sysctl -w "$1=$2"
 }
