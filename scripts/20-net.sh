@@ -100,15 +100,14 @@ net_vars() {
 # the form `-t TABLE -A CHAIN SPEC...` with the words iptables-save prints.
 # They are inserted in this order with -I (so they end up reversed).
 net_rule_list() {
-	cat <<RULES
--t filter -A FORWARD -i $BRIDGE -o $BRIDGE -j ACCEPT
--t filter -A FORWARD -i $BRIDGE ! -o $BRIDGE -j ACCEPT
--t filter -A FORWARD -o $BRIDGE -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--t nat -A POSTROUTING -s $NET_FIXED ! -o $BRIDGE -j MASQUERADE
--t filter -A FORWARD -s $NET_POOL -j ACCEPT
--t filter -A FORWARD -d $NET_POOL -j ACCEPT
--t nat -A POSTROUTING -s $NET_POOL -j MASQUERADE
-RULES
+	printf '%s\n' \
+		"-t filter -A FORWARD -i $BRIDGE -o $BRIDGE -j ACCEPT" \
+		"-t filter -A FORWARD -i $BRIDGE ! -o $BRIDGE -j ACCEPT" \
+		"-t filter -A FORWARD -o $BRIDGE -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT" \
+		"-t nat -A POSTROUTING -s $NET_FIXED ! -o $BRIDGE -j MASQUERADE" \
+		"-t filter -A FORWARD -s $NET_POOL -j ACCEPT" \
+		"-t filter -A FORWARD -d $NET_POOL -j ACCEPT" \
+		"-t nat -A POSTROUTING -s $NET_POOL -j MASQUERADE"
 }
 
 net_rules() {
@@ -134,30 +133,47 @@ net_saved_count() {
 		END { for (i = 1; i <= k; i++) print want[order[i]] " " order[i] }'
 }
 
-# net_batch_add RULES: the lines of net_restore that insert (-I, on top,
-# in this order) each rule of RULES that NET_SAVE lacks.
-net_batch_add() {
-	net_saved_count "$1" | sed -n 's/^0 \(-t [a-z]* \)-A /\1-I /p'
+# net_plan PRE ADD DEL CHAIN: NET_BATCH is the input of one
+# iptables-restore --noflush (one COMMIT per table, tables in the order
+# they first appear) that, measured against NET_SAVE: runs the lines of
+# PRE as they are (`-t TABLE COMMAND...`), inserts (-I, on top, in this
+# order) each rule of ADD (net_rule_list form) that is missing, deletes
+# every copy of each rule of DEL that is there, and flushes and deletes
+# the mangle chain CHAIN when it exists.  Empty when nothing is to do.
+# One awk: start runs this.
+net_plan() {
+	NET_BATCH=$(printf '%s\n' "$NET_SAVE" |
+		DY_PRE=$1 DY_ADD=$2 DY_DEL=$3 DY_DROP=$4 awk '
+		function want(s, kind, a, n, i) {
+			n = split(s, a, "\n")
+			for (i = 1; i <= n; i++)
+				if (a[i] != "") { cnt[a[i]] = 0; order[++k] = kind " " a[i] }
+		}
+		function out(l, t) {
+			t = l; sub(/^-t /, "", t); sub(/ .*/, "", t); sub(/^-t [a-z]+ /, "", l)
+			if (!(t in seen)) { seen[t] = 1; tabs[++nt] = t }
+			body[t] = body[t] l "\n"
+		}
+		BEGIN { want(ENVIRON["DY_ADD"], "add"); want(ENVIRON["DY_DEL"], "del") }
+		/^\*/ { t = substr($0, 2); next }
+		/^-A / { l = "-t " t " " $0; if (l in cnt) cnt[l]++; next }
+		t == "mangle" && ENVIRON["DY_DROP"] != "" && $1 == ":" ENVIRON["DY_DROP"] { drop = 1 }
+		END {
+			n = split(ENVIRON["DY_PRE"], pre, "\n")
+			for (i = 1; i <= n; i++) if (pre[i] != "") out(pre[i])
+			for (i = 1; i <= k; i++) {
+				kind = substr(order[i], 1, 3); r = substr(order[i], 5)
+				if (kind == "add" && cnt[r] == 0) { l = r; sub(/ -A /, " -I ", l); out(l) }
+				if (kind == "del") for (j = 0; j < cnt[r]; j++) { l = r; sub(/ -A /, " -D ", l); out(l) }
+			}
+			if (drop) { out("-t mangle -F " ENVIRON["DY_DROP"]); out("-t mangle -X " ENVIRON["DY_DROP"]) }
+			for (i = 1; i <= nt; i++) printf "*%s\n%sCOMMIT\n", tabs[i], body[tabs[i]]
+		}')
 }
 
-# net_batch_del RULES: the lines of net_restore that delete every copy
-# of each rule of RULES that NET_SAVE holds.
-net_batch_del() {
-	net_saved_count "$1" | awk '{
-		n = $1; sub(/^[0-9]+ /, ""); sub(/ -A /, " -D ")
-		for (i = 0; i < n; i++) print }'
-}
-
-# net_restore LINES: apply LINES (`-t TABLE COMMAND...`, in order) with one
-# iptables-restore --noflush -w, grouped into one COMMIT per table in the
-# order the tables first appear.  Nothing to do is success.  Leaves the
-# batch in NET_BATCH.
-net_restore() {
-	NET_BATCH=$(printf '%s\n' "$1" | awk '
-		/^-t [a-z]+ / { t = $2; sub(/^-t [a-z]+ /, "")
-			if (!(t in seen)) { seen[t] = 1; tabs[++n] = t }
-			body[t] = body[t] $0 "\n" }
-		END { for (i = 1; i <= n; i++) printf "*%s\n%sCOMMIT\n", tabs[i], body[tabs[i]] }')
+# net_apply: run NET_BATCH (net_plan) through iptables-restore --noflush
+# -w; nothing to do is success.
+net_apply() {
 	[ -n "$NET_BATCH" ] || return 0
 	net_out=$(printf '%s\n' "$NET_BATCH" | iptables-restore --noflush -w 2>&1) ||
 		die "iptables-restore --noflush -w failed: ${net_out:-(no output)}; the batch was:
@@ -258,10 +274,7 @@ net_iso_config() {
 
 # net_iso_jumps: the two jumps into the chain, in net_rule_list form.
 net_iso_jumps() {
-	cat <<JUMPS
--t mangle -A FORWARD -j $NET_ISO_CHAIN
--t mangle -A INPUT -j $NET_ISO_CHAIN
-JUMPS
+	printf '%s\n' "-t mangle -A FORWARD -j $NET_ISO_CHAIN" "-t mangle -A INPUT -j $NET_ISO_CHAIN"
 }
 
 # net_iso_chain_rules: the chain's rules (see above) exactly as iptables -S
@@ -303,45 +316,51 @@ net_iso_chain_now() {
 		/^\*/ { t = substr($0, 2) } t == "mangle" && $1 == "-A" && $2 == c'
 }
 
-# net_batch_iso_on: the batch lines for the chain holding exactly the
-# wanted rules (an unchanged chain is left alone; declaring an existing
-# chain in iptables-restore --noflush flushes it), then the missing jumps.
-net_batch_iso_on() {
+# net_iso_pre: the PRE lines of net_plan for the chain holding exactly the
+# wanted rules: none for an unchanged chain; else its declaration (which
+# in iptables-restore --noflush creates it, or flushes it when it exists)
+# and its rules.
+net_iso_pre() {
 	net_want=$(net_iso_chain_rules)
 	if ! net_iso_chain_saved || [ "$(net_iso_chain_now)" != "$net_want" ]; then
 		printf -- '-t mangle :%s - [0:0]\n' "$NET_ISO_CHAIN"
 		printf '%s\n' "$net_want" | sed 's/^/-t mangle /'
 	fi
-	net_batch_add "$(net_iso_jumps)"
-}
-
-# net_batch_iso_off: the batch lines for no jumps into the chain, and no
-# chain.
-net_batch_iso_off() {
-	net_batch_del "$(net_iso_jumps)"
-	if net_iso_chain_saved; then
-		printf -- '-t mangle -F %s\n-t mangle -X %s\n' "$NET_ISO_CHAIN" "$NET_ISO_CHAIN"
-	fi
 }
 
 # net_iso_state: on when NET_SAVE has the chain and both jumps, else off.
 net_iso_state() {
-	if net_iso_chain_saved && [ -z "$(net_batch_add "$(net_iso_jumps)")" ]; then
+	if net_iso_chain_saved && ! net_saved_count "$(net_iso_jumps)" | grep -q '^0 '; then
 		echo on
 	else
 		echo off
 	fi
 }
 
+# net_plan_iso RULES_ADD RULES_DEL: net_plan with isolation as configured:
+# on, the chain (when changed) and its jumps; off, neither.
+net_plan_iso() {
+	if [ "$NET_ISO" = on ]; then
+		net_plan "$(net_iso_pre)" "$1${1:+
+}$(net_iso_jumps)" "$2" ""
+	else
+		net_plan "" "$1" "$2${2:+
+}$(net_iso_jumps)" "$NET_ISO_CHAIN"
+	fi
+}
+
 # net_iso_on, net_iso_off: isolation as configured, now (isolate).
 net_iso_on() {
 	net_save
-	net_restore "$(net_batch_iso_on)"
+	net_plan_iso "" ""
+	net_apply
 }
 
 net_iso_off() {
+	NET_ISO=off
 	net_save
-	net_restore "$(net_batch_iso_off)"
+	net_plan_iso "" ""
+	net_apply
 }
 
 # ---- bridge and kernel settings ----
@@ -415,18 +434,17 @@ net_up() {
 	net_bridge_up
 	net_kernel
 	net_save
-	if [ "$NET_ISO" = on ]; then
-		net_restore "$(net_batch_add "$(net_rule_list)" && net_batch_iso_on)"
-	else
-		net_restore "$(net_batch_add "$(net_rule_list)" && net_batch_iso_off)"
-	fi
+	net_plan_iso "$(net_rule_list)" ""
+	net_apply
 	say "network up: bridge $BRIDGE $NET_BR_CIDR, containers $NET_FIXED, pool $NET_POOL, isolation $NET_ISO"
 }
 
 net_down() {
 	net_vars
 	net_save
-	net_restore "$(net_batch_del "$(net_rule_list)" && net_batch_iso_off)"
+	NET_ISO=off
+	net_plan_iso "" "$(net_rule_list)"
+	net_apply
 	if net_bridge_exists; then
 		net_run ip link del dev "$BRIDGE"
 	fi

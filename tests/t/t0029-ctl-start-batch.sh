@@ -262,14 +262,14 @@ expect_success 'net_down removes only its own rules, every copy of them' '
 	grep -qxF -- "*nat -A POSTROUTING -j $UN" new.rules
 '
 
-expect_success 'net_up makes one iptables-restore --noflush -w call, one COMMIT per table' '
+expect_success 'the batch is one iptables-restore input, one COMMIT per table; empty when nothing is missing' '
 	reset &&
-	ctl "$RA" eval "net_vars && net_save && net_restore \"\$(net_batch_add \"\$(net_rule_list)\")\" && printf \"%s\\n\" \"\$NET_BATCH\"" >batch &&
+	ctl "$RA" eval "net_vars && net_save && net_plan \"\" \"\$(net_rule_list)\" \"\" \"\" && net_apply && printf \"%s\\n\" \"\$NET_BATCH\"" >batch &&
 	cat batch &&
 	test "$(grep -c "^COMMIT\$" batch)" = 2 &&
 	test "$(sed -n 1p batch)" = "*filter" &&
 	test "$(grep -c "^-I " batch)" = 7 &&
-	ctl "$RA" eval "net_vars && net_save && net_restore \"\$(net_batch_add \"\$(net_rule_list)\")\" && printf \"%s\" \"\$NET_BATCH\"" >batch2 &&
+	ctl "$RA" eval "net_vars && net_save && net_plan \"\" \"\$(net_rule_list)\" \"\" \"\" && net_apply && printf \"%s\" \"\$NET_BATCH\"" >batch2 &&
 	test ! -s batch2 &&
 	old_down "$RA"
 '
