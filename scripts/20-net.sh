@@ -369,30 +369,41 @@ net_bridge_exists() {
 	ip link show dev "$BRIDGE" >/dev/null 2>&1
 }
 
+# net_bridge_up: the bridge, with its address, up.  A new bridge takes
+# two ip calls (one look, one batch); an existing one is checked first.
 net_bridge_up() {
-	if ! net_bridge_exists; then
-		net_run ip link add name "$BRIDGE" type bridge
-	else
-		net_run ip -d -o link show dev "$BRIDGE"
-		case $net_out in
-		*" bridge "*) ;;
-		*) die "$BRIDGE exists but is not a bridge" ;;
-		esac
+	if ! net_out=$(ip -d -o link show dev "$BRIDGE" 2>&1); then
+		net_ip_batch "link add name $BRIDGE type bridge" \
+			"addr add $NET_BR_CIDR dev $BRIDGE" "link set dev $BRIDGE up"
+		return
 	fi
-	net_run ip -o -4 addr show dev "$BRIDGE"
-	case " $(printf '%s\n' "$net_out" | awk '{ print $4 }' | tr '\n' ' ') " in
-	*" $NET_BR_CIDR "*) ;;
-	*) net_run ip addr add "$NET_BR_CIDR" dev "$BRIDGE" ;;
+	case $net_out in
+	*" bridge "*) ;;
+	*) die "$BRIDGE exists but is not a bridge" ;;
 	esac
-	net_run ip link set dev "$BRIDGE" up
+	if net_bridge_has_addr; then
+		net_ip_batch "link set dev $BRIDGE up"
+	else
+		net_ip_batch "addr add $NET_BR_CIDR dev $BRIDGE" "link set dev $BRIDGE up"
+	fi
+}
+
+# net_ip_batch COMMAND...: one `ip -batch -` of the ip COMMANDs (their
+# words are names and networks net_vars checked); dies with its output.
+net_ip_batch() {
+	net_out=$(printf '%s\n' "$@" | ip -batch - 2>&1) ||
+		die "ip -batch failed ($(printf '%s; ' "$@")): ${net_out:-(no output)}"
 }
 
 # net_bridge_has_addr: the bridge carries the bridge address.
 net_bridge_has_addr() {
-	net_a=$(ip -o -4 addr show dev "$BRIDGE" 2>/dev/null | awk '{ print $4 }' | tr '\n' ' ')
-	case " $net_a " in
-	*" $NET_BR_CIDR "*) return 0 ;;
-	esac
+	net_a=$(ip -o -4 addr show dev "$BRIDGE" 2>/dev/null) || return 1
+	# Lines "N: DEV inet A.B.C.D/L ...": the fourth word.
+	while read -r _ _ _ net_w _; do
+		[ "$net_w" != "$NET_BR_CIDR" ] || return 0
+	done <<ADDRS
+$net_a
+ADDRS
 	return 1
 }
 
