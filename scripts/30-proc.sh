@@ -76,9 +76,12 @@ pidfile_write() {
 	mv -f "$RUN/$1.pid.tmp.$$" "$RUN/$1.pid"
 }
 
-# pidfile_remove NAME
+# pidfile_remove NAME (rm only when there is something to remove: a
+# start calls this for every daemon).
 pidfile_remove() {
-	rm -f "$RUN/$1.pid" "$RUN/$1.starttime"
+	if [ -e "$RUN/$1.pid" ] || [ -e "$RUN/$1.starttime" ]; then
+		rm -f "$RUN/$1.pid" "$RUN/$1.starttime"
+	fi
 }
 
 # daemon_check NAME: succeed when the process recorded as NAME is alive and
@@ -161,7 +164,9 @@ daemon_start() {
 		die "$_ds_name is already running ($(proc_desc "$DC_PID"); $RUN/$_ds_name.pid)"
 	fi
 	pidfile_remove "$_ds_name"
-	mkdir -p "$RUN" "$LOGDIR"
+	if [ ! -d "$RUN" ] || [ ! -d "$LOGDIR" ]; then
+		mkdir -p "$RUN" "$LOGDIR"
+	fi
 	log_note "$_ds_name" "dockyardctl: starting $*"
 	log_sink "$_ds_name"
 	# A background job of a shell without job control is never a process
@@ -175,11 +180,12 @@ daemon_start() {
 		die "$_ds_name (pid $DAEMON_PID) vanished at once; see $LOGDIR/$_ds_name.log"
 }
 
-# socket_inodes SOCKET: "socket:[INODE] ..." of the listening unix
-# sockets bound at exactly SOCKET, from /proc/net/unix.
+# socket_inodes SOCKET...: "socket:[INODE] ..." of the listening unix
+# sockets bound at exactly one of the SOCKETs (paths without blanks: the
+# instance's), from /proc/net/unix.
 socket_inodes() {
-	DY_SOCK=$1 awk 'NF == 8 && $8 == ENVIRON["DY_SOCK"] && $4 == "00010000" {
-		printf "socket:[%s] ", $7 }' /proc/net/unix
+	DY_SOCK="$*" awk 'BEGIN { n = split(ENVIRON["DY_SOCK"], s, " "); for (i = 1; i <= n; i++) want[s[i]] = 1 }
+		NF == 8 && ($8 in want) && $4 == "00010000" { printf "socket:[%s] ", $7 }' /proc/net/unix
 }
 
 # socket_holder SOCKET: the pids (one a line, sorted) of the processes

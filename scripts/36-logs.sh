@@ -75,7 +75,9 @@ log_sink() {
 	*) die "DOCKYARD_LOG_KEEP '$DOCKYARD_LOG_KEEP' is not a number from 1 to 99" ;;
 	esac
 	_lk_fifo=$RUN/$1.log.fifo
-	rm -f "$_lk_fifo"
+	if [ -e "$_lk_fifo" ] || [ -L "$_lk_fifo" ]; then
+		rm -f "$_lk_fifo"
+	fi
 	mkfifo -m 600 "$_lk_fifo" || die "cannot create $_lk_fifo"
 	# Opening the FIFO waits for the daemon's end; the reader ends when
 	# the last writer closes it.  Descriptor 8 is the supervisor's lock.

@@ -71,7 +71,7 @@ component_own_pidfile() {
 	sysbox-mgr) printf '%s\n' "$SYSBOX_RUN/sysmgr.pid" ;;
 	sysbox-fs) printf '%s\n' "$SYSBOX_RUN/sysfs.pid" ;;
 	dockerd)
-		_cop=$(sed -n 's/.*"pidfile"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$ETC/daemon.json" 2>/dev/null | head -n 1)
+		_cop=$(sed -n '/.*"pidfile"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/{s//\1/p;q;}' "$ETC/daemon.json" 2>/dev/null)
 		case $_cop in
 		"$ROOT"/*) printf '%s\n' "$_cop" ;;
 		esac
@@ -208,9 +208,17 @@ preflight() {
 		die "neither curl nor $BIN/docker-cli is there to check the dockerd API"
 	fi
 	_pf_bad=0
+	# One look at the listening sockets first: mostly none of ours is.
+	_pf_socks=""
+	for _pf_c in $(dy_components); do
+		_pf_socks="$_pf_socks $(component_socket "$_pf_c")"
+	done
+	# shellcheck disable=SC2086 # the sockets are plain paths (load_env)
+	[ -n "$(socket_inodes $_pf_socks)" ] || _pf_socks=""
 	for _pf_c in $(dy_components); do
 		_pf_sock=$(component_socket "$_pf_c")
-		_pf_who=$(foreign_holders "$_pf_sock" "")
+		_pf_who=""
+		[ -z "$_pf_socks" ] || _pf_who=$(foreign_holders "$_pf_sock" "")
 		if [ -n "$_pf_who" ]; then
 			printf 'dockyardctl%s: error: %s is held by %s, which is not this instance'\''s %s\n' \
 				"${PREFIX:+ [$PREFIX]}" "$_pf_sock" "$_pf_who" "$_pf_c" >&2
@@ -312,7 +320,7 @@ start_stack() {
 		export DOCKYARD_RUNTIME_LOG_DIR
 		printf '%s\n' "$LOGDIR/runtime" >"$RUN/debug-runtime"
 		say "runtime debug mode: the daemons log at debug level; runtime logs are kept in $LOGDIR/runtime"
-	else
+	elif [ -e "$RUN/debug-runtime" ]; then
 		rm -f "$RUN/debug-runtime"
 	fi
 	DY_PENDING=""
