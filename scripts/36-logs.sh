@@ -86,7 +86,7 @@ log_sink() {
 	# Asked once per dockyardctl: the answer does not change.
 	if [ -z "${DY_AWK_W+set}" ]; then
 		DY_AWK_W=""
-		case $(awk -W version 2>/dev/null | head -n 1) in
+		case $(awk -W version 2>/dev/null </dev/null) in
 		mawk*) DY_AWK_W=interactive ;;
 		esac
 	fi

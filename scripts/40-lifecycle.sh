@@ -307,7 +307,9 @@ start_stack() {
 	# Readiness is the supervisor's to report, once the API answers:
 	# containerd and dockerd would otherwise notify systemd themselves.
 	unset NOTIFY_SOCKET
-	mkdir -p "$RUN" "$LOGDIR" "$LIB" "${CONTAINERD_SOCK%/*}"
+	for _ss_d in "$RUN" "$LOGDIR" "$LIB" "${CONTAINERD_SOCK%/*}"; do
+		[ -d "$_ss_d" ] || mkdir -p "$_ss_d"
+	done
 	if [ -e "$BIN/sysbox-mgr" ]; then
 		mkdir -p "$SYSBOX_RUN" "$LIB/sysbox"
 	fi
