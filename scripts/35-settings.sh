@@ -41,17 +41,18 @@ start_sysbox_mgr() {
 # environment (both spellings: Go reads HTTP_PROXY, some helpers http_proxy).
 start_dockerd() {
 	dropins_pending
-	# What dockerd reads now: reload compares daemon.json with it.
-	cp "$ETC/daemon.json" "$RUN/dockerd.json.tmp" && mv -f "$RUN/dockerd.json.tmp" "$RUN/dockerd.json"
 	if [ -z "$DOCKYARD_HTTP_PROXY$DOCKYARD_HTTPS_PROXY$DOCKYARD_NO_PROXY" ]; then
 		daemon_start dockerd "$BIN/dockerd" ${1:+"$1"} --config-file "$ETC/daemon.json"
-		return
+	else
+		daemon_start dockerd env \
+			${DOCKYARD_HTTP_PROXY:+"HTTP_PROXY=$DOCKYARD_HTTP_PROXY" "http_proxy=$DOCKYARD_HTTP_PROXY"} \
+			${DOCKYARD_HTTPS_PROXY:+"HTTPS_PROXY=$DOCKYARD_HTTPS_PROXY" "https_proxy=$DOCKYARD_HTTPS_PROXY"} \
+			${DOCKYARD_NO_PROXY:+"NO_PROXY=$DOCKYARD_NO_PROXY" "no_proxy=$DOCKYARD_NO_PROXY"} \
+			"$BIN/dockerd" ${1:+"$1"} --config-file "$ETC/daemon.json"
 	fi
-	daemon_start dockerd env \
-		${DOCKYARD_HTTP_PROXY:+"HTTP_PROXY=$DOCKYARD_HTTP_PROXY" "http_proxy=$DOCKYARD_HTTP_PROXY"} \
-		${DOCKYARD_HTTPS_PROXY:+"HTTPS_PROXY=$DOCKYARD_HTTPS_PROXY" "https_proxy=$DOCKYARD_HTTPS_PROXY"} \
-		${DOCKYARD_NO_PROXY:+"NO_PROXY=$DOCKYARD_NO_PROXY" "no_proxy=$DOCKYARD_NO_PROXY"} \
-		"$BIN/dockerd" ${1:+"$1"} --config-file "$ETC/daemon.json"
+	# What dockerd reads now: reload compares daemon.json with it.  Copied
+	# while dockerd starts, off the path to its API.
+	cp "$ETC/daemon.json" "$RUN/dockerd.json.tmp" && mv -f "$RUN/dockerd.json.tmp" "$RUN/dockerd.json"
 }
 
 # dropins_pending: warn about drop-ins changed after daemon.json and

@@ -13,7 +13,7 @@
 # Every socket must be held by the process this instance started: an
 # upstream sysbox elsewhere (it hardcodes /run/sysbox) may sit on a path
 # we expect, and a unit would then look active while broken.  The
-# bridge and rules (net_up) come first, because dockerd refuses to start
+# bridge and rules (net_up) come before dockerd, which refuses to start
 # without its bridge, and go last (net_down).
 #
 # Timeouts in whole seconds: DOCKYARD_START_TIMEOUT for each wait (default
@@ -299,7 +299,8 @@ wait_api() {
 	die "dockerd did not start"
 }
 
-# start_stack: net_up, then every component in order, then the API.
+# start_stack: every component in order, net_up before dockerd, then the
+# API.
 # DY_STARTED and DY_NET say what to undo when it fails part way.
 start_stack() {
 	DY_STARTED=""
@@ -313,7 +314,6 @@ start_stack() {
 	if [ -e "$BIN/sysbox-mgr" ]; then
 		mkdir -p "$SYSBOX_RUN" "$LIB/sysbox"
 	fi
-	net_up
 	if [ "$DEBUG_RUNTIME" = 1 ]; then
 		# Runtimes are started by containerd's shims, which inherit this
 		# environment; the runtime wrapper keeps its --log output here.
@@ -330,8 +330,13 @@ start_stack() {
 		# Each component starts once the one before holds its socket,
 		# except dockerd: it waits for containerd's socket itself (its
 		# dialer retries while the socket file is missing), so both
-		# start at once and their start-up times overlap.
-		[ "$_ss_c" = dockerd ] || start_wait
+		# start at once and their start-up times overlap.  Only dockerd
+		# needs the bridge: net_up runs while containerd starts.
+		if [ "$_ss_c" = dockerd ]; then
+			net_up
+		else
+			start_wait
+		fi
 		start_component "$_ss_c"
 	done
 	start_wait
@@ -359,6 +364,8 @@ stop_stack() {
 		fi
 		remove_stale_socket "$(component_socket "$_st_c")"
 		[ "$_st_c" != containerd ] || remove_stale_socket "$CONTAINERD_SOCK.ttrpc"
+		# Its log FIFO goes now, so that the next start need not remove it.
+		[ ! -p "$RUN/$_st_c.log.fifo" ] || rm -f "$RUN/$_st_c.log.fifo"
 	done
 	own_pidfiles_clear || warn "left alone, not started by dockyardctl: $OP_LIVE"
 	if [ "$2" = 1 ]; then
