@@ -912,11 +912,17 @@ class Bench:
                              "tar -I 'zstd -d' -xf + containerd, dockerd by hand"))
         self.rows.append(Row("time to API: dockyardctl start", start_t, hand_t, f_s,
                              "dockyardctl start (until GET /_ping answers)",
-                             "containerd, dockerd by hand (bridge up beforehand)"))
+                             "containerd, dockerd by hand (bridge up beforehand)", "<= 1.30",
+                             lambda r: r.ratio() is not None and r.ratio() <= 1.30))
+        self.rows[-1].why = (
+            "dockyardctl start %s vs %s by hand; the daemons' own start-up is the floor." %
+            (f_s(statistics.median(start_t)), f_s(statistics.median(hand_t))))
         self.notes.append(
             "Time to API: dockyardctl start also brings up the bridge and its iptables rules "
-            "(the baseline has them up beforehand, untimed), checks that nothing else holds the "
-            "instance's sockets, and waits for each daemon's socket before the next starts; the "
+            "(one iptables-save, one iptables-restore; the baseline has them up beforehand, "
+            "untimed) and checks that nothing else holds the instance's sockets; it starts "
+            "containerd and dockerd together (dockerd waits for containerd's socket itself), "
+            "where the baseline waits for containerd's socket before it starts dockerd. The "
             "difference of the medians is %s. The install adds its own steps (extraction, "
             "render, users) to that: %s over the by-hand baseline." %
             (f_s(statistics.median(start_t) - statistics.median(hand_t)),

@@ -20,11 +20,47 @@ dy_root() {
 	(cd "$dir/.." && pwd -P)
 }
 
-# env_value FILE KEY: the value of KEY=VALUE in FILE, taken literally.
-# Quotes around the value are removed; nothing is expanded or executed.
-env_value() {
-	sed -n "s/^[[:space:]]*$2=//p" "$1" | tail -n 1 |
-		sed -e 's/[[:space:]]*$//' -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/"
+# env_read FILE KEYS: read FILE once, in this shell, and set DY_ENV_KEY for
+# each of KEYS that a line `KEY=VALUE` gives (leading blanks before KEY
+# allowed; the last such line wins; KEYS not named stay unset).  The value
+# is taken literally: trailing blanks go, then one pair of surrounding
+# double quotes, then one pair of single quotes; nothing is expanded or
+# executed, and KEY, never the value, is part of the one eval (KEYS are
+# the fixed names of this script).  Fails, with ENV_CRLF set, when a line
+# holds a carriage return (CRLF line endings).
+env_read() {
+	ENV_CRLF=0
+	_er_cr=$(printf '\r')
+	_er_line=
+	while IFS= read -r _er_line || [ -n "$_er_line" ]; do
+		case $_er_line in
+		*"$_er_cr"*) ENV_CRLF=1 ;;
+		esac
+		_er_line=${_er_line#"${_er_line%%[![:space:]]*}"}
+		_er_key=${_er_line%%=*}
+		case $_er_line in
+		*=*) ;;
+		*) continue ;;
+		esac
+		# A name, and one of KEYS: nothing else reaches the eval.
+		case $_er_key in
+		'' | *[!A-Z0-9_]*) continue ;;
+		esac
+		case " $2 " in
+		*" $_er_key "*) ;;
+		*) continue ;;
+		esac
+		_er_v=${_er_line#*=}
+		_er_v=${_er_v%"${_er_v##*[![:space:]]}"}
+		case $_er_v in
+		\"*\") _er_v=${_er_v#\"} && _er_v=${_er_v%\"} ;;
+		esac
+		case $_er_v in
+		\'*\') _er_v=${_er_v#\'} && _er_v=${_er_v%\'} ;;
+		esac
+		eval "DY_ENV_$_er_key=\$_er_v"
+	done <"$1"
+	[ "$ENV_CRLF" = 0 ]
 }
 
 # check_value KEY VALUE: the rule of each key's value, as the installer
@@ -106,16 +142,18 @@ load_env() {
 load_env_file() {
 	ENV_FILE=$1
 	[ -f "$ENV_FILE" ] || die "no instance here: $ENV_FILE is missing"
-	if grep -q "$(printf '\r')" "$ENV_FILE"; then
+	for key in $DY_ENV_KEYS $DY_ENV_OPTIONAL_KEYS; do
+		unset "DY_ENV_$key"
+	done
+	env_read "$ENV_FILE" "$DY_ENV_KEYS $DY_ENV_OPTIONAL_KEYS" ||
 		die "$ENV_FILE has CRLF line endings; use LF"
-	fi
 	for key in $DY_ENV_KEYS; do
-		value=$(env_value "$ENV_FILE" "$key")
+		eval "value=\${DY_ENV_$key-}"
 		[ -n "$value" ] || die "$ENV_FILE lacks $key"
 		check_value "$key" "$value"
 		eval "$key=\$value"
 	done
-	load_optional_env "$ENV_FILE"
+	load_optional_env
 	[ "$DOCKYARD_ROOT" = "$ROOT" ] ||
 		die "$ENV_FILE says DOCKYARD_ROOT=$DOCKYARD_ROOT, but this dockyardctl lives in $ROOT"
 	PREFIX=$DOCKYARD_DOCKER_PREFIX

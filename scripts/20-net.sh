@@ -12,8 +12,12 @@
 #
 # Every rule names this instance's bridge or one of its own networks, and
 # the isolation chain carries the prefix, so nothing here touches another
-# instance.  iptables always runs with -w: instances started at the same
-# time wait for the xtables lock instead of failing.
+# instance.  The rules are read with one iptables-save and changed with
+# one iptables-restore --noflush -w (one COMMIT per table): a rule counts
+# as present when iptables-save prints exactly its line in its table, and
+# only what is missing is inserted, only what is there is deleted (each
+# copy of it).  -w: instances started at the same time wait for the
+# xtables lock instead of failing.
 
 # net_run CMD...: run CMD; on failure die with the command and its output.
 net_run() {
@@ -96,20 +100,84 @@ net_vars() {
 # the form `-t TABLE -A CHAIN SPEC...` with the words iptables-save prints.
 # They are inserted in this order with -I (so they end up reversed).
 net_rule_list() {
-	cat <<RULES
--t filter -A FORWARD -i $BRIDGE -o $BRIDGE -j ACCEPT
--t filter -A FORWARD -i $BRIDGE ! -o $BRIDGE -j ACCEPT
--t filter -A FORWARD -o $BRIDGE -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--t nat -A POSTROUTING -s $NET_FIXED ! -o $BRIDGE -j MASQUERADE
--t filter -A FORWARD -s $NET_POOL -j ACCEPT
--t filter -A FORWARD -d $NET_POOL -j ACCEPT
--t nat -A POSTROUTING -s $NET_POOL -j MASQUERADE
-RULES
+	printf '%s\n' \
+		"-t filter -A FORWARD -i $BRIDGE -o $BRIDGE -j ACCEPT" \
+		"-t filter -A FORWARD -i $BRIDGE ! -o $BRIDGE -j ACCEPT" \
+		"-t filter -A FORWARD -o $BRIDGE -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT" \
+		"-t nat -A POSTROUTING -s $NET_FIXED ! -o $BRIDGE -j MASQUERADE" \
+		"-t filter -A FORWARD -s $NET_POOL -j ACCEPT" \
+		"-t filter -A FORWARD -d $NET_POOL -j ACCEPT" \
+		"-t nat -A POSTROUTING -s $NET_POOL -j MASQUERADE"
 }
 
 net_rules() {
 	net_vars
 	net_rule_list
+}
+
+# net_save: NET_SAVE is what iptables-save prints now (every table).
+net_save() {
+	NET_SAVE=$(iptables-save 2>&1) || die "iptables-save failed: ${NET_SAVE:-(no output)}"
+}
+
+# net_saved_count RULES: for each line of RULES (net_rule_list form), how
+# often NET_SAVE holds exactly that rule in that table: "N RULE" lines.
+net_saved_count() {
+	printf '%s\n' "$NET_SAVE" | DY_RULES=$1 awk '
+		BEGIN {
+			n = split(ENVIRON["DY_RULES"], r, "\n")
+			for (i = 1; i <= n; i++) if (r[i] != "") { want[r[i]] = 0; order[++k] = r[i] }
+		}
+		/^\*/ { t = substr($0, 2); next }
+		/^-A / { l = "-t " t " " $0; if (l in want) want[l]++ }
+		END { for (i = 1; i <= k; i++) print want[order[i]] " " order[i] }'
+}
+
+# net_plan PRE ADD DEL CHAIN: NET_BATCH is the input of one
+# iptables-restore --noflush (one COMMIT per table, tables in the order
+# they first appear) that, measured against NET_SAVE: runs the lines of
+# PRE as they are (`-t TABLE COMMAND...`), inserts (-I, on top, in this
+# order) each rule of ADD (net_rule_list form) that is missing, deletes
+# every copy of each rule of DEL that is there, and flushes and deletes
+# the mangle chain CHAIN when it exists.  Empty when nothing is to do.
+# One awk: start runs this.
+net_plan() {
+	NET_BATCH=$(printf '%s\n' "$NET_SAVE" |
+		DY_PRE=$1 DY_ADD=$2 DY_DEL=$3 DY_DROP=$4 awk '
+		function want(s, kind, a, n, i) {
+			n = split(s, a, "\n")
+			for (i = 1; i <= n; i++)
+				if (a[i] != "") { cnt[a[i]] = 0; order[++k] = kind " " a[i] }
+		}
+		function out(l, t) {
+			t = l; sub(/^-t /, "", t); sub(/ .*/, "", t); sub(/^-t [a-z]+ /, "", l)
+			if (!(t in seen)) { seen[t] = 1; tabs[++nt] = t }
+			body[t] = body[t] l "\n"
+		}
+		BEGIN { want(ENVIRON["DY_ADD"], "add"); want(ENVIRON["DY_DEL"], "del") }
+		/^\*/ { t = substr($0, 2); next }
+		/^-A / { l = "-t " t " " $0; if (l in cnt) cnt[l]++; next }
+		t == "mangle" && ENVIRON["DY_DROP"] != "" && $1 == ":" ENVIRON["DY_DROP"] { drop = 1 }
+		END {
+			n = split(ENVIRON["DY_PRE"], pre, "\n")
+			for (i = 1; i <= n; i++) if (pre[i] != "") out(pre[i])
+			for (i = 1; i <= k; i++) {
+				kind = substr(order[i], 1, 3); r = substr(order[i], 5)
+				if (kind == "add" && cnt[r] == 0) { l = r; sub(/ -A /, " -I ", l); out(l) }
+				if (kind == "del") for (j = 0; j < cnt[r]; j++) { l = r; sub(/ -A /, " -D ", l); out(l) }
+			}
+			if (drop) { out("-t mangle -F " ENVIRON["DY_DROP"]); out("-t mangle -X " ENVIRON["DY_DROP"]) }
+			for (i = 1; i <= nt; i++) printf "*%s\n%sCOMMIT\n", tabs[i], body[tabs[i]]
+		}')
+}
+
+# net_apply: run NET_BATCH (net_plan) through iptables-restore --noflush
+# -w; nothing to do is success.
+net_apply() {
+	[ -n "$NET_BATCH" ] || return 0
+	net_out=$(printf '%s\n' "$NET_BATCH" | iptables-restore --noflush -w 2>&1) ||
+		die "iptables-restore --noflush -w failed: ${net_out:-(no output)}; the batch was:
+$NET_BATCH"
 }
 
 # net_ipt ACTION RULE: iptables -w for RULE (net_rule_list form) with -A
@@ -126,33 +194,6 @@ net_ipt() {
 	net_rc=$?
 	set +f
 	return "$net_rc"
-}
-
-# net_rule_add RULE: insert RULE unless iptables -C finds it.
-net_rule_add() {
-	net_ipt -C "$1" && return 0
-	net_ipt -I "$1" || die "$net_cmd failed: ${net_out:-(no output)}"
-}
-
-# net_rule_del RULE: delete RULE for as long as iptables -C finds it, so
-# duplicates go too.
-net_rule_del() {
-	net_i=0
-	while net_ipt -C "$1"; do
-		net_ipt -D "$1" || die "$net_cmd failed: ${net_out:-(no output)}"
-		net_i=$((net_i + 1))
-		[ "$net_i" -lt 100 ] || die "$net_cmd: the rule is still there after 100 deletions"
-	done
-}
-
-# net_each FUNCTION LIST: FUNCTION for each line of LIST, in this shell (a
-# pipe into `while` would run the loop, and a die in it, in a subshell).
-net_each() {
-	while read -r net_line; do
-		[ -z "$net_line" ] || "$1" "$net_line"
-	done <<EACH
-$2
-EACH
 }
 
 # ---- cross-instance isolation (opt-in) ----
@@ -233,10 +274,7 @@ net_iso_config() {
 
 # net_iso_jumps: the two jumps into the chain, in net_rule_list form.
 net_iso_jumps() {
-	cat <<JUMPS
--t mangle -A FORWARD -j $NET_ISO_CHAIN
--t mangle -A INPUT -j $NET_ISO_CHAIN
-JUMPS
+	printf '%s\n' "-t mangle -A FORWARD -j $NET_ISO_CHAIN" "-t mangle -A INPUT -j $NET_ISO_CHAIN"
 }
 
 # net_iso_chain_rules: the chain's rules (see above) exactly as iptables -S
@@ -266,51 +304,63 @@ CHAIN
 CHAIN
 }
 
-net_iso_chain_exists() {
-	iptables -w -t mangle -n -L "$NET_ISO_CHAIN" >/dev/null 2>&1
+# net_iso_chain_saved: NET_SAVE has the chain (its declaration in mangle).
+net_iso_chain_saved() {
+	printf '%s\n' "$NET_SAVE" | awk -v c=":$NET_ISO_CHAIN" '
+		/^\*/ { t = substr($0, 2) } t == "mangle" && $1 == c { f = 1 } END { exit !f }'
 }
 
-net_iso_append() {
-	net_ipt -A "-t mangle $1" || die "$net_cmd failed: ${net_out:-(no output)}"
+# net_iso_chain_now: the chain's rules as NET_SAVE holds them.
+net_iso_chain_now() {
+	printf '%s\n' "$NET_SAVE" | awk -v c="$NET_ISO_CHAIN" '
+		/^\*/ { t = substr($0, 2) } t == "mangle" && $1 == "-A" && $2 == c'
 }
 
-# net_iso_on: the chain holding exactly the wanted rules, then the jumps.
-# An unchanged chain is left alone; a changed one is flushed and refilled.
-net_iso_on() {
-	net_want=$(printf -- '-N %s\n' "$NET_ISO_CHAIN" && net_iso_chain_rules)
-	net_iso_chain_exists || net_run iptables -w -t mangle -N "$NET_ISO_CHAIN"
-	net_run iptables -w -t mangle -S "$NET_ISO_CHAIN"
-	if [ "$net_out" != "$net_want" ]; then
-		net_run iptables -w -t mangle -F "$NET_ISO_CHAIN"
-		net_each net_iso_append "$(net_iso_chain_rules)"
-	fi
-	net_each net_rule_add "$(net_iso_jumps)"
-}
-
-# net_iso_off: no jumps into the chain, and no chain.
-net_iso_off() {
-	net_each net_rule_del "$(net_iso_jumps)"
-	if net_iso_chain_exists; then
-		net_run iptables -w -t mangle -F "$NET_ISO_CHAIN"
-		net_run iptables -w -t mangle -X "$NET_ISO_CHAIN"
+# net_iso_pre: the PRE lines of net_plan for the chain holding exactly the
+# wanted rules: none for an unchanged chain; else its declaration (which
+# in iptables-restore --noflush creates it, or flushes it when it exists)
+# and its rules.
+net_iso_pre() {
+	net_want=$(net_iso_chain_rules)
+	if ! net_iso_chain_saved || [ "$(net_iso_chain_now)" != "$net_want" ]; then
+		printf -- '-t mangle :%s - [0:0]\n' "$NET_ISO_CHAIN"
+		printf '%s\n' "$net_want" | sed 's/^/-t mangle /'
 	fi
 }
 
-# net_iso_state: on when the chain and both jumps are there, else off.
+# net_iso_state: on when NET_SAVE has the chain and both jumps, else off.
 net_iso_state() {
-	net_iso_chain_exists || {
+	if net_iso_chain_saved && ! net_saved_count "$(net_iso_jumps)" | grep -q '^0 '; then
+		echo on
+	else
 		echo off
-		return 0
-	}
-	while read -r net_line; do
-		net_ipt -C "$net_line" || {
-			echo off
-			return 0
-		}
-	done <<JUMPS
-$(net_iso_jumps)
-JUMPS
-	echo on
+	fi
+}
+
+# net_plan_iso RULES_ADD RULES_DEL: net_plan with isolation as configured:
+# on, the chain (when changed) and its jumps; off, neither.
+net_plan_iso() {
+	if [ "$NET_ISO" = on ]; then
+		net_plan "$(net_iso_pre)" "$1${1:+
+}$(net_iso_jumps)" "$2" ""
+	else
+		net_plan "" "$1" "$2${2:+
+}$(net_iso_jumps)" "$NET_ISO_CHAIN"
+	fi
+}
+
+# net_iso_on, net_iso_off: isolation as configured, now (isolate).
+net_iso_on() {
+	net_save
+	net_plan_iso "" ""
+	net_apply
+}
+
+net_iso_off() {
+	NET_ISO=off
+	net_save
+	net_plan_iso "" ""
+	net_apply
 }
 
 # ---- bridge and kernel settings ----
@@ -319,37 +369,59 @@ net_bridge_exists() {
 	ip link show dev "$BRIDGE" >/dev/null 2>&1
 }
 
+# net_bridge_up: the bridge, with its address, up.  A new bridge takes
+# two ip calls (one look, one batch); an existing one is checked first.
 net_bridge_up() {
-	if ! net_bridge_exists; then
-		net_run ip link add name "$BRIDGE" type bridge
-	else
-		net_run ip -d -o link show dev "$BRIDGE"
-		case $net_out in
-		*" bridge "*) ;;
-		*) die "$BRIDGE exists but is not a bridge" ;;
-		esac
+	if ! net_out=$(ip -d -o link show dev "$BRIDGE" 2>&1); then
+		net_ip_batch "link add name $BRIDGE type bridge" \
+			"addr add $NET_BR_CIDR dev $BRIDGE" "link set dev $BRIDGE up"
+		return
 	fi
-	net_run ip -o -4 addr show dev "$BRIDGE"
-	case " $(printf '%s\n' "$net_out" | awk '{ print $4 }' | tr '\n' ' ') " in
-	*" $NET_BR_CIDR "*) ;;
-	*) net_run ip addr add "$NET_BR_CIDR" dev "$BRIDGE" ;;
+	case $net_out in
+	*" bridge "*) ;;
+	*) die "$BRIDGE exists but is not a bridge" ;;
 	esac
-	net_run ip link set dev "$BRIDGE" up
+	if net_bridge_has_addr; then
+		net_ip_batch "link set dev $BRIDGE up"
+	else
+		net_ip_batch "addr add $NET_BR_CIDR dev $BRIDGE" "link set dev $BRIDGE up"
+	fi
+}
+
+# net_ip_batch COMMAND...: one `ip -batch -` of the ip COMMANDs (their
+# words are names and networks net_vars checked); dies with its output.
+net_ip_batch() {
+	net_out=$(printf '%s\n' "$@" | ip -batch - 2>&1) ||
+		die "ip -batch failed ($(printf '%s; ' "$@")): ${net_out:-(no output)}"
 }
 
 # net_bridge_has_addr: the bridge carries the bridge address.
 net_bridge_has_addr() {
-	net_a=$(ip -o -4 addr show dev "$BRIDGE" 2>/dev/null | awk '{ print $4 }' | tr '\n' ' ')
-	case " $net_a " in
-	*" $NET_BR_CIDR "*) return 0 ;;
-	esac
+	net_a=$(ip -o -4 addr show dev "$BRIDGE" 2>/dev/null) || return 1
+	# Lines "N: DEV inet A.B.C.D/L ...": the fourth word.
+	while read -r _ _ _ net_w _; do
+		[ "$net_w" != "$NET_BR_CIDR" ] || return 0
+	done <<ADDRS
+$net_a
+ADDRS
 	return 1
 }
 
 # net_sysctl KEY VALUE: set KEY unless it already has VALUE.
 net_sysctl() {
-	net_p=/proc/sys/$(printf '%s' "$1" | tr . /)
-	[ "$(cat "$net_p" 2>/dev/null)" = "$2" ] && return 0
+	# The path and the value without a fork: this runs on every start.
+	net_p=/proc/sys
+	net_k=$1.
+	while [ -n "$net_k" ]; do
+		net_p=$net_p/${net_k%%.*}
+		net_k=${net_k#*.}
+	done
+	# A sysctl file ends at the first byte-wise read past its value, so
+	# dash's read fails even though it has read the value: the value is
+	# what counts.
+	net_v=
+	{ read -r net_v <"$net_p" || :; } 2>/dev/null
+	[ "$net_v" = "$2" ] && return 0
 	net_run sysctl -w "$1=$2"
 }
 
@@ -372,19 +444,18 @@ net_up() {
 	net_iso_config
 	net_bridge_up
 	net_kernel
-	net_each net_rule_add "$(net_rule_list)"
-	if [ "$NET_ISO" = on ]; then
-		net_iso_on
-	else
-		net_iso_off
-	fi
+	net_save
+	net_plan_iso "$(net_rule_list)" ""
+	net_apply
 	say "network up: bridge $BRIDGE $NET_BR_CIDR, containers $NET_FIXED, pool $NET_POOL, isolation $NET_ISO"
 }
 
 net_down() {
 	net_vars
-	net_each net_rule_del "$(net_rule_list)"
-	net_iso_off
+	net_save
+	NET_ISO=off
+	net_plan_iso "" "$(net_rule_list)"
+	net_apply
 	if net_bridge_exists; then
 		net_run ip link del dev "$BRIDGE"
 	fi
@@ -415,15 +486,16 @@ net_status() {
 		echo "bridge address $NET_BR_CIDR: missing"
 		net_bad=1
 	fi
-	while read -r net_line; do
-		if net_ipt -C "$net_line"; then
+	net_save
+	while read -r net_n net_line; do
+		if [ "$net_n" != 0 ]; then
 			echo "rule $net_line: present"
 		else
 			echo "rule $net_line: missing"
 			net_bad=1
 		fi
 	done <<RULES
-$(net_rule_list)
+$(net_saved_count "$(net_rule_list)")
 RULES
 	net_state=$(net_iso_state)
 	if ! net_want=$( (net_iso_config && echo "$NET_ISO") 2>&1); then

@@ -76,9 +76,12 @@ pidfile_write() {
 	mv -f "$RUN/$1.pid.tmp.$$" "$RUN/$1.pid"
 }
 
-# pidfile_remove NAME
+# pidfile_remove NAME (rm only when there is something to remove: a
+# start calls this for every daemon).
 pidfile_remove() {
-	rm -f "$RUN/$1.pid" "$RUN/$1.starttime"
+	if [ -e "$RUN/$1.pid" ] || [ -e "$RUN/$1.starttime" ]; then
+		rm -f "$RUN/$1.pid" "$RUN/$1.starttime"
+	fi
 }
 
 # daemon_check NAME: succeed when the process recorded as NAME is alive and
@@ -161,7 +164,9 @@ daemon_start() {
 		die "$_ds_name is already running ($(proc_desc "$DC_PID"); $RUN/$_ds_name.pid)"
 	fi
 	pidfile_remove "$_ds_name"
-	mkdir -p "$RUN" "$LOGDIR"
+	if [ ! -d "$RUN" ] || [ ! -d "$LOGDIR" ]; then
+		mkdir -p "$RUN" "$LOGDIR"
+	fi
 	log_note "$_ds_name" "dockyardctl: starting $*"
 	log_sink "$_ds_name"
 	# A background job of a shell without job control is never a process
@@ -175,11 +180,12 @@ daemon_start() {
 		die "$_ds_name (pid $DAEMON_PID) vanished at once; see $LOGDIR/$_ds_name.log"
 }
 
-# socket_inodes SOCKET: "socket:[INODE] ..." of the listening unix
-# sockets bound at exactly SOCKET, from /proc/net/unix.
+# socket_inodes SOCKET...: "socket:[INODE] ..." of the listening unix
+# sockets bound at exactly one of the SOCKETs (paths without blanks: the
+# instance's), from /proc/net/unix.
 socket_inodes() {
-	DY_SOCK=$1 awk 'NF == 8 && $8 == ENVIRON["DY_SOCK"] && $4 == "00010000" {
-		printf "socket:[%s] ", $7 }' /proc/net/unix
+	DY_SOCK="$*" awk 'BEGIN { n = split(ENVIRON["DY_SOCK"], s, " "); for (i = 1; i <= n; i++) want[s[i]] = 1 }
+		NF == 8 && ($8 in want) && $4 == "00010000" { printf "socket:[%s] ", $7 }' /proc/net/unix
 }
 
 # socket_holder SOCKET: the pids (one a line, sorted) of the processes
@@ -255,8 +261,10 @@ dy_clock() {
 	DY_CS=${DY_CS:-0}
 }
 
-# dy_deadline SECONDS: DY_DEADLINE is SECONDS from now (centiseconds).
+# dy_deadline SECONDS: DY_DEADLINE is SECONDS from now (centiseconds);
+# dy_nap starts over.
 dy_deadline() {
+	DY_NAPS=0
 	dy_clock
 	DY_DEADLINE=$((DY_CS + $1 * 100))
 }
@@ -277,10 +285,25 @@ exit_how() {
 	esac
 }
 
-# wait_socket NAME PID SOCKET TIMEOUT: wait (0.1 s steps, at most TIMEOUT
+# dy_nap: sleep a moment between two probes of a wait: 0.01 s for the
+# first 200 probes since dy_deadline (a daemon binds its socket within tens
+# of milliseconds; the wait ends at most one step after it), 0.1 s after
+# that (a slow start does not cost a fork every 0.01 s for a minute).
+dy_nap() {
+	DY_NAPS=$((DY_NAPS + 1))
+	if [ "$DY_NAPS" -le 200 ]; then
+		sleep 0.01
+	else
+		sleep 0.1
+	fi
+}
+
+# wait_socket NAME PID SOCKET TIMEOUT: wait (dy_nap steps, at most TIMEOUT
 # seconds) until SOCKET exists and is held by PID or one of its children.
-# Dies early when PID exits; the message names the component, the socket,
-# any other process holding it, and the end of the component's log.
+# The cheap test (the socket file) runs at every step, the holder scan
+# only once the file is there.  Dies early when PID exits; the message
+# names the component, the socket, any other process holding it, and the
+# end of the component's log.
 wait_socket() {
 	dy_deadline "$4"
 	while :; do
@@ -297,7 +320,7 @@ wait_socket() {
 			_ws_why="did not bind $3 within $4 s"
 			break
 		fi
-		sleep 0.1
+		dy_nap
 	done
 	_ws_foreign=$(foreign_holders "$3" "$2")
 	printf 'dockyardctl%s: error: %s (pid %s) %s\n' "${PREFIX:+ [$PREFIX]}" "$1" "$2" "$_ws_why" >&2

@@ -6,11 +6,12 @@
 
 DY_ENV_OPTIONAL_KEYS="DOCKYARD_SYSBOX_MGR_EXTRA_ARGS DOCKYARD_HTTP_PROXY DOCKYARD_HTTPS_PROXY DOCKYARD_NO_PROXY DOCKYARD_LOG_MAX_SIZE DOCKYARD_LOG_KEEP"
 
-# load_optional_env FILE: each optional key (empty when not set), checked
-# against the characters the installer allows.
+# load_optional_env: each optional key (empty when not set) from what
+# env_read found, checked against the characters the installer allows.
 load_optional_env() {
 	for _lo_k in $DY_ENV_OPTIONAL_KEYS; do
-		_lo_v=$(env_value "$1" "$_lo_k")
+		_lo_v=
+		eval "_lo_v=\${DY_ENV_$_lo_k-}"
 		case $_lo_k in
 		DOCKYARD_SYSBOX_MGR_EXTRA_ARGS)
 			case $_lo_v in
@@ -40,17 +41,18 @@ start_sysbox_mgr() {
 # environment (both spellings: Go reads HTTP_PROXY, some helpers http_proxy).
 start_dockerd() {
 	dropins_pending
-	# What dockerd reads now: reload compares daemon.json with it.
-	cp "$ETC/daemon.json" "$RUN/dockerd.json.tmp" && mv -f "$RUN/dockerd.json.tmp" "$RUN/dockerd.json"
 	if [ -z "$DOCKYARD_HTTP_PROXY$DOCKYARD_HTTPS_PROXY$DOCKYARD_NO_PROXY" ]; then
 		daemon_start dockerd "$BIN/dockerd" ${1:+"$1"} --config-file "$ETC/daemon.json"
-		return
+	else
+		daemon_start dockerd env \
+			${DOCKYARD_HTTP_PROXY:+"HTTP_PROXY=$DOCKYARD_HTTP_PROXY" "http_proxy=$DOCKYARD_HTTP_PROXY"} \
+			${DOCKYARD_HTTPS_PROXY:+"HTTPS_PROXY=$DOCKYARD_HTTPS_PROXY" "https_proxy=$DOCKYARD_HTTPS_PROXY"} \
+			${DOCKYARD_NO_PROXY:+"NO_PROXY=$DOCKYARD_NO_PROXY" "no_proxy=$DOCKYARD_NO_PROXY"} \
+			"$BIN/dockerd" ${1:+"$1"} --config-file "$ETC/daemon.json"
 	fi
-	daemon_start dockerd env \
-		${DOCKYARD_HTTP_PROXY:+"HTTP_PROXY=$DOCKYARD_HTTP_PROXY" "http_proxy=$DOCKYARD_HTTP_PROXY"} \
-		${DOCKYARD_HTTPS_PROXY:+"HTTPS_PROXY=$DOCKYARD_HTTPS_PROXY" "https_proxy=$DOCKYARD_HTTPS_PROXY"} \
-		${DOCKYARD_NO_PROXY:+"NO_PROXY=$DOCKYARD_NO_PROXY" "no_proxy=$DOCKYARD_NO_PROXY"} \
-		"$BIN/dockerd" ${1:+"$1"} --config-file "$ETC/daemon.json"
+	# What dockerd reads now: reload compares daemon.json with it.  Copied
+	# while dockerd starts, off the path to its API.
+	cp "$ETC/daemon.json" "$RUN/dockerd.json.tmp" && mv -f "$RUN/dockerd.json.tmp" "$RUN/dockerd.json"
 }
 
 # dropins_pending: warn about drop-ins changed after daemon.json and

@@ -75,16 +75,22 @@ log_sink() {
 	*) die "DOCKYARD_LOG_KEEP '$DOCKYARD_LOG_KEEP' is not a number from 1 to 99" ;;
 	esac
 	_lk_fifo=$RUN/$1.log.fifo
-	rm -f "$_lk_fifo"
+	if [ -e "$_lk_fifo" ] || [ -L "$_lk_fifo" ]; then
+		rm -f "$_lk_fifo"
+	fi
 	mkfifo -m 600 "$_lk_fifo" || die "cannot create $_lk_fifo"
 	# Opening the FIFO waits for the daemon's end; the reader ends when
 	# the last writer closes it.  Descriptor 8 is the supervisor's lock.
 	# mawk reads a pipe in blocks unless told to read it line by line:
 	# a line would wait in its buffer until more output came.
-	_lk_w=""
-	case $(awk -W version 2>/dev/null | head -n 1) in
-	mawk*) _lk_w=interactive ;;
-	esac
+	# Asked once per dockyardctl: the answer does not change.
+	if [ -z "${DY_AWK_W+set}" ]; then
+		DY_AWK_W=""
+		case $(awk -W version 2>/dev/null </dev/null) in
+		mawk*) DY_AWK_W=interactive ;;
+		esac
+	fi
+	_lk_w=$DY_AWK_W
 	if [ "$_lk_journal" = 1 ]; then
 		LC_ALL=C setsid awk ${_lk_w:+-W "$_lk_w"} -v journal=1 -v name="$1" "$DY_ROTATE_AWK" <"$_lk_fifo" 8>&- &
 	else

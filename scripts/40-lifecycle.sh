@@ -8,10 +8,12 @@
 #   containerd  $CONTAINERD_SOCK
 #   dockerd     $DOCKER_SOCK, then GET /_ping answering OK
 #
+# Each starts once the one before holds its socket, except dockerd, which
+# starts together with containerd and waits for its socket itself.
 # Every socket must be held by the process this instance started: an
 # upstream sysbox elsewhere (it hardcodes /run/sysbox) may sit on a path
 # we expect, and a unit would then look active while broken.  The
-# bridge and rules (net_up) come first, because dockerd refuses to start
+# bridge and rules (net_up) come before dockerd, which refuses to start
 # without its bridge, and go last (net_down).
 #
 # Timeouts in whole seconds: DOCKYARD_START_TIMEOUT for each wait (default
@@ -69,7 +71,7 @@ component_own_pidfile() {
 	sysbox-mgr) printf '%s\n' "$SYSBOX_RUN/sysmgr.pid" ;;
 	sysbox-fs) printf '%s\n' "$SYSBOX_RUN/sysfs.pid" ;;
 	dockerd)
-		_cop=$(sed -n 's/.*"pidfile"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$ETC/daemon.json" 2>/dev/null | head -n 1)
+		_cop=$(sed -n '/.*"pidfile"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/{s//\1/p;q;}' "$ETC/daemon.json" 2>/dev/null)
 		case $_cop in
 		"$ROOT"/*) printf '%s\n' "$_cop" ;;
 		esac
@@ -206,9 +208,17 @@ preflight() {
 		die "neither curl nor $BIN/docker-cli is there to check the dockerd API"
 	fi
 	_pf_bad=0
+	# One look at the listening sockets first: mostly none of ours is.
+	_pf_socks=""
+	for _pf_c in $(dy_components); do
+		_pf_socks="$_pf_socks $(component_socket "$_pf_c")"
+	done
+	# shellcheck disable=SC2086 # the sockets are plain paths (load_env)
+	[ -n "$(socket_inodes $_pf_socks)" ] || _pf_socks=""
 	for _pf_c in $(dy_components); do
 		_pf_sock=$(component_socket "$_pf_c")
-		_pf_who=$(foreign_holders "$_pf_sock" "")
+		_pf_who=""
+		[ -z "$_pf_socks" ] || _pf_who=$(foreign_holders "$_pf_sock" "")
 		if [ -n "$_pf_who" ]; then
 			printf 'dockyardctl%s: error: %s is held by %s, which is not this instance'\''s %s\n' \
 				"${PREFIX:+ [$PREFIX]}" "$_pf_sock" "$_pf_who" "$_pf_c" >&2
@@ -225,7 +235,7 @@ preflight() {
 		die "refusing to start: a daemon of this instance runs without dockyardctl: $OP_LIVE; stop it first"
 }
 
-# start_component NAME: start NAME and wait until it holds its socket.
+# start_component NAME: start NAME; start_wait waits for its socket.
 start_component() {
 	_sc_sock=$(component_socket "$1")
 	remove_stale_socket "$_sc_sock"
@@ -253,8 +263,19 @@ start_component() {
 		;;
 	esac
 	DY_STARTED="$DY_STARTED $1"
-	say "started $1 (pid $DAEMON_PID); waiting for $_sc_sock"
-	wait_socket "$1" "$DAEMON_PID" "$_sc_sock" "$START_TIMEOUT"
+	DY_PENDING="$DY_PENDING $1:$DAEMON_PID"
+	say "started $1 (pid $DAEMON_PID)"
+}
+
+# start_wait: wait until each component started since the last wait holds
+# its socket, in start order (wait_socket dies naming the one that exits
+# or does not bind, with the end of its log).
+start_wait() {
+	for _sw in $DY_PENDING; do
+		say "waiting for ${_sw%%:*} to bind $(component_socket "${_sw%%:*}")"
+		wait_socket "${_sw%%:*}" "${_sw#*:}" "$(component_socket "${_sw%%:*}")" "$START_TIMEOUT"
+	done
+	DY_PENDING=""
 }
 
 # wait_api PID: wait until dockerd (PID) answers GET /_ping.
@@ -270,7 +291,7 @@ wait_api() {
 			_wa_why="holds $DOCKER_SOCK, but GET /_ping did not answer OK within $START_TIMEOUT s"
 			break
 		fi
-		sleep 0.2
+		dy_nap
 	done
 	[ -n "$_wa_why" ] || return 0
 	printf 'dockyardctl%s: error: dockerd (pid %s) %s\n' "${PREFIX:+ [$PREFIX]}" "$1" "$_wa_why" >&2
@@ -278,7 +299,8 @@ wait_api() {
 	die "dockerd did not start"
 }
 
-# start_stack: net_up, then every component in order, then the API.
+# start_stack: every component in order, net_up before dockerd, then the
+# API.
 # DY_STARTED and DY_NET say what to undo when it fails part way.
 start_stack() {
 	DY_STARTED=""
@@ -286,11 +308,12 @@ start_stack() {
 	# Readiness is the supervisor's to report, once the API answers:
 	# containerd and dockerd would otherwise notify systemd themselves.
 	unset NOTIFY_SOCKET
-	mkdir -p "$RUN" "$LOGDIR" "$LIB" "${CONTAINERD_SOCK%/*}"
+	for _ss_d in "$RUN" "$LOGDIR" "$LIB" "${CONTAINERD_SOCK%/*}"; do
+		[ -d "$_ss_d" ] || mkdir -p "$_ss_d"
+	done
 	if [ -e "$BIN/sysbox-mgr" ]; then
 		mkdir -p "$SYSBOX_RUN" "$LIB/sysbox"
 	fi
-	net_up
 	if [ "$DEBUG_RUNTIME" = 1 ]; then
 		# Runtimes are started by containerd's shims, which inherit this
 		# environment; the runtime wrapper keeps its --log output here.
@@ -299,12 +322,24 @@ start_stack() {
 		export DOCKYARD_RUNTIME_LOG_DIR
 		printf '%s\n' "$LOGDIR/runtime" >"$RUN/debug-runtime"
 		say "runtime debug mode: the daemons log at debug level; runtime logs are kept in $LOGDIR/runtime"
-	else
+	elif [ -e "$RUN/debug-runtime" ]; then
 		rm -f "$RUN/debug-runtime"
 	fi
+	DY_PENDING=""
 	for _ss_c in $(dy_components); do
+		# Each component starts once the one before holds its socket,
+		# except dockerd: it waits for containerd's socket itself (its
+		# dialer retries while the socket file is missing), so both
+		# start at once and their start-up times overlap.  Only dockerd
+		# needs the bridge: net_up runs while containerd starts.
+		if [ "$_ss_c" = dockerd ]; then
+			net_up
+		else
+			start_wait
+		fi
 		start_component "$_ss_c"
 	done
+	start_wait
 	wait_api "$DAEMON_PID"
 }
 
@@ -329,6 +364,8 @@ stop_stack() {
 		fi
 		remove_stale_socket "$(component_socket "$_st_c")"
 		[ "$_st_c" != containerd ] || remove_stale_socket "$CONTAINERD_SOCK.ttrpc"
+		# Its log FIFO goes now, so that the next start need not remove it.
+		[ ! -p "$RUN/$_st_c.log.fifo" ] || rm -f "$RUN/$_st_c.log.fifo"
 	done
 	own_pidfiles_clear || warn "left alone, not started by dockyardctl: $OP_LIVE"
 	if [ "$2" = 1 ]; then

@@ -4,8 +4,8 @@
 # bridge, exactly the seven rules of net_rule_list and nothing else,
 # idempotent up and down, two instances side by side, opt-in isolation in
 # the mangle table, net_status.  Only bridges, rules and chains named after
-# this run's prefixes are touched, and the EXIT trap removes them all even
-# when a test fails.  No traffic is sent.
+# this run's prefixes are touched and compared, and the EXIT trap removes
+# them all even when a test fails.  No traffic is sent.
 # flavors: release
 # shellcheck disable=SC2034 # variables are used by the eval'ed bodies
 # shellcheck source=lib.sh
@@ -87,9 +87,18 @@ iso_wanted() {
 		printf -- "-N %s\n" "$NET_ISO_CHAIN" && net_iso_chain_rules'
 }
 
-# dump: iptables-save without comments and counters.
+# dump: iptables-save of the filter, nat and mangle tables without
+# comments and counters, keeping of their rules and chains only those that
+# name this run's bridges, networks or chains: other tests on this host
+# add and remove their own at any moment.
 dump() {
-	iptables-save | sed -e '/^#/d' -e 's/ \[[0-9]*:[0-9]*\]$//'
+	iptables-save | sed -e '/^#/d' -e 's/ \[[0-9]*:[0-9]*\]$//' |
+		DY_OURS="$BR1 $BR2 ${P3}docker0 $FIX1 $FIX2 $POOL1 $POOL2 $ISO1 $ISO2 198.18.9. 198.18.64.0/21" awk '
+		BEGIN { n = split(ENVIRON["DY_OURS"], w, " ") }
+		/^\*/ { t = substr($0, 2); keep = (t == "filter" || t == "nat" || t == "mangle") }
+		!keep { next }
+		/^\*/ || /^COMMIT$/ || /^:[A-Z]+ (ACCEPT|DROP)$/ { print; next }
+		{ for (i = 1; i <= n; i++) if (index($0, w[i])) { print; next } }'
 }
 
 # rules_of FILE: the rules of a dump in net_rules form, sorted.
