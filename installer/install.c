@@ -153,12 +153,39 @@ load_dropins(const struct run *r, json_t **dropins, struct dy_err *err)
 	return dy_dropin_load(dir, dropins, err);
 }
 
+/* A failure before the instance is registered: remove the staging tree
+ * and the unit file when this run wrote it.  The unit lives outside the
+ * root, and one left behind would claim the prefix: the re-run, or any
+ * other root, would be refused with "the unit file ... exists". */
+static void
+unprepare(struct run *r, struct stage *stage, const char *unit_made)
+{
+	if (unit_made != NULL && unlink(unit_made) < 0 && errno != ENOENT)
+		dy_warn("cannot remove %s: %s", unit_made, strerror(errno));
+	step_unstage(r, stage);
+}
+
+/* The unit's host path, when this run is about to create it. */
+static const char *
+unit_to_make(const struct run *r, const struct instance *in, char *buf, size_t size)
+{
+	struct dy_err ignored;
+	struct stat st;
+
+	if (r->dry || act_host_path(r->o, buf, size, in->unit_path, &ignored) < 0 ||
+	    lstat(buf, &st) == 0)
+		return NULL;
+	return buf;
+}
+
 /* Up to the system objects: a failure removes what the stage left (and
  * the lock file a first run made). */
 static int
 prepare(struct job *j, struct dy_err *err)
 {
 	struct run *r = &j->run;
+	char unit_buf[PATH_BUF];
+	const char *unit_made;
 
 	if (dy_receipt_add(&j->receipt, err, "root %s", j->in.cfg.root) < 0 ||
 	    dy_receipt_add(&j->receipt, err, "prefix %s", j->in.cfg.prefix) < 0)
@@ -169,14 +196,15 @@ prepare(struct job *j, struct dy_err *err)
 			lock_drop_fresh(r->o, j->in.cfg.root, &j->lock);
 		return -1;
 	}
+	unit_made = unit_to_make(r, &j->in, unit_buf, sizeof(unit_buf));
 	if (step_dirs(r, &j->in, &j->stage, &j->receipt, err) < 0 ||
 	    step_render(r, &j->in, j->dropins, &j->restart, &j->receipt, err) < 0) {
-		step_unstage(r, &j->stage);
+		unprepare(r, &j->stage, unit_made);
 		return -1;
 	}
 	act_fault_point("rendered");
 	if (step_system(r, &j->in, &j->receipt, err) < 0) {
-		step_unstage(r, &j->stage);
+		unprepare(r, &j->stage, unit_made);
 		return -1;
 	}
 	lock_release_host(&j->lock);

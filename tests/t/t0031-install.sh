@@ -175,13 +175,14 @@ expect_success 'a corrupt installer leaves nothing behind: no root, lock or pare
 
 # A user of the instance's name whose primary group is another one makes
 # the system step fail after the payload was staged.
-expect_success 'a step failing after the stage leaves no staging tree' '
+expect_success 'a step failing after the stage leaves no staging tree and no unit file' '
 	who=t31y$(($$ % 1000))docker &&
 	useradd --system --no-create-home --gid nogroup --shell /usr/sbin/nologin "$who" &&
 	must_fail "$I1" --root "$TRASH/r2" --prefix "t31y$(($$ % 1000))" --no-systemd --no-start \
 		2>err &&
 	grep -q "user $who exists" err &&
 	test -d "$TRASH/r2/etc" && test ! -e "$TRASH/r2/.payload-new" &&
+	test ! -e "/etc/systemd/system/$who.service" &&
 	userdel "$who" && { groupdel "$who" 2>/dev/null || :; } &&
 	rm -rf "$TRASH/r2" "$TRASH/.r2.dockyard-lock"
 '
