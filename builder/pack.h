@@ -24,7 +24,7 @@
 
 #define DY_DEFAULT_EPOCH 1704067200ull /* 2024-01-01T00:00:00Z */
 #define DY_DEFAULT_LEVEL 19
-#define DY_DEFAULT_WINDOW_LOG 25
+#define DY_DEFAULT_WINDOW_LOG 27
 
 /* One file to pack: read from src, stored at dest with mode. */
 struct dy_pack_file {
