@@ -317,8 +317,8 @@ run(struct packer *pk, const int *fds, struct dy_err *err)
 }
 
 int
-dy_pack2(struct dy_meta *m, const int *fds, const struct dy_pack2_opts *o,
-	 struct dy_pack2_out *out, struct dy_err *err)
+dy_pack2(struct dy_meta *m, const int *fds, const struct dy_pack2_opts *o, struct dy_pack2_out *out,
+	 struct dy_err *err)
 {
 	struct packer pk;
 	size_t k;

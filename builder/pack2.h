@@ -27,10 +27,10 @@ struct dy_pack2_opts {
 
 struct dy_pack2_out {
 	struct dy_frames fr;
-	uint8_t *index;	       /* fr.index_len bytes */
-	uint8_t **frame;       /* fr.n compressed frames, fr.v[k].len bytes each */
-	uint64_t content_len;  /* sum of the file sizes */
-	int window_log;	       /* the largest window a frame declares */
+	uint8_t *index;	      /* fr.index_len bytes */
+	uint8_t **frame;      /* fr.n compressed frames, fr.v[k].len bytes each */
+	uint64_t content_len; /* sum of the file sizes */
+	int window_log;	      /* the largest window a frame declares */
 };
 
 /* fds[i]: the open source of m->entries[i] (files only).  Fills each

@@ -140,7 +140,8 @@ dy_frames_decode(const uint8_t *in, uint64_t payload_len, const struct dy_meta *
 	if (dy_frames_init(f, m, err) < 0)
 		return -1;
 	if (payload_len < f->index_len)
-		return dy_errf(err, "payload of %llu bytes cannot hold the frame index of %zu files",
+		return dy_errf(err,
+			       "payload of %llu bytes cannot hold the frame index of %zu files",
 			       (unsigned long long)payload_len, f->n);
 	if (memcmp(in, DY_FRAMES_MAGIC, 8) != 0 || get_le(in + 12, 4) != 0)
 		return dy_errf(err, "payload does not start with a frame index");

@@ -39,9 +39,9 @@
 #define DY_FRAMES_ALIGN 65536u /* each prefix file starts at a multiple: any page size */
 
 struct dy_frame {
-	size_t entry;			    /* index into the metadata's entries */
-	uint64_t off;			    /* offset of the frame in the payload */
-	uint64_t len;			    /* its length */
+	size_t entry;			  /* index into the metadata's entries */
+	uint64_t off;			  /* offset of the frame in the payload */
+	uint64_t len;			  /* its length */
 	uint32_t ref[DY_FRAMES_MAX_REFS]; /* frames whose files make the prefix */
 	unsigned nref;
 };

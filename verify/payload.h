@@ -36,8 +36,8 @@ int dy_payload_walk(struct dy_image *img, const struct dy_walk_ops *ops, void *c
  * straight into place below outdir (an empty directory; writeback starts
  * for each file checked).  dy_payload_walk decodes it into a scratch
  * directory that it removes afterwards. */
-int dy_payload_walk_into(struct dy_image *img, const struct dy_walk_ops *ops, void *ctx,
-			 int outdir, uint64_t *bytes_read, struct dy_err *err);
+int dy_payload_walk_into(struct dy_image *img, const struct dy_walk_ops *ops, void *ctx, int outdir,
+			 uint64_t *bytes_read, struct dy_err *err);
 
 /* The version-2 pass (verify/payload2.c); outdir -1: a scratch directory. */
 int dy_payload2_walk(struct dy_image *img, const struct dy_walk_ops *ops, int outdir,

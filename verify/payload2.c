@@ -158,8 +158,8 @@ check_frame(const struct p2 *p, size_t k, const unsigned char *src, struct dy_er
 			       ZSTD_isError(n) ? ZSTD_getErrorName(n) : "not exactly one frame");
 	if (ZSTD_getFrameHeader(&fh, src, len) != 0 || fh.frameType != ZSTD_frame ||
 	    fh.frameContentSize != e->size)
-		return dy_errf(err, "%s: frame of %s does not declare its %llu bytes",
-			       p->img->path, e->path, (unsigned long long)e->size);
+		return dy_errf(err, "%s: frame of %s does not declare its %llu bytes", p->img->path,
+			       e->path, (unsigned long long)e->size);
 	if (fh.windowSize > (1ull << p->img->trailer.window_log))
 		return dy_errf(err,
 			       "%s: frame of %s needs a window over the 2^%u bytes the trailer "
@@ -537,8 +537,8 @@ p2_setup(struct p2 *p, struct dy_image *img, int dirfd, struct dy_err *err)
 	pthread_cond_init(&p->cv, NULL);
 	if (map_payload(p, err) < 0)
 		return -1;
-	if (dy_frames_decode(payload_at(p, 0), img->trailer.payload_len, &img->meta, &p->fr,
-			     err) < 0)
+	if (dy_frames_decode(payload_at(p, 0), img->trailer.payload_len, &img->meta, &p->fr, err) <
+	    0)
 		return dy_err_wrap(err, "%s", img->path);
 	p->state = calloc(p->fr.n + 1, sizeof(*p->state));
 	p->errs = calloc(p->fr.n + 1, sizeof(*p->errs));

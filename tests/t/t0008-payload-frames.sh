@@ -50,8 +50,11 @@ refused() {
 	for threads in 1 4; do
 		for cmd in check "extract $TRASH/target"; do
 			# shellcheck disable=SC2086 # $cmd is a word list
-			must_fail env DOCKYARD_DECODE_THREADS=$threads "$BAD" $cmd 2>"$TRASH/err" &&
-			grep -q -- "$1" "$TRASH/err" || { cat "$TRASH/err" >&2; return 1; }
+			if ! { must_fail env DOCKYARD_DECODE_THREADS=$threads "$BAD" $cmd \
+				2>"$TRASH/err" && grep -q -- "$1" "$TRASH/err"; }; then
+				cat "$TRASH/err" >&2
+				return 1
+			fi
 			if [ -e "$TRASH/target" ] || ! no_staging_left; then
 				echo "$cmd left files behind" >&2
 				return 1
