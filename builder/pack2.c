@@ -2,6 +2,7 @@
 #include "pack2.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,11 @@
 /* The level the prefix trials run at: fast, and ranks prefixes the way
  * the final level does closely enough. */
 #define TRIAL_LEVEL 1
-/* A further prefix file must save at least 1/GAIN_DIV of the frame. */
+/* A further prefix file must save at least 1/GAIN_DIV of the frame, and
+ * 1/COST_DIV of its own size: the compressor indexes every byte of a
+ * prefix, which at high levels costs about as much as compressing it. */
 #define GAIN_DIV 200
+#define COST_DIV 128
 
 struct src {
 	const unsigned char *data; /* mapped source, size bytes */
@@ -156,7 +160,7 @@ add_best_ref(struct packer *pk, size_t k, size_t *best, struct dy_err *err)
 {
 	struct dy_frame *fr = &pk->out->fr.v[k];
 	uint32_t refs[DY_FRAMES_MAX_REFS];
-	size_t j, len, pick = (size_t)-1, limit = *best - *best / GAIN_DIV;
+	size_t j, len, pick = (size_t)-1, limit = *best - *best / GAIN_DIV, gain = 0;
 	unsigned i;
 
 	memcpy(refs, fr->ref, sizeof(refs));
@@ -169,15 +173,17 @@ add_best_ref(struct packer *pk, size_t k, size_t *best, struct dy_err *err)
 		len = trial(pk, k, refs, fr->nref + 1, err);
 		if (len == 0)
 			return -1;
-		if (len < limit) {
-			limit = len;
+		if (getenv("DY_PACK2_TRACE"))
+			fprintf(stderr, "trace %zu +%zu: %zu (best %zu)\n", k, j, len, *best);
+		if (len < limit && *best - len >= pk->src[j].size / COST_DIV && *best - len > gain) {
+			gain = *best - len;
 			pick = j;
 		}
 	}
 	if (pick == (size_t)-1)
 		return 0;
 	fr->ref[fr->nref++] = (uint32_t)pick;
-	*best = limit;
+	*best -= gain;
 	return 1;
 }
 

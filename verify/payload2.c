@@ -30,7 +30,11 @@
 #define HASH_CHUNK (1u << 20)
 #define MAX_THREADS 16
 
-enum { PENDING = 0, CHECKED = 1, FAILED = -1, SKIPPED = -2 };
+/* A frame's state: a later frame may take a DECODED file as its prefix
+ * while its worker still hashes it, which keeps the hashing off the
+ * chain of frames that depend on each other; nothing is committed before
+ * every file is CHECKED. */
+enum { PENDING = 0, CHECKED = 1, DECODED = 2, FAILED = -1, SKIPPED = -2 };
 
 struct p2 {
 	struct dy_image *img;
@@ -127,7 +131,7 @@ finish_dirs(struct p2 *p, struct dy_err *err)
 	return 0;
 }
 
-/* Wait until frame ref is checked: 0, or -1 when it failed or the pass
+/* Wait until frame ref is decoded: 0, or -1 when it failed or the pass
  * stops. */
 static int
 wait_ref(struct p2 *p, uint32_t ref)
@@ -139,7 +143,16 @@ wait_ref(struct p2 *p, uint32_t ref)
 		pthread_cond_wait(&p->cv, &p->mu);
 	st = p->state[ref];
 	pthread_mutex_unlock(&p->mu);
-	return st == CHECKED ? 0 : -1;
+	return st == CHECKED || st == DECODED ? 0 : -1;
+}
+
+static void
+mark_decoded(struct p2 *p, size_t k)
+{
+	pthread_mutex_lock(&p->mu);
+	p->state[k] = DECODED;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
 }
 
 /* The frame must be exactly one zstd frame that declares the file's size
@@ -239,7 +252,7 @@ check_digest(const struct p2 *p, const struct dy_entry *e, const void *out, stru
 
 /* Decode frame k into out (e->size bytes) with its prefix, and check it. */
 static int
-decode_into(const struct p2 *p, ZSTD_DCtx *dctx, size_t k, void *out, struct dy_err *err)
+decode_into(struct p2 *p, ZSTD_DCtx *dctx, size_t k, void *out, struct dy_err *err)
 {
 	const struct dy_entry *e = entry_of(p, k);
 	const unsigned char *src = payload_at(p, p->fr.v[k].off);
@@ -267,13 +280,13 @@ decode_into(const struct p2 *p, ZSTD_DCtx *dctx, size_t k, void *out, struct dy_
 	if (got != e->size)
 		return dy_errf(err, "payload member %s: %zu bytes, metadata says %llu", e->path,
 			       got, (unsigned long long)e->size);
-	rc = check_digest(p, e, out, err);
-	return rc;
+	mark_decoded(p, k);
+	return check_digest(p, e, out, err);
 }
 
 /* Give the file its size, decode into a shared mapping of it. */
 static int
-fill_file(const struct p2 *p, ZSTD_DCtx *dctx, size_t k, int fd, struct dy_err *err)
+fill_file(struct p2 *p, ZSTD_DCtx *dctx, size_t k, int fd, struct dy_err *err)
 {
 	const struct dy_entry *e = entry_of(p, k);
 	void *out;
