@@ -2,7 +2,6 @@
 #include "pack2.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,8 +172,6 @@ add_best_ref(struct packer *pk, size_t k, size_t *best, struct dy_err *err)
 		len = trial(pk, k, refs, fr->nref + 1, err);
 		if (len == 0)
 			return -1;
-		if (getenv("DY_PACK2_TRACE"))
-			fprintf(stderr, "trace %zu +%zu: %zu (best %zu)\n", k, j, len, *best);
 		if (len < limit && *best - len >= pk->src[j].size / COST_DIV && *best - len > gain) {
 			gain = *best - len;
 			pick = j;
