@@ -299,6 +299,9 @@ fill_file(struct p2 *p, ZSTD_DCtx *dctx, size_t k, int fd, struct dy_err *err)
 	out = mmap(NULL, e->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (out == MAP_FAILED)
 		return dy_errnof(err, "cannot map %s in staging", e->path);
+	/* Fault the pages in one call rather than one fault per page (an
+	 * older kernel without it takes the faults as they come). */
+	(void)madvise(out, e->size, MADV_POPULATE_WRITE);
 	rc = decode_into(p, dctx, k, out, err);
 	munmap(out, e->size);
 	return rc;
