@@ -412,15 +412,14 @@ start_workers(struct p2 *p, pthread_t *th, int n, int *started, struct dy_err *e
 	return dy_errnof(err, "cannot start a decoding thread");
 }
 
-/* Every byte before the metadata into h, once, in order: the stub read,
- * the payload from its mapping. */
+/* Every byte before the metadata into h, once, in order: the stub up to
+ * the payload's mapping read, the rest from the mapping. */
 static int
 hash_file(struct p2 *p, struct dy_sha256 *h, dy_progress_fn progress, void *pctx,
 	  struct dy_err *err)
 {
-	const struct dy_trailer *t = &p->img->trailer;
 	unsigned char *buf = malloc(HASH_CHUNK);
-	uint64_t pos = 0, end = t->payload_off;
+	uint64_t pos = 0, end = p->map_off;
 	int rc = 0;
 
 	dy_sha256_init(h);
@@ -435,12 +434,11 @@ hash_file(struct p2 *p, struct dy_sha256 *h, dy_progress_fn progress, void *pctx
 		pos += n;
 	}
 	free(buf);
-	for (pos = 0; rc == 0 && pos < t->payload_len; pos += HASH_CHUNK) {
-		size_t n = t->payload_len - pos < HASH_CHUNK ? (size_t)(t->payload_len - pos)
-							     : HASH_CHUNK;
-		dy_sha256_update(h, payload_at(p, pos), n);
+	for (pos = 0; rc == 0 && pos < p->map_len; pos += HASH_CHUNK) {
+		size_t n = p->map_len - pos < HASH_CHUNK ? p->map_len - pos : HASH_CHUNK;
+		dy_sha256_update(h, p->map + pos, n);
 		if (progress)
-			progress(pctx, (t->payload_off + pos + n) / 2, p->img->size);
+			progress(pctx, (p->map_off + pos + n) / 2, p->img->size);
 	}
 	return rc;
 }
@@ -603,7 +601,7 @@ dy_payload2_walk(struct dy_image *img, const struct dy_walk_ops *ops, int outdir
 	int dirfd, rc;
 
 	if (bytes_read)
-		*bytes_read = img->size; /* every byte once: stub read, payload mapped */
+		*bytes_read = img->size; /* every byte once: read, or mapped and hashed */
 	if (outdir >= 0)
 		return walk_into(img, ops, outdir, 1, err);
 	if (make_scratch(scratch, sizeof(scratch), err) < 0)
