@@ -693,6 +693,7 @@ class Bench:
         self.rows.append(Row("self-check throughput", [mb / t for t in a], [mb / t for t in bs],
                              f_mbs, "check -q (installer size / time)",
                              "sha256sum (same file)", ratio=True))
+        self.extract_floor(statistics.median(bs), statistics.median(bz))
         tar_mb = self.tr["tar_len"] / 1e6
         self.notes.append(
             "The self-check hashes the whole file and, after decompressing it, every member "
@@ -700,6 +701,23 @@ class Bench:
             "of decompressed payload (medians); sha256sum hashes the file only." %
             (tar_mb, mb / statistics.median(a), tar_mb / statistics.median(a)))
         return True
+
+    def extract_floor(self, sha_s, unzstd_s):
+        """What the extract cannot go below on this machine: one core decodes
+        (zstd -d of the tar.zst) and hashes the decompressed bytes (sha256sum's
+        speed on the installer, scaled), on all cores at best."""
+        row = next((r for r in self.rows if r.figure.startswith("extract (")), None)
+        if row is None or not row.b:
+            return
+        hash_s = sha_s * self.tr["tar_len"] / self.size
+        cores = os.cpu_count() or 1
+        floor = (unzstd_s + hash_s) / cores
+        row.why += (" Floor: decoding alone (zstd -d, %s) and hashing the %d decompressed bytes "
+                    "once (at sha256sum's speed, %s) take %s of CPU, %s on %d cores even if "
+                    "perfectly shared, before writing and the wait for the disk: %.2f x the "
+                    "tar median at best." %
+                    (f_s(unzstd_s), self.tr["tar_len"], f_s(hash_s), f_s(unzstd_s + hash_s),
+                     f_s(floor), cores, floor / statistics.median(row.b)))
 
     def strace_reads(self, argv, target, what):
         """Bytes read from target by argv and its children, in one traced run."""
