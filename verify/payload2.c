@@ -252,7 +252,7 @@ check_digest(const struct p2 *p, const struct dy_entry *e, const void *out, stru
 
 /* Decode frame k into out (e->size bytes) with its prefix, and check it. */
 static int
-decode_into(struct p2 *p, ZSTD_DCtx *dctx, size_t k, void *out, int fd, struct dy_err *err)
+decode_into(struct p2 *p, ZSTD_DCtx *dctx, size_t k, void *out, struct dy_err *err)
 {
 	const struct dy_entry *e = entry_of(p, k);
 	const unsigned char *src = payload_at(p, p->fr.v[k].off);
@@ -281,10 +281,6 @@ decode_into(struct p2 *p, ZSTD_DCtx *dctx, size_t k, void *out, int fd, struct d
 		return dy_errf(err, "payload member %s: %zu bytes, metadata says %llu", e->path,
 			       got, (unsigned long long)e->size);
 	mark_decoded(p, k);
-	/* Start writing it back now, while it is hashed: little is left for
-	 * the final sync. */
-	if (p->writeback)
-		(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	return check_digest(p, e, out, err);
 }
 
@@ -306,7 +302,7 @@ fill_file(struct p2 *p, ZSTD_DCtx *dctx, size_t k, int fd, struct dy_err *err)
 	/* Fault the pages in one call rather than one fault per page (an
 	 * older kernel without it takes the faults as they come). */
 	(void)madvise(out, e->size, MADV_POPULATE_WRITE);
-	rc = decode_into(p, dctx, k, out, fd, err);
+	rc = decode_into(p, dctx, k, out, err);
 	munmap(out, e->size);
 	return rc;
 }
@@ -334,6 +330,9 @@ decode_frame(struct p2 *p, ZSTD_DCtx *dctx, size_t k, struct dy_err *err)
 	rc = fill_file(p, dctx, k, fd, err);
 	if (rc == 0 && (fchmod(fd, e->mode) < 0 || futimens(fd, ts) < 0))
 		rc = dy_errnof(err, "cannot set mode and time of %s", e->path);
+	/* Start writing it back now: little is left for the final sync. */
+	if (rc == 0 && p->writeback)
+		(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	close(fd);
 	return rc;
 }
