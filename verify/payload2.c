@@ -46,7 +46,9 @@ struct p2 {
 	uint64_t map_off;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	size_t next; /* the next frame a worker takes */
+	size_t ntaken;	  /* frames a worker has taken */
+	char *taken;	  /* per frame */
+	uint64_t *weight; /* per frame: its size and its longest chain of dependants */
 	signed char *state;
 	struct dy_err *errs;
 	int stop;
@@ -337,15 +339,54 @@ decode_frame(struct p2 *p, ZSTD_DCtx *dctx, size_t k, struct dy_err *err)
 	return rc;
 }
 
-/* Take the next frame: its index, or -1 when none is left. */
+/* Every file frame k takes as prefix is decoded (or has failed). */
+static int
+refs_ready(const struct p2 *p, size_t k)
+{
+	unsigned i;
+
+	for (i = 0; i < p->fr.v[k].nref; i++)
+		if (p->state[p->fr.v[k].ref[i]] == PENDING)
+			return 0;
+	return 1;
+}
+
+/* The ready frame that heads the longest chain of frames waiting for it
+ * (the earliest on a tie): its index, or -1 when none is left. */
+static long
+pick_frame(const struct p2 *p, int *waiting)
+{
+	long best = -1;
+	size_t k;
+
+	*waiting = 0;
+	for (k = 0; k < p->fr.n; k++) {
+		if (p->taken[k])
+			continue;
+		if (!refs_ready(p, k))
+			*waiting = 1;
+		else if (best < 0 || p->weight[k] > p->weight[best])
+			best = (long)k;
+	}
+	return best;
+}
+
+/* Take a frame to decode: its index, or -1 when none is left. */
 static long
 take_frame(struct p2 *p)
 {
 	long k = -1;
+	int waiting = 0;
 
 	pthread_mutex_lock(&p->mu);
-	if (!p->stop && p->next < p->fr.n)
-		k = (long)p->next++;
+	while (!p->stop && (k = pick_frame(p, &waiting)) < 0 && waiting)
+		pthread_cond_wait(&p->cv, &p->mu);
+	if (p->stop)
+		k = -1;
+	if (k >= 0) {
+		p->taken[k] = 1;
+		p->ntaken++;
+	}
 	pthread_mutex_unlock(&p->mu);
 	return k;
 }
@@ -355,10 +396,8 @@ finish_frame(struct p2 *p, size_t k, int rc, const struct dy_err *err)
 {
 	pthread_mutex_lock(&p->mu);
 	p->state[k] = rc == -2 ? SKIPPED : rc < 0 ? FAILED : CHECKED;
-	if (rc < 0) {
-		p->errs[k] = *err;
-		p->stop = 1;
-	}
+	if (rc < 0)
+		p->errs[k] = *err; /* the others go on: the first in the payload is reported */
 	p->done_len += p->fr.v[k].len;
 	p->ndone++;
 	pthread_cond_broadcast(&p->cv);
@@ -452,13 +491,13 @@ wait_frames(struct p2 *p, pthread_t *th, int n, dy_progress_fn progress, void *p
 	int i;
 
 	pthread_mutex_lock(&p->mu);
-	while (p->ndone < p->next || (!p->stop && p->next < p->fr.n)) {
+	while (p->ndone < p->ntaken || (!p->stop && p->ntaken < p->fr.n)) {
 		uint64_t at = half + p->done_len / 2;
 		pthread_mutex_unlock(&p->mu);
 		if (progress)
 			progress(pctx, at, p->img->size);
 		pthread_mutex_lock(&p->mu);
-		if (p->ndone < p->next || (!p->stop && p->next < p->fr.n))
+		if (p->ndone < p->ntaken || (!p->stop && p->ntaken < p->fr.n))
 			pthread_cond_wait(&p->cv, &p->mu);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -537,8 +576,28 @@ p2_free(struct p2 *p)
 	dy_frames_free(&p->fr);
 	free(p->state);
 	free(p->errs);
+	free(p->taken);
+	free(p->weight);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
+}
+
+/* A frame's weight: its size plus the heaviest chain of frames that take
+ * it as prefix.  References point back, so one backward pass suffices;
+ * weight[] holds the heaviest dependant until a frame's turn comes. */
+static void
+set_weights(struct p2 *p)
+{
+	size_t k;
+	unsigned i;
+
+	for (k = p->fr.n; k-- > 0;) {
+		const struct dy_frame *fr = &p->fr.v[k];
+		p->weight[k] += entry_of(p, k)->size;
+		for (i = 0; i < fr->nref; i++)
+			if (p->weight[fr->ref[i]] < p->weight[k])
+				p->weight[fr->ref[i]] = p->weight[k];
+	}
 }
 
 static int
@@ -556,8 +615,11 @@ p2_setup(struct p2 *p, struct dy_image *img, int dirfd, struct dy_err *err)
 		return dy_err_wrap(err, "%s", img->path);
 	p->state = calloc(p->fr.n + 1, sizeof(*p->state));
 	p->errs = calloc(p->fr.n + 1, sizeof(*p->errs));
-	if (p->state == NULL || p->errs == NULL)
+	p->taken = calloc(p->fr.n + 1, sizeof(*p->taken));
+	p->weight = calloc(p->fr.n + 1, sizeof(*p->weight));
+	if (p->state == NULL || p->errs == NULL || p->taken == NULL || p->weight == NULL)
 		return dy_errf(err, "out of memory");
+	set_weights(p);
 	return 0;
 }
 
