@@ -172,7 +172,7 @@ add_best_ref(struct packer *pk, size_t k, size_t *best, struct dy_err *err)
 		len = trial(pk, k, refs, fr->nref + 1, err);
 		if (len == 0)
 			return -1;
-		if (len < limit && *best - len >= pk->src[j].size / COST_DIV && *best - len > gain) {
+		if (len<limit && * best - len >= pk->src[j].size / COST_DIV && * best - len> gain) {
 			gain = *best - len;
 			pick = j;
 		}
