@@ -53,10 +53,10 @@ DY_PATHS := -DDY_STUB_PATH='"$(LIBEXECDIR)/dockyard/dockyard-installer-stub"' \
 
 COMMON := common/err.c common/log.c common/opts.c common/xio.c common/run.c
 VERIFY := verify/sha256.c verify/sha256_x86.c verify/paths.c verify/trailer.c verify/meta.c verify/image.c \
-	verify/payload.c verify/sig.c
+	verify/payload.c verify/sig.c verify/frames.c verify/payload2.c
 BUILDER_LIB := builder/manifest.c builder/pack.c builder/build.c builder/lock.c \
 	builder/scripts.c builder/sbom.c builder/fetch.c builder/unpack.c builder/elf.c builder/image.c \
-	builder/spdx.c builder/spdx_ids.c
+	builder/spdx.c builder/spdx_ids.c builder/pack2.c
 INSTALLER_LIB := installer/extract.c installer/list.c installer/config.c installer/render.c \
 	installer/binaries.c installer/start.c \
 	installer/receipt.c installer/sysobj.c installer/preflight.c installer/install.c

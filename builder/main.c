@@ -71,7 +71,7 @@ static const struct dy_opt options[] = {
 	{ OPT_NO_DIST, 0, "no-dist-files", NULL, "skip SHA256SUMS, SBOM and build info" },
 	{ OPT_LEVEL, 'l', "level", "N", "zstd level 1..19 (default 19; tests use 3)" },
 	{ OPT_WINDOW, 0, "window-log", "N",
-	  "zstd window, 2^N bytes, 10..27 (default 25; bounds installer memory)" },
+	  "largest zstd window of a frame, 2^N bytes, 10..27 (default 27)" },
 	{ OPT_THREADS, 'T', "threads", "N", "compression workers (default: one per CPU)" },
 	{ OPT_SIGN, 0, "sign", "KEY.pem",
 	  "sign with this EC P-256 private key; also writes OUT.sig" },

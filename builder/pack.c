@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "pack.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -16,6 +14,7 @@
 #include "../common/xio.h"
 #include "../verify/meta.h"
 #include "elf.h"
+#include "pack2.h"
 #include "../verify/payload.h"
 #include "../verify/sig.h"
 #include "../verify/trailer.h"
@@ -32,10 +31,8 @@ struct writer {
 	const char *path;
 	struct dy_sha256 hash;
 	uint64_t written;
-	ZSTD_CCtx *cctx;
-	unsigned char *zbuf;
-	size_t zcap;
-	uint64_t tar_len;
+	uint64_t tar_len; /* the decompressed length: the sum of the file sizes */
+	int window_log;	  /* the largest window a frame declares */
 	struct dy_err err;
 	int failed;
 };
@@ -67,48 +64,6 @@ out_write(struct writer *w, const void *buf, size_t len)
 }
 
 static int
-zstd_feed(struct writer *w, const void *buf, size_t len, ZSTD_EndDirective mode)
-{
-	ZSTD_inBuffer in = { buf, len, 0 };
-	size_t left;
-
-	do {
-		ZSTD_outBuffer out = { w->zbuf, w->zcap, 0 };
-		left = ZSTD_compressStream2(w->cctx, &out, &in, mode);
-		if (ZSTD_isError(left))
-			return dy_errf(&w->err, "zstd compression failed: %s",
-				       ZSTD_getErrorName(left));
-		if (out.pos && out_write(w, w->zbuf, out.pos) < 0)
-			return -1;
-	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
-	return 0;
-}
-
-static la_ssize_t
-tar_write_cb(struct archive *a, void *client, const void *buf, size_t len)
-{
-	struct writer *w = client;
-
-	if (zstd_feed(w, buf, len, ZSTD_e_continue) < 0) {
-		w->failed = 1;
-		archive_set_error(a, EIO, "%s", w->err.msg);
-		return -1;
-	}
-	w->tar_len += len;
-	return (la_ssize_t)len;
-}
-
-static int
-set_param(ZSTD_CCtx *c, ZSTD_cParameter p, int v, const char *what, struct dy_err *err)
-{
-	size_t rc = ZSTD_CCtx_setParameter(c, p, v);
-
-	if (ZSTD_isError(rc))
-		return dy_errf(err, "zstd %s %d rejected: %s", what, v, ZSTD_getErrorName(rc));
-	return 0;
-}
-
-static int
 threads_wanted(int threads)
 {
 	long n;
@@ -117,27 +72,6 @@ threads_wanted(int threads)
 		return threads;
 	n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n > 0 ? (int)(n > 64 ? 64 : n) : 1;
-}
-
-static int
-zstd_setup(struct job *j, struct dy_err *err)
-{
-	const struct dy_pack_opts *o = j->o;
-	ZSTD_CCtx *c;
-
-	j->w.cctx = c = ZSTD_createCCtx();
-	j->w.zcap = ZSTD_CStreamOutSize();
-	j->w.zbuf = malloc(j->w.zcap);
-	if (c == NULL || j->w.zbuf == NULL)
-		return dy_errf(err, "out of memory");
-	if (set_param(c, ZSTD_c_compressionLevel, o->level, "level", err) < 0 ||
-	    set_param(c, ZSTD_c_windowLog, o->window_log, "window log", err) < 0 ||
-	    set_param(c, ZSTD_c_enableLongDistanceMatching, 1, "long mode", err) < 0 ||
-	    set_param(c, ZSTD_c_checksumFlag, 1, "checksum flag", err) < 0)
-		return -1;
-	/* Always >= 1 worker: multithreaded output is the same for any worker
-	 * count, but differs from single-threaded mode. */
-	return set_param(c, ZSTD_c_nbWorkers, threads_wanted(o->threads), "worker count", err);
 }
 
 static int
@@ -223,95 +157,34 @@ open_sources(struct job *j, struct dy_err *err)
 	return add_needs(j, err);
 }
 
-static const struct source *
-source_for(const struct job *j, const char *dest)
-{
-	size_t i;
-
-	for (i = 0; i < j->nsrc; i++)
-		if (strcmp(j->src[i].file->dest, dest) == 0)
-			return &j->src[i];
-	return NULL;
-}
-
-/* Stream one source into the tar, hashing what goes in. */
-static int
-write_file_data(struct job *j, struct archive *a, struct dy_entry *e, struct dy_err *err)
-{
-	const struct source *s = source_for(j, e->path);
-	const char *label = s->file->label;
-	struct dy_sha256 h;
-	uint64_t done = 0;
-	ssize_t n;
-
-	dy_sha256_init(&h);
-	for (;;) {
-		n = dy_read_some(s->fd, j->buf, CHUNK);
-		if (n < 0) {
-			dy_sha256_final(&h, e->sha256);
-			return dy_errnof(err, "%s: cannot read", label);
-		}
-		if (n == 0)
-			break;
-		if ((uint64_t)n > e->size - done) {
-			dy_sha256_final(&h, e->sha256);
-			return dy_errf(err, "%s: grew while being packed", label);
-		}
-		dy_sha256_update(&h, j->buf, (size_t)n);
-		if (archive_write_data(a, j->buf, (size_t)n) != n) {
-			dy_sha256_final(&h, e->sha256);
-			return dy_errf(err, "tar write failed: %s", archive_error_string(a));
-		}
-		done += (uint64_t)n;
-	}
-	dy_sha256_final(&h, e->sha256);
-	if (done != e->size)
-		return dy_errf(err, "%s: shrank while being packed", label);
-	return 0;
-}
-
-static int
-write_entry(struct job *j, struct archive *a, struct dy_entry *e, struct dy_err *err)
-{
-	struct archive_entry *ae = dy_entry_header(e, (time_t)j->o->epoch);
-	int rc;
-
-	if (ae == NULL)
-		return dy_errf(err, "out of memory");
-	rc = archive_write_header(a, ae);
-	archive_entry_free(ae);
-	if (rc != ARCHIVE_OK)
-		return dy_errf(err, "tar header for %s: %s", e->path,
-			       j->w.failed ? j->w.err.msg : archive_error_string(a));
-	if (!e->is_dir && write_file_data(j, a, e, err) < 0)
-		return -1;
-	return 0;
-}
-
+/* The payload of trailer version 2 (builder/pack2.h): the frame index,
+ * then the frames; fills each file entry's sha256. */
 static int
 write_payload(struct job *j, struct dy_err *err)
 {
-	struct archive *a = archive_write_new();
-	size_t i;
-	int rc = 0;
+	struct dy_pack2_opts po = { j->o->level, j->o->window_log, threads_wanted(j->o->threads),
+				    j->o->progress, j->o->progress_ctx };
+	struct dy_pack2_out out;
+	int *fds = calloc(j->meta.nentries + 1, sizeof(*fds));
+	size_t i, k;
+	int rc = fds ? 0 : dy_errf(err, "out of memory");
 
-	if (a == NULL)
-		return dy_errf(err, "out of memory");
-	archive_write_set_format_pax_restricted(a);
-	if (archive_write_open(a, &j->w, NULL, tar_write_cb, NULL) != ARCHIVE_OK)
-		rc = dy_errf(err, "tar open: %s", archive_error_string(a));
-	for (i = 0; rc == 0 && i < j->meta.nentries; i++) {
-		rc = write_entry(j, a, &j->meta.entries[i], err);
-		if (j->o->progress)
-			j->o->progress(j->o->progress_ctx, i + 1, j->meta.nentries);
-	}
-	if (archive_write_close(a) != ARCHIVE_OK && rc == 0)
-		rc = dy_errf(err, "tar close: %s",
-			     j->w.failed ? j->w.err.msg : archive_error_string(a));
-	archive_write_free(a);
-	if (rc == 0 && zstd_feed(&j->w, NULL, 0, ZSTD_e_end) < 0)
-		rc = dy_errf(err, "%s", j->w.err.msg);
-	return rc;
+	for (i = 0; rc == 0 && i < j->meta.nentries; i++)
+		for (k = 0, fds[i] = -1; k < j->nsrc; k++)
+			if (strcmp(j->src[k].file->dest, j->meta.entries[i].path) == 0)
+				fds[i] = j->src[k].fd;
+	if (rc == 0)
+		rc = dy_pack2(&j->meta, fds, &po, &out, err);
+	free(fds);
+	if (rc < 0)
+		return -1;
+	rc = out_write(&j->w, out.index, out.fr.index_len);
+	for (k = 0; rc == 0 && k < out.fr.n; k++)
+		rc = out_write(&j->w, out.frame[k], out.fr.v[k].len);
+	j->w.tar_len = out.content_len;
+	j->w.window_log = out.window_log;
+	dy_pack2_free(&out);
+	return rc < 0 ? dy_errf(err, "%s", j->w.err.msg) : 0;
 }
 
 /* The stub must run where the payload does: an ELF executable for in->arch. */
@@ -426,7 +299,7 @@ write_tail(struct job *j, struct dy_trailer *t, struct dy_err *err)
 	free(meta);
 	t->meta_len = meta_len;
 	t->version = DY_TRAILER_VERSION;
-	t->window_log = (uint8_t)j->o->window_log;
+	t->window_log = (uint8_t)j->w.window_log;
 	t->file_len = j->w.written + DY_TRAILER_SIZE;
 	if (j->key != NULL) {
 		t->flags = DY_TRAILER_SIGNED;
@@ -551,7 +424,7 @@ build(struct job *j, struct dy_pack_result *res, struct dy_err *err)
 	memset(&t, 0, sizeof(t));
 	if (j->o->sign_key != NULL && load_key(j, err) < 0)
 		return -1;
-	if (open_sources(j, err) < 0 || zstd_setup(j, err) < 0)
+	if (open_sources(j, err) < 0)
 		return -1;
 	snprintf(j->tmp, sizeof(j->tmp), "%s.tmp-XXXXXX", j->o->out_path);
 	j->w.fd = mkostemp(j->tmp, O_CLOEXEC);
@@ -622,8 +495,6 @@ dy_pack(const struct dy_pack_input *in, const struct dy_pack_opts *o, struct dy_
 	for (i = 0; i < j.nsrc; i++)
 		if (j.src[i].fd >= 0)
 			close(j.src[i].fd);
-	ZSTD_freeCCtx(j.w.cctx);
-	free(j.w.zbuf);
 	free(j.src);
 	free(j.buf);
 	dy_meta_free(&j.meta);

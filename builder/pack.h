@@ -2,13 +2,14 @@
 /*
  * Packing: manifest + stub -> installer image (docs/payload-format.md).
  * The output is deterministic: entries sorted by path, mtime fixed to the
- * build epoch, uid/gid 0 without names, no atime/ctime/xattrs, zstd with
- * a fixed window and >= 1 worker (zstd's multithreaded output does not
- * depend on the worker count).  The image is written to a temporary file
- * beside the output, verified with the installer's own reader, and only
- * then renamed into place.  With a signing key the trailer carries an
- * ECDSA P-256 signature and OUT.sig a detached one over the whole file;
- * signing is deterministic, so signed builds are reproducible too.
+ * build epoch, one single-threaded zstd frame per file (builder/pack2.h)
+ * with prefixes chosen by deterministic trials, so the bytes do not depend
+ * on the number of threads that compress the frames.  The image is
+ * written to a temporary file beside the output, verified with the
+ * installer's own reader, and only then renamed into place.  With a
+ * signing key the trailer carries an ECDSA P-256 signature and OUT.sig a
+ * detached one over the whole file; signing is deterministic, so signed
+ * builds are reproducible too.
  */
 #ifndef DY_PACK_H
 #define DY_PACK_H
@@ -24,7 +25,7 @@
 
 #define DY_DEFAULT_EPOCH 1704067200ull /* 2024-01-01T00:00:00Z */
 #define DY_DEFAULT_LEVEL 19
-#define DY_DEFAULT_WINDOW_LOG 25
+#define DY_DEFAULT_WINDOW_LOG 27
 
 /* One file to pack: read from src, stored at dest with mode. */
 struct dy_pack_file {
@@ -47,8 +48,8 @@ struct dy_pack_opts {
 	const char *stub_path;
 	const char *out_path;
 	int level;
-	int window_log;
-	int threads; /* 0: one per online CPU */
+	int window_log; /* the largest window a frame may use */
+	int threads;	/* frames compressed side by side; 0: one per online CPU */
 	uint64_t epoch;
 	const char *sign_key; /* EC P-256 private key file, or NULL: unsigned */
 	dy_progress_fn progress;

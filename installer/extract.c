@@ -228,6 +228,19 @@ make_staging(int parentfd, const char *base, char *name, size_t len, struct dy_e
 	return dy_errf(err, "cannot find a free staging directory name");
 }
 
+/* Version 2 writes no file through x_data: count them from the metadata. */
+static void
+count_files(const struct dy_meta *m, struct dy_extract_stats *stats)
+{
+	size_t i;
+
+	for (i = 0; i < m->nentries; i++)
+		if (!m->entries[i].is_dir) {
+			stats->files++;
+			stats->bytes_written += m->entries[i].size;
+		}
+}
+
 static int
 extract_into(struct dy_image *img, int stagefd, dy_progress_fn progress,
 	     struct dy_extract_stats *stats, int sync_now, struct dy_err *err)
@@ -249,7 +262,10 @@ extract_into(struct dy_image *img, int stagefd, dy_progress_fn progress,
 		return rc;
 	}
 	archive_write_disk_set_options(x.disk, EXTRACT_FLAGS);
-	rc = dy_payload_walk(img, &ops, &x, &stats->bytes_read, err);
+	/* Version 2 decodes straight into the staging directory. */
+	rc = dy_payload_walk_into(img, &ops, &x, stagefd, &stats->bytes_read, err);
+	if (rc == 0 && img->trailer.version != DY_TRAILER_VERSION_TAR)
+		count_files(&img->meta, stats);
 	if (archive_write_close(x.disk) != ARCHIVE_OK && rc == 0)
 		rc = dy_errf(err, "cannot finish extraction: %s", archive_error_string(x.disk));
 	archive_write_free(x.disk);

@@ -478,6 +478,12 @@ compare_digest(struct dy_image *img, struct dy_sha256 *h, struct dy_err *err)
 	return corrupt(img, got, img->trailer.digest, NULL, err);
 }
 
+int
+dy_image_finish_digest(struct dy_image *img, struct dy_sha256 *h, struct dy_err *err)
+{
+	return compare_digest(img, h, err);
+}
+
 /* SHA-256 of the file's first end bytes into h: 0, or -1 on a read error. */
 static int
 hash_range(const struct dy_image *img, uint64_t end, struct dy_sha256 *h, struct dy_err *err)

@@ -62,6 +62,11 @@ int dy_stream_finish(struct dy_stream *s, struct dy_err *err);
 uint64_t dy_stream_bytes_read(struct dy_stream *s);
 void dy_stream_free(struct dy_stream *s);
 
+/* Finish a pass that fed every byte before the metadata into h: add the
+ * metadata and trailer bytes, fill signed_digest and digest_ok, and compare
+ * (the DY_CORRUPT message when the digest differs). */
+int dy_image_finish_digest(struct dy_image *img, struct dy_sha256 *h, struct dy_err *err);
+
 /* One pass, digest only (no decompression); also fills signed_digest. */
 int dy_image_check_digest(struct dy_image *img, struct dy_err *err);
 /* A failure (err) was met before the digest was compared: hash the file

@@ -196,6 +196,8 @@ dy_payload_walk(struct dy_image *img, const struct dy_walk_ops *ops, void *ctx,
 	struct archive *a;
 	int rc;
 
+	if (img->trailer.version != DY_TRAILER_VERSION_TAR)
+		return dy_payload2_walk(img, ops, -1, bytes_read, err);
 	memset(&r, 0, sizeof(r));
 	r.path = img->path;
 	if (dy_stream_begin(img, &r.stream, ops ? ops->progress : NULL,
@@ -220,6 +222,15 @@ dy_payload_walk(struct dy_image *img, const struct dy_walk_ops *ops, void *ctx,
 	if (rc != 0)
 		explain_failure(img, err);
 	return rc;
+}
+
+int
+dy_payload_walk_into(struct dy_image *img, const struct dy_walk_ops *ops, void *ctx, int outdir,
+		     uint64_t *bytes_read, struct dy_err *err)
+{
+	if (img->trailer.version != DY_TRAILER_VERSION_TAR)
+		return dy_payload2_walk(img, ops, outdir, bytes_read, err);
+	return dy_payload_walk(img, ops, ctx, bytes_read, err);
 }
 
 struct archive_entry *

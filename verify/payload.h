@@ -31,6 +31,18 @@ struct dy_walk_ops {
 int dy_payload_walk(struct dy_image *img, const struct dy_walk_ops *ops, void *ctx,
 		    uint64_t *bytes_read, struct dy_err *err);
 
+/* The same for a caller that keeps the files: a version-2 payload (trailer
+ * version 2) calls none of begin, data and end, but decodes each file
+ * straight into place below outdir (an empty directory; writeback starts
+ * for each file checked).  dy_payload_walk decodes it into a scratch
+ * directory that it removes afterwards. */
+int dy_payload_walk_into(struct dy_image *img, const struct dy_walk_ops *ops, void *ctx, int outdir,
+			 uint64_t *bytes_read, struct dy_err *err);
+
+/* The version-2 pass (verify/payload2.c); outdir -1: a scratch directory. */
+int dy_payload2_walk(struct dy_image *img, const struct dy_walk_ops *ops, int outdir,
+		     uint64_t *bytes_read, struct dy_err *err);
+
 /* A tar header for e made from its metadata alone: path, kind, mode, size,
  * mtime, owner root.  Both the builder (into the payload) and the installer
  * (onto the disk) write headers only this way, so nothing else of a source

@@ -74,6 +74,21 @@ check_layout(const struct dy_trailer *t, uint64_t actual, struct dy_err *err)
 	return 0;
 }
 
+/* The window and decompressed length each version allows. */
+static int
+check_lengths(const struct dy_trailer *t, struct dy_err *err)
+{
+	int max = t->version == DY_TRAILER_VERSION_TAR ? DY_WINDOW_LOG_MAX : DY_WINDOW_LOG_MAX_V2;
+
+	if (t->window_log < DY_WINDOW_LOG_MIN || t->window_log > max)
+		return dy_errf(err, "trailer zstd window log %u outside %d..%d", t->window_log,
+			       DY_WINDOW_LOG_MIN, max);
+	if (t->version == DY_TRAILER_VERSION_TAR && (t->tar_len == 0 || t->tar_len % 512 != 0))
+		return dy_errf(err, "trailer tar length %llu is not a positive multiple of 512",
+			       (unsigned long long)t->tar_len);
+	return 0;
+}
+
 /*
  * Unsigned: no length, an all-zero area.  Signed: a plausible length and
  * zeros after it, so no byte of the area is left unchecked.
@@ -120,20 +135,18 @@ dy_trailer_decode(const uint8_t in[DY_TRAILER_SIZE], uint64_t actual, struct dy_
 	memcpy(t->sig, in + DY_TRAILER_SIG_OFF, DY_TRAILER_SIG_ROOM);
 	memcpy(t->digest, in + DY_TRAILER_DIGEST_OFF, DY_SHA256_LEN);
 
-	if (t->version != DY_TRAILER_VERSION)
-		return dy_errf(err, "trailer format version %u is not supported (this is %u)",
-			       t->version, DY_TRAILER_VERSION);
+	if (t->version != DY_TRAILER_VERSION_TAR && t->version != DY_TRAILER_VERSION)
+		return dy_errf(err,
+			       "installer format version %u is not supported: this installer "
+			       "reads versions %d and %d (made by a newer dockyard-build?)",
+			       t->version, DY_TRAILER_VERSION_TAR, DY_TRAILER_VERSION);
 	if (t->flags & ~DY_TRAILER_SIGNED)
 		return dy_errf(err, "trailer has unknown flags 0x%x",
 			       t->flags & ~DY_TRAILER_SIGNED);
 	if (check_layout(t, actual, err) < 0)
 		return -1;
-	if (t->window_log < DY_WINDOW_LOG_MIN || t->window_log > DY_WINDOW_LOG_MAX)
-		return dy_errf(err, "trailer zstd window log %u outside %d..%d", t->window_log,
-			       DY_WINDOW_LOG_MIN, DY_WINDOW_LOG_MAX);
-	if (t->tar_len == 0 || t->tar_len % 512 != 0)
-		return dy_errf(err, "trailer tar length %llu is not a positive multiple of 512",
-			       (unsigned long long)t->tar_len);
+	if (check_lengths(t, err) < 0)
+		return -1;
 	if (!all_zero(in + 67, 5) || !all_zero(in + 176, 48))
 		return dy_errf(err, "trailer reserved bytes are not zero");
 	return check_sig_area(t, err);

@@ -7,16 +7,19 @@
  *
  *   off  len  field
  *     0    8  magic "DYKTRAIL"
- *     8    4  format version (1)
+ *     8    4  format version: 1 (one zstd stream of a tar) or 2 (one zstd
+ *             frame per file, see frames.h)
  *    12    4  flags (bit 0: DY_TRAILER_SIGNED; every other bit must be 0)
  *    16    8  file length (the whole installer, trailer included)
  *    24    8  payload offset (= length of the stub before it)
  *    32    8  payload length (the zstd frame(s) holding the tar stream)
  *    40    8  metadata offset (= payload offset + payload length)
  *    48    8  metadata length (text, see meta.h)
- *    56    8  tar length (decompressed payload size; a bomb guard)
+ *    56    8  decompressed length: version 1 the tar's, version 2 the sum of
+ *             the file sizes (a bomb guard)
  *    64    2  signature length (0 unsigned, else 8..104)
- *    66    1  zstd window log the payload was compressed with
+ *    66    1  zstd window log: version 1 the payload's window (at most 27),
+ *             version 2 the largest any frame declares (at most 31)
  *    67    5  reserved, zero
  *    72  104  signature area: sig_len bytes of signature, then zero
  *   176   48  reserved, zero
@@ -38,7 +41,8 @@
 
 #define DY_TRAILER_SIZE 256
 #define DY_TRAILER_MAGIC "DYKTRAIL"
-#define DY_TRAILER_VERSION 1
+#define DY_TRAILER_VERSION 2	 /* what the builder writes */
+#define DY_TRAILER_VERSION_TAR 1 /* the single-stream tar encoding, still read */
 #define DY_TRAILER_DIGEST_OFF 224
 #define DY_TRAILER_SIG_OFF 72
 #define DY_TRAILER_SIG_ROOM 104
@@ -46,6 +50,9 @@
 #define DY_TRAILER_SIGNED 0x1u /* flags: sig_len bytes of signature follow */
 #define DY_WINDOW_LOG_MIN 10
 #define DY_WINDOW_LOG_MAX 27 /* what libarchive, zstd -d and tar accept by default */
+/* Version 2 decodes each frame straight into its mapped output file, so a
+ * frame's window costs page cache, not memory: zstd's own limit holds. */
+#define DY_WINDOW_LOG_MAX_V2 31
 
 struct dy_trailer {
 	uint32_t version;

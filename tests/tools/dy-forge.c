@@ -78,7 +78,7 @@ main(int argc, char **argv)
 	t.meta_len = written - t.meta_off;
 	t.file_len = written + DY_TRAILER_SIZE;
 	t.tar_len = strtoull(argv[4], NULL, 10);
-	t.version = DY_TRAILER_VERSION;
+	t.version = DY_TRAILER_VERSION_TAR;
 	t.window_log = (uint8_t)(argc == 7 ? atoi(argv[6]) : 25);
 	dy_trailer_encode(&t, raw);
 	dy_sha256_update(&hash, raw, DY_TRAILER_DIGEST_OFF);

@@ -153,10 +153,20 @@ test_rejects_header_fields(void)
 	buf[7] = 'l';
 	bytes_rejected(buf, FILE_LEN, "bad magic");
 
-	t.version = 2;
-	rejected(&t, FILE_LEN, "version 2");
+	t.version = 3;
+	rejected(&t, FILE_LEN, "version 3 is not supported: this installer reads versions 1 and 2");
 	t.version = 0;
 	rejected(&t, FILE_LEN, "version 0");
+	/* Version 2: any decompressed length, windows up to 2^31. */
+	t.version = 2;
+	t.tar_len = 1000;
+	t.window_log = 31;
+	CHECK(accepted(&t, FILE_LEN));
+	t.window_log = 32;
+	rejected(&t, FILE_LEN, "window log 32 outside 10..31");
+	valid_trailer(&t);
+	t.window_log = 28;
+	rejected(&t, FILE_LEN, "window log 28 outside 10..27");
 
 	valid_trailer(&t);
 	t.flags = 1;

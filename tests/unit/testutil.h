@@ -73,7 +73,7 @@ static inline void
 tu_valid_trailer(struct dy_trailer *t)
 {
 	memset(t, 0, sizeof(*t));
-	t->version = DY_TRAILER_VERSION;
+	t->version = DY_TRAILER_VERSION_TAR;
 	t->file_len = 1600 + DY_TRAILER_SIZE;
 	t->payload_off = 1000;
 	t->payload_len = 500;
