@@ -64,7 +64,7 @@ static int
 refused(const uint8_t *in, uint64_t payload_len, const struct dy_meta *m, const char *needle)
 {
 	struct dy_frames f;
-	struct dy_err err = { { 0 } };
+	struct dy_err err = { 0 };
 	int rc = dy_frames_decode(in, payload_len, m, &f, &err);
 
 	dy_frames_free(&f);
