@@ -4,7 +4,8 @@
 # The C sources keep their layers: no circle of calls between files (the
 # call graph from GNU cflow, mapped to the files that define each
 # function), and no function longer than 60 lines.  The checker itself
-# is shown to find a circle in a pair of fixture files.
+# is shown to find a circle in a pair of fixture files.  Shell functions
+# stay within 80 lines.
 # shellcheck disable=SC2034 # variables are used by the eval'ed bodies
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -67,6 +68,36 @@ expect_success 'the length check counts from brace to brace and names what is lo
 expect_success 'no C function is longer than 60 lines' '
 	cd "$SRC_DIR" &&
 	python3 "$CALLS" long 60 $(git ls-files "*.c") >"$TRASH/long" &&
+	test ! -s "$TRASH/long"
+'
+
+# shell_long N FILE...: "FILE:LINE: NAME is L lines" for every shell
+# function (NAME() { at the start of a line, to the first } there) over N.
+shell_long() {
+	max=$1
+	shift
+	awk -v max="$max" '
+		/^[A-Za-z_][A-Za-z0-9_]*\(\) *\{ *$/ { name = $1; sub(/\(\).*/, "", name); start = FNR; next }
+		/^\}/ && name != "" {
+			if (FNR - start + 1 > max)
+				printf "%s:%d: %s is %d lines\n", FILENAME, start, name, FNR - start + 1
+			name = ""
+		}' "$@"
+}
+
+expect_success 'the shell checker finds a long function' '
+	{
+		echo "short() {" && echo "	:" && echo "}" &&
+		echo "long_one() {" && seq 1 80 | sed "s/^/	: /" && echo "}"
+	} >"$TRASH/len.sh" &&
+	shell_long 80 "$TRASH/len.sh" >"$TRASH/len.out" &&
+	test "$(cat "$TRASH/len.out")" = "$TRASH/len.sh:4: long_one is 82 lines"
+'
+
+expect_success 'no shell function is longer than 80 lines' '
+	cd "$SRC_DIR" &&
+	shell_long 80 $(git ls-files "*.sh") .ci/run >"$TRASH/long" &&
+	cat "$TRASH/long" &&
 	test ! -s "$TRASH/long"
 '
 
