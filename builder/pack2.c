@@ -224,9 +224,12 @@ compress_main(void *arg)
 
 	while ((k = take_job(pk)) >= 0) {
 		fr = &pk->out->fr.v[k];
-		len = pk->src[k].size == 0 ? 0
-					   : compress_frame(pk, (size_t)k, fr->ref, fr->nref,
-							    pk->o->level, &pk->out->frame[k], &err);
+		len = 0;
+		/* Each frame's prefixes depend on the sources only: chosen
+		 * here, in parallel, the result is the same in any order. */
+		if (pk->src[k].size > 0 && choose_refs(pk, (size_t)k, &err) == 0)
+			len = compress_frame(pk, (size_t)k, fr->ref, fr->nref, pk->o->level,
+					     &pk->out->frame[k], &err);
 		pthread_mutex_lock(&pk->mu);
 		fr->len = len;
 		if (len == 0 && pk->src[k].size > 0 && !pk->failed) {
@@ -310,9 +313,6 @@ run(struct packer *pk, const int *fds, struct dy_err *err)
 
 	for (k = 0; k < pk->out->fr.n; k++)
 		if (map_source(pk, k, fds[pk->out->fr.v[k].entry], err) < 0)
-			return -1;
-	for (k = 0; k < pk->out->fr.n; k++)
-		if (choose_refs(pk, k, err) < 0)
 			return -1;
 	if (compress_all(pk, err) < 0)
 		return -1;
