@@ -4,25 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-put_le(uint8_t *p, uint64_t v, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t
-get_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = n - 1; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
+#include "le.h"
 
 int
 dy_frames_init(struct dy_frames *f, const struct dy_meta *m, struct dy_err *err)
@@ -65,14 +47,14 @@ dy_frames_encode(const struct dy_frames *f, uint8_t *out)
 
 	memset(out, 0, f->index_len);
 	memcpy(out, DY_FRAMES_MAGIC, 8);
-	put_le(out + 8, f->n, 4);
+	dy_put_le(out + 8, f->n, 4);
 	for (i = 0; i < f->n; i++) {
 		uint8_t *r = out + DY_FRAMES_HEAD + i * DY_FRAMES_REC;
 		unsigned k;
-		put_le(r, f->v[i].len, 8);
+		dy_put_le(r, f->v[i].len, 8);
 		for (k = 0; k < DY_FRAMES_MAX_REFS; k++)
-			put_le(r + 8 + 4 * k, k < f->v[i].nref ? f->v[i].ref[k] : DY_FRAMES_NO_REF,
-			       4);
+			dy_put_le(r + 8 + 4 * k,
+				  k < f->v[i].nref ? f->v[i].ref[k] : DY_FRAMES_NO_REF, 4);
 	}
 }
 
@@ -108,14 +90,14 @@ decode_record(const uint8_t *r, struct dy_frames *f, size_t i, const struct dy_m
 	const struct dy_entry *e = &m->entries[fr->entry];
 	unsigned k;
 
-	fr->len = get_le(r, 8);
-	if (get_le(r + 20, 4) != 0)
+	fr->len = dy_get_le(r, 8);
+	if (dy_get_le(r + 20, 4) != 0)
 		return dy_errf(err, "frame index: record of %s has reserved bytes set", e->path);
 	if ((fr->len == 0) != (e->size == 0))
 		return dy_errf(err, "frame index: %s is %llu bytes but its frame is %llu", e->path,
 			       (unsigned long long)e->size, (unsigned long long)fr->len);
 	for (k = 0; k < DY_FRAMES_MAX_REFS; k++) {
-		uint32_t ref = (uint32_t)get_le(r + 8 + 4 * k, 4);
+		uint32_t ref = (uint32_t)dy_get_le(r + 8 + 4 * k, 4);
 		if (ref == DY_FRAMES_NO_REF)
 			continue;
 		if (e->size == 0)
@@ -143,11 +125,11 @@ dy_frames_decode(const uint8_t *in, uint64_t payload_len, const struct dy_meta *
 		return dy_errf(err,
 			       "payload of %llu bytes cannot hold the frame index of %zu files",
 			       (unsigned long long)payload_len, f->n);
-	if (memcmp(in, DY_FRAMES_MAGIC, 8) != 0 || get_le(in + 12, 4) != 0)
+	if (memcmp(in, DY_FRAMES_MAGIC, 8) != 0 || dy_get_le(in + 12, 4) != 0)
 		return dy_errf(err, "payload does not start with a frame index");
-	if (get_le(in + 8, 4) != f->n)
+	if (dy_get_le(in + 8, 4) != f->n)
 		return dy_errf(err, "frame index lists %llu frames, the metadata %zu files",
-			       (unsigned long long)get_le(in + 8, 4), f->n);
+			       (unsigned long long)dy_get_le(in + 8, 4), f->n);
 	pos = f->index_len;
 	for (i = 0; i < f->n; i++) {
 		if (decode_record(in + DY_FRAMES_HEAD + i * DY_FRAMES_REC, f, i, m, err) < 0)

@@ -3,40 +3,22 @@
 
 #include <string.h>
 
-static void
-put_le(uint8_t *p, uint64_t v, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t
-get_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = n - 1; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
+#include "le.h"
 
 void
 dy_trailer_encode(const struct dy_trailer *t, uint8_t out[DY_TRAILER_SIZE])
 {
 	memset(out, 0, DY_TRAILER_SIZE);
 	memcpy(out, DY_TRAILER_MAGIC, 8);
-	put_le(out + 8, t->version, 4);
-	put_le(out + 12, t->flags, 4);
-	put_le(out + 16, t->file_len, 8);
-	put_le(out + 24, t->payload_off, 8);
-	put_le(out + 32, t->payload_len, 8);
-	put_le(out + 40, t->meta_off, 8);
-	put_le(out + 48, t->meta_len, 8);
-	put_le(out + 56, t->tar_len, 8);
-	put_le(out + 64, t->sig_len, 2);
+	dy_put_le(out + 8, t->version, 4);
+	dy_put_le(out + 12, t->flags, 4);
+	dy_put_le(out + 16, t->file_len, 8);
+	dy_put_le(out + 24, t->payload_off, 8);
+	dy_put_le(out + 32, t->payload_len, 8);
+	dy_put_le(out + 40, t->meta_off, 8);
+	dy_put_le(out + 48, t->meta_len, 8);
+	dy_put_le(out + 56, t->tar_len, 8);
+	dy_put_le(out + 64, t->sig_len, 2);
 	out[66] = t->window_log;
 	memcpy(out + DY_TRAILER_SIG_OFF, t->sig, DY_TRAILER_SIG_ROOM);
 	memcpy(out + DY_TRAILER_DIGEST_OFF, t->digest, DY_SHA256_LEN);
@@ -122,15 +104,15 @@ dy_trailer_decode(const uint8_t in[DY_TRAILER_SIZE], uint64_t actual, struct dy_
 	memset(t, 0, sizeof(*t));
 	if (memcmp(in, DY_TRAILER_MAGIC, 8) != 0)
 		return dy_errf(err, "no dockyard trailer at the end of the file (bad magic)");
-	t->version = (uint32_t)get_le(in + 8, 4);
-	t->flags = (uint32_t)get_le(in + 12, 4);
-	t->file_len = get_le(in + 16, 8);
-	t->payload_off = get_le(in + 24, 8);
-	t->payload_len = get_le(in + 32, 8);
-	t->meta_off = get_le(in + 40, 8);
-	t->meta_len = get_le(in + 48, 8);
-	t->tar_len = get_le(in + 56, 8);
-	t->sig_len = (uint16_t)get_le(in + 64, 2);
+	t->version = (uint32_t)dy_get_le(in + 8, 4);
+	t->flags = (uint32_t)dy_get_le(in + 12, 4);
+	t->file_len = dy_get_le(in + 16, 8);
+	t->payload_off = dy_get_le(in + 24, 8);
+	t->payload_len = dy_get_le(in + 32, 8);
+	t->meta_off = dy_get_le(in + 40, 8);
+	t->meta_len = dy_get_le(in + 48, 8);
+	t->tar_len = dy_get_le(in + 56, 8);
+	t->sig_len = (uint16_t)dy_get_le(in + 64, 2);
 	t->window_log = in[66];
 	memcpy(t->sig, in + DY_TRAILER_SIG_OFF, DY_TRAILER_SIG_ROOM);
 	memcpy(t->digest, in + DY_TRAILER_DIGEST_OFF, DY_SHA256_LEN);

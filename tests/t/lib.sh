@@ -64,6 +64,26 @@ test_done() {
 	[ "$test_failed" = 0 ]
 }
 
+# require WHAT TOOL...: the script needs root (it creates WHAT on the host)
+# and these programs; without one, a single failing test names it and the
+# script ends.
+require() {
+	what=$1
+	shift
+	for tool in "$@"; do
+		if ! command -v "$tool" >/dev/null 2>&1; then
+			expect_success "$tool is installed" 'false'
+			test_done
+			exit
+		fi
+	done
+	if [ "$(id -u)" != 0 ]; then
+		expect_success "runs as root (it creates $what)" 'false'
+		test_done
+		exit
+	fi
+}
+
 # ---- helpers for test bodies ----
 
 # fail MESSAGE: make the current test fail with a reason.

@@ -14,18 +14,7 @@
 LC_ALL=C
 export LC_ALL
 
-for tool in ip iptables iptables-save; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		expect_success "$tool is installed" 'false'
-		test_done
-		exit
-	fi
-done
-if [ "$(id -u)" != 0 ]; then
-	expect_success 'runs as root (it creates bridges and iptables rules)' 'false'
-	test_done
-	exit
-fi
+require "bridges and iptables rules" ip iptables iptables-save
 
 # Prefixes unique to this run (at most 8 characters).
 N=$(($$ % 10000))

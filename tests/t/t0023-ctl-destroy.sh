@@ -16,11 +16,7 @@
 LC_ALL=C
 export LC_ALL
 
-if [ "$(id -u)" != 0 ]; then
-	expect_success 'runs as root (it creates users, bridges, rules and mounts)' 'false'
-	test_done
-	exit
-fi
+require "users, bridges, rules and mounts"
 
 BASE=$(cd "$TRASH" && pwd -P)
 ROOT=$BASE/dy

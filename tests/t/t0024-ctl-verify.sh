@@ -15,11 +15,7 @@
 LC_ALL=C
 export LC_ALL
 
-if [ "$(id -u)" != 0 ]; then
-	expect_success 'runs as root (it creates a bridge, rules and a group)' 'false'
-	test_done
-	exit
-fi
+require "a bridge, rules and a group"
 
 ROOT=$(cd "$TRASH" && pwd -P)/dy
 CTL=$ROOT/bin/dockyardctl
