@@ -302,13 +302,7 @@ take_arg(void *ctx, int id, const char *arg, struct dy_err *err)
 static int
 parse_args(int argc, char **argv, struct cli *c)
 {
-	struct dy_err err;
-
-	if (dy_opts_parse(argc, argv, 1, options, take_arg, c, &err) == 0)
-		return 0;
-	if (err.msg[0])
-		dy_error("%s", err.msg);
-	return -1;
+	return dy_opts_parse_argv(argc, argv, options, take_arg, c);
 }
 
 static int

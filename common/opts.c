@@ -90,6 +90,19 @@ dy_opts_parse(int argc, char **argv, int first, const struct dy_opt *table, dy_o
 	return 0;
 }
 
+int
+dy_opts_parse_argv(int argc, char **argv, const struct dy_opt *table, dy_opt_take_fn take,
+		   void *ctx)
+{
+	struct dy_err err;
+
+	if (dy_opts_parse(argc, argv, 1, table, take, ctx, &err) == 0)
+		return 0;
+	if (err.msg[0])
+		dy_error("%s", err.msg);
+	return -1;
+}
+
 static int
 next_option(struct dy_opts_state *st, const struct dy_opt *table, struct dy_err *err)
 {

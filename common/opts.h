@@ -52,6 +52,12 @@ typedef int (*dy_opt_take_fn)(void *ctx, int id, const char *arg, struct dy_err 
 int dy_opts_parse(int argc, char **argv, int first, const struct dy_opt *table, dy_opt_take_fn take,
 		  void *ctx, struct dy_err *err);
 
+/* A program's whole command line (argv[1..]) through take, as
+ * dy_opts_parse; an error take did not report itself is said with
+ * dy_error.  0, or -1 once the error is said. */
+int dy_opts_parse_argv(int argc, char **argv, const struct dy_opt *table, dy_opt_take_fn take,
+		       void *ctx);
+
 void dy_opts_help(FILE *out, const struct dy_opt *table);
 
 /* An option's decimal argument in min..max; the error names the option. */

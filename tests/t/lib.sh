@@ -86,6 +86,17 @@ require() {
 
 # ---- helpers for test bodies ----
 
+# ctl ROOT FUNCTION [ARGS...]: a function of ROOT's dockyardctl in a shell
+# of its own, as the command runs (set -eu; die exits).
+ctl() {
+	sh -c 'DOCKYARDCTL_SOURCE_ONLY=1
+		. "$1/bin/dockyardctl"
+		DOCKYARD_CTL_ROOT=$1
+		load_env
+		shift
+		"$@"' ctl "$@"
+}
+
 # fail MESSAGE: make the current test fail with a reason.
 fail() {
 	echo "FAILED: $*" >&2

@@ -58,17 +58,6 @@ POOL2=172.31.$((16 * SLOT + 8)).0/21
 FWD0=$(cat /proc/sys/net/ipv4/ip_forward)
 NF0=$(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null || true)
 
-# ctl ROOT FUNCTION [ARGS...]: a function of ROOT's dockyardctl in a shell
-# of its own, as the command runs (set -eu; die exits).
-ctl() {
-	sh -c 'DOCKYARDCTL_SOURCE_ONLY=1
-		. "$1/bin/dockyardctl"
-		DOCKYARD_CTL_ROOT=$1
-		load_env
-		shift
-		"$@"' ctl "$@"
-}
-
 # iso_wanted ROOT: the isolation chain net_up wants for ROOT, as
 # iptables -S prints it.
 iso_wanted() {

@@ -59,11 +59,7 @@ export DOCKYARD_STOP_TIMEOUT DOCKYARD_START_TIMEOUT
 unset NOTIFY_SOCKET STANDIN_IGNORE_TERM STANDIN_BIND_DELAY DOCKYARD_CTL_ROOT
 mkdir -p "$ST"
 
-if [ "$(id -u)" != 0 ]; then
-	expect_success 'runs as root (it installs instances)' 'false'
-	test_done
-	exit
-fi
+require "instances"
 
 # The engines' shared host directories this test creates (lib.sh).
 host_dirs_note

@@ -75,17 +75,6 @@ dump() {
 		grep -F -f "$OURS" || :
 }
 
-# ctl ROOT FUNCTION [ARGS...]: a function of ROOT's dockyardctl in a shell
-# of its own, as the command runs (set -eu; die exits).
-ctl() {
-	sh -c 'DOCKYARDCTL_SOURCE_ONLY=1
-		. "$1/bin/dockyardctl"
-		DOCKYARD_CTL_ROOT=$1
-		load_env
-		shift
-		"$@"' ctl "$@"
-}
-
 # ipt_each_rule "-t TABLE" ACTION RULE: one iptables call, ACTION (-C,
 # -I, -A, -D) of RULE (net_rules form).
 ipt_each_rule() {

@@ -117,13 +117,8 @@ take_arg(void *ctx, int id, const char *arg, struct dy_err *err)
 static int
 parse_args(int argc, char **argv, struct args *a)
 {
-	struct dy_err err;
-
-	if (dy_opts_parse(argc, argv, 1, options, take_arg, a, &err) < 0) {
-		if (err.msg[0])
-			dy_error("%s", err.msg);
+	if (dy_opts_parse_argv(argc, argv, options, take_arg, a) < 0)
 		return -1;
-	}
 	a->o.mirrors = a->mirrors;
 	if (a->o.cache_dir == NULL || a->nwords == 0 || a->nwords % 3 != 0) {
 		dy_error("usage: dy-fetch --cache DIR [options] NAME URL SHA256|- [...]");
