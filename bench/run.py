@@ -88,11 +88,12 @@ def env_int(name, default):
 CHILD = None  # the child being waited for (terminated on interrupt)
 
 
-def run_timed(argv, logf, env=None, shell=False, stdout=None):
+def run_timed(argv, logf, env=None, shell=False, stdout=None, cpu=None):
     """Run argv to completion: (seconds, peak RSS in KiB, exit status).
 
     The time is perf_counter() around fork, exec and wait4; the peak RSS is
-    wait4's ru_maxrss: the process and the children it waited for."""
+    wait4's ru_maxrss: the process and the children it waited for.  Its CPU
+    time (user + system) goes to the list cpu when one is given."""
     global CHILD
     out = stdout if stdout is not None else logf
     t0 = time.perf_counter()
@@ -102,6 +103,8 @@ def run_timed(argv, logf, env=None, shell=False, stdout=None):
     t1 = time.perf_counter()
     CHILD.returncode = os.waitstatus_to_exitcode(status)
     rc = CHILD.returncode
+    if cpu is not None:
+        cpu.append(ru.ru_utime + ru.ru_stime)
     CHILD = None
     return t1 - t0, ru.ru_maxrss, rc
 
@@ -509,12 +512,12 @@ class Bench:
                              "<= 1.10", lambda r: r.ratio() <= 1.10))
         self.rows[-1].why = (
             "rebuild median %s vs tar | zstd median %s on the same files. The installer's "
-            "payload (format 2) compresses each file as its own frame with up to three earlier "
-            "files as prefix; at level %d zstd indexes a prefix about as slowly as it compresses, "
-            "so the builder indexes the prefix files again for every frame that uses them "
-            "(besides the fast trials that choose them), while tar | zstd sees each byte once. "
-            "The frames are compressed side by side on every core, but the largest file with "
-            "its prefix is one frame on one core." %
+            "payload (format 2) compresses each file as its own frame, with at most one earlier "
+            "file as prefix; at level %d zstd digests a prefix file about as slowly as it "
+            "compresses it (once per prefix file, shared by the frames that take it), besides "
+            "the fast trials that choose the prefixes, while tar | zstd sees each byte once. "
+            "The frames are compressed side by side on every core, but the largest file is "
+            "one frame on one core, after its prefix is digested." %
             (f_s(statistics.median(a)), f_s(statistics.median(b)), self.level))
         self.notes.append("Builds byte-identical across the %d builds (SOURCE_DATE_EPOCH=%s): "
                           "%s (sha256 %s)." % (len(digests), EPOCH, "yes" if same else
@@ -543,7 +546,7 @@ class Bench:
              tr["payload_len"] / zs, stub_pct, (self.size - tr["payload_off"]) / zs,
              (1.03 * zs - (self.size - tr["payload_len"])) / zs))
         self.rows.append(Row("size: payload / tar.zst", [tr["payload_len"]], [zs], f_mb,
-                             "payload (one frame per file, earlier files as prefix)",
+                             "payload (one frame per file, an earlier file as prefix)",
                              "tar | zstd -%d --long=27" % self.level))
         self.notes.append(
             "The size ratio decomposed: the stub is %.2f%% of the installer; the payload is "
@@ -612,6 +615,7 @@ class Bench:
 
     def fig_install(self):
         a, bz, bg, bs, ex, rss = [], [], [], [], [], []
+        self.extract_cpu = []
 
         def subject(i, warm):
             root = self.path("root%d" % i)
@@ -623,7 +627,8 @@ class Bench:
 
         def extract(i, warm):
             d = self.path("e%d" % i)
-            t = must([self.inst, "extract", "-q", d], "extract", self.logf)[0]
+            t = must([self.inst, "extract", "-q", d], "extract", self.logf,
+                     cpu=None if warm else self.extract_cpu)[0]
             rmtree(d)
             if not warm:
                 ex.append(t)
@@ -733,8 +738,9 @@ class Bench:
         return max(weight) if weight else 0
 
     def extract_floor(self, sha_s, unzstd_s):
-        """What the extract cannot go below here: the heaviest chain of
-        prefixes decoded one frame after the other, at zstd -d's speed."""
+        """What the extract cannot go below here: its own CPU time spread
+        over every core, and the heaviest chain of prefixes decoded one
+        frame after the other, at zstd -d's speed."""
         row = next((r for r in self.rows if r.figure.startswith("extract (")), None)
         if row is None or not row.b:
             return
@@ -747,6 +753,13 @@ class Bench:
                     "SHA-256 of every file and the wait for the disk." %
                     (f_s(unzstd_s), self.tr["tar_len"], chain, 100.0 * chain / self.tr["tar_len"],
                      f_s(floor), floor / statistics.median(row.b)))
+        cpus = os.cpu_count() or 1
+        if getattr(self, "extract_cpu", None):
+            work = statistics.median(self.extract_cpu)
+            row.why += (" Its own work (decode, both SHA-256s, page faults and writeback: user + "
+                        "system CPU, median %s) spread perfectly over the %d CPUs takes %s "
+                        "(%.2f x the tar median)." %
+                        (f_s(work), cpus, f_s(work / cpus), work / cpus / statistics.median(row.b)))
 
     def strace_reads(self, argv, target, what):
         """Bytes read from target by argv and its children, in one traced run."""

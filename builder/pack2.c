@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY /* a prefix digested once: ZSTD_createCDict_advanced2 */
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -17,26 +18,46 @@
 /* The level the prefix trials run at: fast, and ranks prefixes the way
  * the final level does closely enough. */
 #define TRIAL_LEVEL 1
-/* A further prefix file must save at least 1/GAIN_DIV of the frame, and
- * 1/COST_DIV of its own size: the compressor indexes every byte of a
- * prefix, which at high levels costs about as much as compressing it. */
+/* A prefix must save at least 1/GAIN_DIV of the frame, and 1/COST_DIV of
+ * its own size: the compressor digests every byte of a prefix, which at
+ * high levels costs about as much as compressing it. */
 #define GAIN_DIV 200
 #define COST_DIV 128
+#define NO_REF ((size_t)-1)
+/* The weakest zstd strategy at which a prefix is digested once. */
+#define DIGEST_STRATEGY ZSTD_btlazy2
 
 struct src {
 	const unsigned char *data; /* mapped source, size bytes */
 	uint64_t size;
 };
 
+/* A file that serves as a prefix, digested once for every frame that
+ * takes it: its padded copy and the zstd dictionary made of it. */
+struct digest {
+	unsigned char *pre;
+	size_t len;
+	ZSTD_CDict *cd;
+	int wanted, done;
+};
+
+/* A unit of the compression pass: digest file k, or compress frame k. */
+struct task {
+	size_t k;
+	int digest;
+	int taken;
+};
+
 struct packer {
 	const struct dy_pack2_opts *o;
 	struct dy_meta *m;
-	struct src *src; /* per frame */
+	struct src *src;     /* per frame */
+	struct digest *dig;  /* per frame */
+	struct task *task;   /* digests, then frames by size, largest first */
+	size_t ntask, ndone; /* frames done, for progress */
 	struct dy_pack2_out *out;
 	pthread_mutex_t mu;
-	size_t *order; /* frames by size, largest first: the compression queue */
-	size_t next;
-	size_t ndone;
+	pthread_cond_t cv;
 	int failed;
 	struct dy_err err;
 };
@@ -75,23 +96,23 @@ map_source(struct packer *pk, size_t k, int fd, struct dy_err *err)
 	return 0;
 }
 
-/* The prefix of a frame with refs: the files, each padded with zeros to
+static const char *
+path_of(const struct packer *pk, size_t k)
+{
+	return pk->m->entries[pk->out->fr.v[k].entry].path;
+}
+
+/* The prefix made of file r: the file padded with zeros to
  * DY_FRAMES_ALIGN (what the decoder's side-by-side mapping reads). */
 static unsigned char *
-build_prefix(const struct packer *pk, const uint32_t *refs, unsigned n, size_t *len)
+build_prefix(const struct packer *pk, size_t r, size_t *len)
 {
 	unsigned char *buf;
-	uint64_t total = 0, off = 0;
-	unsigned i;
 
-	for (i = 0; i < n; i++)
-		total += dy_frames_padded(pk->src[refs[i]].size);
-	*len = (size_t)total;
-	buf = calloc(total ? total : 1, 1);
-	for (i = 0; buf != NULL && i < n; i++) {
-		memcpy(buf + off, pk->src[refs[i]].data, pk->src[refs[i]].size);
-		off += dy_frames_padded(pk->src[refs[i]].size);
-	}
+	*len = (size_t)dy_frames_padded(pk->src[r].size);
+	buf = calloc(*len ? *len : 1, 1);
+	if (buf != NULL)
+		memcpy(buf, pk->src[r].data, pk->src[r].size);
 	return buf;
 }
 
@@ -105,154 +126,360 @@ window_for(const struct packer *pk, size_t prelen, uint64_t size)
 	return wl > pk->o->window_log_max ? pk->o->window_log_max : wl;
 }
 
-/* Compress frame k with prefix files refs at level into a new buffer:
- * its length, or 0 with err set. */
+/* Level, window, long mode and checksum: the same for every frame, its
+ * trials and its digested prefix. */
 static size_t
-compress_frame(const struct packer *pk, size_t k, const uint32_t *refs, unsigned n, int level,
-	       unsigned char **out, struct dy_err *err)
+set_params(ZSTD_CCtx_params *p, int level, int wl)
 {
-	const struct src *s = &pk->src[k];
-	size_t prelen, cap = ZSTD_compressBound(s->size), r = 0;
-	unsigned char *pre = build_prefix(pk, refs, n, &prelen);
+	size_t r = ZSTD_CCtxParams_setParameter(p, ZSTD_c_compressionLevel, level);
+
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtxParams_setParameter(p, ZSTD_c_windowLog, wl);
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtxParams_setParameter(p, ZSTD_c_enableLongDistanceMatching, 1);
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtxParams_setParameter(p, ZSTD_c_checksumFlag, 1);
+	return r;
+}
+
+/* Compress src into a new buffer with a prefix: raw (pre) or digested
+ * (cd), or none.  Its length, or a zstd error code. */
+static size_t
+compress_with(const struct src *s, int level, int wl, const void *pre, size_t prelen,
+	      const ZSTD_CDict *cd, unsigned char **out)
+{
+	size_t cap = ZSTD_compressBound(s->size), r;
+	ZSTD_CCtx_params *p = ZSTD_createCCtxParams();
 	ZSTD_CCtx *c = ZSTD_createCCtx();
 
 	*out = malloc(cap);
-	if (pre == NULL || c == NULL || *out == NULL)
-		r = (size_t)-ZSTD_error_memory_allocation;
-	if (r == 0)
-		r = ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
+	r = p && c && *out ? set_params(p, level, wl) : (size_t)-ZSTD_error_memory_allocation;
 	if (!ZSTD_isError(r))
-		r = ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, window_for(pk, prelen, s->size));
-	if (!ZSTD_isError(r))
-		r = ZSTD_CCtx_setParameter(c, ZSTD_c_enableLongDistanceMatching, 1);
-	if (!ZSTD_isError(r))
-		r = ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
-	if (!ZSTD_isError(r) && prelen > 0)
+		r = ZSTD_CCtx_setParametersUsingCCtxParams(c, p);
+	if (!ZSTD_isError(r) && cd != NULL)
+		r = ZSTD_CCtx_refCDict(c, cd);
+	else if (!ZSTD_isError(r) && prelen > 0)
 		r = ZSTD_CCtx_refPrefix(c, pre, prelen); /* raw content */
 	if (!ZSTD_isError(r))
 		r = ZSTD_compress2(c, *out, cap, s->data, s->size);
 	ZSTD_freeCCtx(c);
+	ZSTD_freeCCtxParams(p);
+	if (ZSTD_isError(r)) {
+		free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+/* The length of frame k at the trial level with file r (or NO_REF) as
+ * its prefix; 0 with err set on failure. */
+static size_t
+trial(const struct packer *pk, size_t k, size_t r, struct dy_err *err)
+{
+	unsigned char *pre = NULL, *buf = NULL;
+	size_t prelen = 0, len = (size_t)-ZSTD_error_memory_allocation;
+
+	if (r == NO_REF || (pre = build_prefix(pk, r, &prelen)) != NULL)
+		len = compress_with(&pk->src[k], TRIAL_LEVEL,
+				    window_for(pk, prelen, pk->src[k].size), pre, prelen, NULL,
+				    &buf);
 	free(pre);
-	if (!ZSTD_isError(r))
-		return r;
-	free(*out);
-	*out = NULL;
-	dy_errf(err, "zstd compression of %s failed: %s",
-		pk->m->entries[pk->out->fr.v[k].entry].path, ZSTD_getErrorName(r));
+	free(buf);
+	if (!ZSTD_isError(len))
+		return len;
+	dy_errf(err, "zstd compression of %s failed: %s", path_of(pk, k), ZSTD_getErrorName(len));
 	return 0;
 }
 
-static size_t
-trial(const struct packer *pk, size_t k, const uint32_t *refs, unsigned n, struct dy_err *err)
-{
-	unsigned char *buf;
-	size_t len = compress_frame(pk, k, refs, n, TRIAL_LEVEL, &buf, err);
+/* The trials of one frame, run side by side: cand[i] as prefix (NO_REF:
+ * none) gives len[i]. */
+struct trials {
+	const struct packer *pk;
+	size_t k, n, next;
+	size_t *cand, *len;
+	pthread_mutex_t mu;
+	int failed;
+	struct dy_err err;
+};
 
-	free(buf);
-	return len;
+static void *
+trials_main(void *arg)
+{
+	struct trials *t = arg;
+	struct dy_err err = { 0 };
+	size_t i, len;
+
+	for (;;) {
+		pthread_mutex_lock(&t->mu);
+		i = t->failed ? t->n : t->next++;
+		pthread_mutex_unlock(&t->mu);
+		if (i >= t->n)
+			return NULL;
+		len = trial(t->pk, t->k, t->cand[i], &err);
+		pthread_mutex_lock(&t->mu);
+		t->len[i] = len;
+		if (len == 0 && !t->failed) {
+			t->failed = 1;
+			t->err = err;
+		}
+		pthread_mutex_unlock(&t->mu);
+	}
 }
 
-/* One more prefix file for frame k, tried after those chosen: the
- * earliest that gives the smallest frame, or 0 when none saves enough. */
 static int
-add_best_ref(struct packer *pk, size_t k, size_t *best, struct dy_err *err)
+run_trials(const struct packer *pk, struct trials *t, struct dy_err *err)
 {
-	struct dy_frame *fr = &pk->out->fr.v[k];
-	uint32_t refs[DY_FRAMES_MAX_REFS];
-	size_t j, len, pick = (size_t)-1, limit = *best - *best / GAIN_DIV, gain = 0;
-	unsigned i;
+	pthread_t th[64];
+	int n = pk->o->threads, i, started = 0;
 
-	memcpy(refs, fr->ref, sizeof(refs));
-	for (j = 0; j < k; j++) {
-		for (i = 0; i < fr->nref && fr->ref[i] != j; i++)
-			;
-		if (i < fr->nref || pk->src[j].size < MIN_REF_SIZE)
-			continue;
-		refs[fr->nref] = (uint32_t)j;
-		len = trial(pk, k, refs, fr->nref + 1, err);
-		if (len == 0)
-			return -1;
-		if (len<limit && * best - len >= pk->src[j].size / COST_DIV && * best - len> gain) {
-			gain = *best - len;
-			pick = j;
+	if (n > 64)
+		n = 64;
+	if ((size_t)n > t->n)
+		n = (int)t->n;
+	pthread_mutex_init(&t->mu, NULL);
+	for (i = 0; i < n; i++)
+		if (pthread_create(&th[started], NULL, trials_main, t) == 0)
+			started++;
+	if (started == 0)
+		trials_main(t);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&t->mu);
+	if (t->failed)
+		*err = t->err;
+	return t->failed ? -1 : 0;
+}
+
+/* Digesting a prefix once for all its frames pays at the levels whose
+ * match finder is a binary tree: there, indexing a prefix costs about as
+ * much as compressing it.  Below, each frame loads its prefix itself:
+ * cheap there, and zstd's long mode (which a digested prefix does not
+ * feed) then finds most of what the frame takes from it. */
+static int
+digest_pays(int level)
+{
+	return ZSTD_getCParams(level, 0, 0).strategy >= DIGEST_STRATEGY;
+}
+
+/* The candidates for frame k's prefix: no prefix, then every earlier
+ * file large enough that takes no prefix itself (so a frame never waits
+ * for more than one file, and each prefix file is digested once). */
+static size_t
+candidates(const struct packer *pk, size_t k, size_t *cand)
+{
+	size_t j, n = 0;
+
+	cand[n++] = NO_REF;
+	for (j = 0; j < k; j++)
+		if (pk->src[j].size >= MIN_REF_SIZE && pk->out->fr.v[j].nref == 0)
+			cand[n++] = j;
+	return n;
+}
+
+/* The candidate that gives the smallest frame, the earliest on a tie, if
+ * it saves enough; else none. */
+static size_t
+best_candidate(const struct packer *pk, const struct trials *t)
+{
+	size_t i, best = t->len[0], limit = best - best / GAIN_DIV, gain = 0, pick = NO_REF;
+
+	for (i = 1; i < t->n; i++) {
+		size_t len = t->len[i], r = t->cand[i];
+		if (len < limit && best - len >= pk->src[r].size / COST_DIV && best - len > gain) {
+			gain = best - len;
+			pick = r;
 		}
 	}
-	if (pick == (size_t)-1)
-		return 0;
-	fr->ref[fr->nref++] = (uint32_t)pick;
-	*best -= gain;
-	return 1;
+	return pick;
 }
 
-/* Greedy and deterministic: no prefix, then one file at a time. */
+/* Frame k's prefix: deterministic, from the sources and the choices of
+ * the frames before it only. */
 static int
-choose_refs(struct packer *pk, size_t k, struct dy_err *err)
+choose_ref(struct packer *pk, size_t k, struct dy_err *err)
 {
-	size_t best;
-	int rc = 1;
+	struct trials t;
+	size_t pick;
+	int rc;
 
 	if (pk->src[k].size < MIN_REF_SIZE)
 		return 0;
-	best = trial(pk, k, NULL, 0, err);
-	if (best == 0)
-		return -1;
-	while (rc == 1 && pk->out->fr.v[k].nref < DY_FRAMES_MAX_REFS)
-		rc = add_best_ref(pk, k, &best, err);
-	return rc < 0 ? -1 : 0;
+	memset(&t, 0, sizeof(t));
+	t.pk = pk;
+	t.k = k;
+	t.cand = calloc(k + 1, sizeof(*t.cand));
+	t.len = calloc(k + 1, sizeof(*t.len));
+	if (t.cand == NULL || t.len == NULL)
+		rc = dy_errf(err, "out of memory");
+	else {
+		t.n = candidates(pk, k, t.cand);
+		rc = t.n > 1 ? run_trials(pk, &t, err) : 0;
+	}
+	if (rc == 0 && t.n > 1 && (pick = best_candidate(pk, &t)) != NO_REF) {
+		pk->out->fr.v[k].ref[0] = (uint32_t)pick;
+		pk->out->fr.v[k].nref = 1;
+		pk->dig[pick].wanted = digest_pays(pk->o->level);
+	}
+	free(t.cand);
+	free(t.len);
+	return rc;
 }
 
-static long
-take_job(struct packer *pk)
+/* Digest file k into the dictionary its takers share (raw content: the
+ * same bytes as a prefix, so the decoder needs nothing new). */
+static int
+make_digest(struct packer *pk, size_t k, struct dy_err *err)
 {
-	long k = -1;
+	struct digest *d = &pk->dig[k];
+	ZSTD_CCtx_params *p = ZSTD_createCCtxParams();
+	size_t r = (size_t)-ZSTD_error_memory_allocation;
+
+	d->pre = build_prefix(pk, k, &d->len);
+	if (p != NULL && d->pre != NULL)
+		r = set_params(p, pk->o->level, pk->o->window_log_max);
+	if (!ZSTD_isError(r)) {
+		d->cd = ZSTD_createCDict_advanced2(d->pre, d->len, ZSTD_dlm_byRef,
+						   ZSTD_dct_rawContent, p, ZSTD_defaultCMem);
+		if (d->cd == NULL)
+			r = (size_t)-ZSTD_error_memory_allocation;
+	}
+	ZSTD_freeCCtxParams(p);
+	if (!ZSTD_isError(r))
+		return 0;
+	return dy_errf(err, "zstd cannot digest %s as a prefix: %s", path_of(pk, k),
+		       ZSTD_getErrorName(r));
+}
+
+/* Compress frame k at the build's level with its prefix: digested when
+ * digest_pays, else loaded by this frame alone. */
+static size_t
+compress_frame(struct packer *pk, size_t k, struct dy_err *err)
+{
+	const struct dy_frame *fr = &pk->out->fr.v[k];
+	const struct digest *d = fr->nref ? &pk->dig[fr->ref[0]] : NULL;
+	unsigned char *pre = NULL;
+	size_t prelen = 0, r = 0;
+
+	if (d != NULL && d->cd != NULL)
+		prelen = d->len;
+	else if (d != NULL && (pre = build_prefix(pk, fr->ref[0], &prelen)) == NULL)
+		r = (size_t)-ZSTD_error_memory_allocation;
+	if (r == 0)
+		r = compress_with(&pk->src[k], pk->o->level,
+				  window_for(pk, prelen, pk->src[k].size), pre, prelen,
+				  d ? d->cd : NULL, &pk->out->frame[k]);
+	free(pre);
+	if (!ZSTD_isError(r))
+		return r;
+	dy_errf(err, "zstd compression of %s failed: %s", path_of(pk, k), ZSTD_getErrorName(r));
+	return 0;
+}
+
+static int
+task_ready(const struct packer *pk, const struct task *t)
+{
+	const struct dy_frame *fr = &pk->out->fr.v[t->k];
+
+	return t->digest || fr->nref == 0 || !pk->dig[fr->ref[0]].wanted ||
+	       pk->dig[fr->ref[0]].done;
+}
+
+/* The first task not taken that can run now; waits while every task
+ * left waits for a digest.  NULL when none is left or one failed. */
+static struct task *
+take_task(struct packer *pk)
+{
+	struct task *t = NULL;
+	size_t i, left;
 
 	pthread_mutex_lock(&pk->mu);
-	if (!pk->failed && pk->next < pk->out->fr.n)
-		k = (long)pk->order[pk->next++];
+	while (t == NULL && !pk->failed) {
+		for (i = 0, left = 0; i < pk->ntask && t == NULL; i++) {
+			left += !pk->task[i].taken;
+			if (!pk->task[i].taken && task_ready(pk, &pk->task[i]))
+				t = &pk->task[i];
+		}
+		if (t != NULL)
+			t->taken = 1;
+		else if (left == 0)
+			break;
+		else
+			pthread_cond_wait(&pk->cv, &pk->mu);
+	}
 	pthread_mutex_unlock(&pk->mu);
-	return k;
+	return t;
+}
+
+static void
+finish_task(struct packer *pk, const struct task *t, int rc, const struct dy_err *err)
+{
+	size_t done;
+
+	pthread_mutex_lock(&pk->mu);
+	if (rc < 0 && !pk->failed) {
+		pk->failed = 1;
+		pk->err = *err;
+	}
+	if (t->digest)
+		pk->dig[t->k].done = 1;
+	done = t->digest ? 0 : ++pk->ndone;
+	pthread_cond_broadcast(&pk->cv);
+	pthread_mutex_unlock(&pk->mu);
+	if (done && pk->o->progress)
+		pk->o->progress(pk->o->progress_ctx, done, pk->out->fr.n);
+}
+
+/* One task: 0, or -1 with err set. */
+static int
+run_task(struct packer *pk, const struct task *t, struct dy_err *err)
+{
+	struct dy_frame *fr = &pk->out->fr.v[t->k];
+
+	if (t->digest)
+		return make_digest(pk, t->k, err);
+	fr->len = pk->src[t->k].size > 0 ? compress_frame(pk, t->k, err) : 0;
+	return fr->len == 0 && pk->src[t->k].size > 0 ? -1 : 0;
 }
 
 static void *
 compress_main(void *arg)
 {
 	struct packer *pk = arg;
-	struct dy_frame *fr;
-	struct dy_err err;
-	size_t len;
-	long k;
+	struct dy_err err = { 0 };
+	struct task *t;
 
-	while ((k = take_job(pk)) >= 0) {
-		fr = &pk->out->fr.v[k];
-		len = 0;
-		/* Each frame's prefixes depend on the sources only: chosen
-		 * here, in parallel, the result is the same in any order. */
-		if (pk->src[k].size > 0 && choose_refs(pk, (size_t)k, &err) == 0)
-			len = compress_frame(pk, (size_t)k, fr->ref, fr->nref, pk->o->level,
-					     &pk->out->frame[k], &err);
-		pthread_mutex_lock(&pk->mu);
-		fr->len = len;
-		if (len == 0 && pk->src[k].size > 0 && !pk->failed) {
-			pk->failed = 1;
-			pk->err = err;
-		}
-		pk->ndone++;
-		pthread_mutex_unlock(&pk->mu);
-		if (pk->o->progress)
-			pk->o->progress(pk->o->progress_ctx, pk->ndone, pk->out->fr.n);
-	}
+	while ((t = take_task(pk)) != NULL)
+		finish_task(pk, t, run_task(pk, t, &err), &err);
 	return NULL;
 }
 
 static int
 by_size_desc(const void *a, const void *b, void *ctx)
 {
-	const struct src *s = ctx;
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	const struct packer *pk = ctx;
+	const struct task *x = a, *y = b;
 
-	if (s[x].size != s[y].size)
-		return s[x].size < s[y].size ? 1 : -1;
-	return x < y ? -1 : x > y;
+	if (x->digest != y->digest)
+		return x->digest ? -1 : 1;
+	if (pk->src[x->k].size != pk->src[y->k].size)
+		return pk->src[x->k].size < pk->src[y->k].size ? 1 : -1;
+	return x->k < y->k ? -1 : x->k > y->k;
+}
+
+/* The tasks: every wanted digest, then every frame; digests first (the
+ * frames that take them wait), then largest first. */
+static void
+plan_tasks(struct packer *pk)
+{
+	size_t k;
+
+	pk->ntask = 0;
+	for (k = 0; k < pk->out->fr.n; k++)
+		if (pk->dig[k].wanted)
+			pk->task[pk->ntask++] = (struct task){ k, 1, 0 };
+	for (k = 0; k < pk->out->fr.n; k++)
+		pk->task[pk->ntask++] = (struct task){ k, 0, 0 };
+	qsort_r(pk->task, pk->ntask, sizeof(*pk->task), by_size_desc, pk);
 }
 
 static int
@@ -260,11 +487,8 @@ compress_all(struct packer *pk, struct dy_err *err)
 {
 	pthread_t th[64];
 	int n = pk->o->threads > 64 ? 64 : pk->o->threads, i, started = 0;
-	size_t k;
 
-	for (k = 0; k < pk->out->fr.n; k++)
-		pk->order[k] = k;
-	qsort_r(pk->order, pk->out->fr.n, sizeof(*pk->order), by_size_desc, pk->src);
+	plan_tasks(pk);
 	for (i = 0; i < n; i++)
 		if (pthread_create(&th[started], NULL, compress_main, pk) == 0)
 			started++;
@@ -314,9 +538,31 @@ run(struct packer *pk, const int *fds, struct dy_err *err)
 	for (k = 0; k < pk->out->fr.n; k++)
 		if (map_source(pk, k, fds[pk->out->fr.v[k].entry], err) < 0)
 			return -1;
+	/* In file order: a frame's candidates are the earlier files that
+	 * took no prefix.  Each frame's trials run side by side. */
+	for (k = 0; k < pk->out->fr.n; k++)
+		if (choose_ref(pk, k, err) < 0)
+			return -1;
 	if (compress_all(pk, err) < 0)
 		return -1;
 	return finish(pk, err);
+}
+
+static void
+packer_free(struct packer *pk)
+{
+	size_t k;
+
+	for (k = 0; pk->src != NULL && k < pk->out->fr.n; k++)
+		if (pk->src[k].data != NULL)
+			munmap((void *)pk->src[k].data, pk->src[k].size);
+	for (k = 0; pk->dig != NULL && k < pk->out->fr.n; k++) {
+		ZSTD_freeCDict(pk->dig[k].cd);
+		free(pk->dig[k].pre);
+	}
+	free(pk->src);
+	free(pk->dig);
+	free(pk->task);
 }
 
 int
@@ -324,7 +570,7 @@ dy_pack2(struct dy_meta *m, const int *fds, const struct dy_pack2_opts *o, struc
 	 struct dy_err *err)
 {
 	struct packer pk;
-	size_t k;
+	size_t n;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -334,21 +580,21 @@ dy_pack2(struct dy_meta *m, const int *fds, const struct dy_pack2_opts *o, struc
 	pk.out = out;
 	if (dy_frames_init(&out->fr, m, err) < 0)
 		return -1;
-	pk.src = calloc(out->fr.n + 1, sizeof(*pk.src));
-	pk.order = calloc(out->fr.n + 1, sizeof(*pk.order));
-	out->frame = calloc(out->fr.n + 1, sizeof(*out->frame));
-	if (pk.src == NULL || pk.order == NULL || out->frame == NULL)
+	n = out->fr.n + 1;
+	pk.src = calloc(n, sizeof(*pk.src));
+	pk.dig = calloc(n, sizeof(*pk.dig));
+	pk.task = calloc(2 * n, sizeof(*pk.task));
+	out->frame = calloc(n, sizeof(*out->frame));
+	if (pk.src == NULL || pk.dig == NULL || pk.task == NULL || out->frame == NULL)
 		rc = dy_errf(err, "out of memory");
 	else {
 		pthread_mutex_init(&pk.mu, NULL);
+		pthread_cond_init(&pk.cv, NULL);
 		rc = run(&pk, fds, err);
+		pthread_cond_destroy(&pk.cv);
 		pthread_mutex_destroy(&pk.mu);
 	}
-	for (k = 0; pk.src != NULL && k < out->fr.n; k++)
-		if (pk.src[k].data != NULL)
-			munmap((void *)pk.src[k].data, pk.src[k].size);
-	free(pk.src);
-	free(pk.order);
+	packer_free(&pk);
 	return rc;
 }
 

@@ -2,10 +2,12 @@
 /*
  * The payload of trailer version 2 (verify/frames.h): one zstd frame per
  * file, each taking as its prefix the earlier file that shrinks it most
- * (tried at a fast level, so the choice is cheap and deterministic), with
- * a window as large as prefix and file together need, up to a cap.  The
- * frames are compressed on several threads, one single-threaded zstd
- * context each, so the bytes do not depend on the thread count.
+ * among those that take none themselves (tried at a fast level, so the
+ * choice is cheap and deterministic), with a window as large as prefix
+ * and file together need, up to a cap.  Each prefix file is digested once
+ * into a zstd dictionary its frames share.  Trials and frames run on
+ * several threads, one single-threaded zstd context each, so the bytes do
+ * not depend on the thread count.
  */
 #ifndef DY_PACK2_H
 #define DY_PACK2_H
