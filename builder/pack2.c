@@ -226,24 +226,28 @@ trials_main(void *arg)
 	}
 }
 
+/* Run fn(arg) on n threads (at most 64) and wait for them all; on the
+ * caller's thread when none can start. */
+static void
+run_threads(void *(*fn)(void *), void *arg, int n)
+{
+	pthread_t th[64];
+	int i, started = 0;
+
+	for (i = 0; i < n && i < 64; i++)
+		if (pthread_create(&th[started], NULL, fn, arg) == 0)
+			started++;
+	if (started == 0)
+		fn(arg);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+}
+
 static int
 run_trials(const struct packer *pk, struct trials *t, struct dy_err *err)
 {
-	pthread_t th[64];
-	int n = pk->o->threads, i, started = 0;
-
-	if (n > 64)
-		n = 64;
-	if ((size_t)n > t->n)
-		n = (int)t->n;
 	pthread_mutex_init(&t->mu, NULL);
-	for (i = 0; i < n; i++)
-		if (pthread_create(&th[started], NULL, trials_main, t) == 0)
-			started++;
-	if (started == 0)
-		trials_main(t);
-	for (i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
+	run_threads(trials_main, t, (size_t)pk->o->threads < t->n ? pk->o->threads : (int)t->n);
 	pthread_mutex_destroy(&t->mu);
 	if (t->failed)
 		*err = t->err;
@@ -485,17 +489,8 @@ plan_tasks(struct packer *pk)
 static int
 compress_all(struct packer *pk, struct dy_err *err)
 {
-	pthread_t th[64];
-	int n = pk->o->threads > 64 ? 64 : pk->o->threads, i, started = 0;
-
 	plan_tasks(pk);
-	for (i = 0; i < n; i++)
-		if (pthread_create(&th[started], NULL, compress_main, pk) == 0)
-			started++;
-	if (started == 0)
-		compress_main(pk);
-	for (i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
+	run_threads(compress_main, pk, pk->o->threads);
 	if (pk->failed) {
 		*err = pk->err;
 		return -1;
