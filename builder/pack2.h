@@ -4,10 +4,10 @@
  * file, each taking as its prefix the earlier file that shrinks it most
  * among those that take none themselves (tried at a fast level, so the
  * choice is cheap and deterministic), with a window as large as prefix
- * and file together need, up to a cap.  Each prefix file is digested once
- * into a zstd dictionary its frames share.  Trials and frames run on
- * several threads, one single-threaded zstd context each, so the bytes do
- * not depend on the thread count.
+ * and file together need, up to a cap.  From level 13 each prefix file is
+ * digested once into a zstd dictionary its frames share.  Trials and
+ * frames run on several threads, one single-threaded zstd context each,
+ * so the bytes do not depend on the thread count.
  */
 #ifndef DY_PACK2_H
 #define DY_PACK2_H
