@@ -148,6 +148,17 @@ act_put_file(struct run *r, const char *path, const char *display, const char *d
 }
 
 int
+act_put_root_file(struct run *r, const char *rel, const char *data, size_t len, unsigned mode,
+		  struct dy_err *err)
+{
+	char path[PATH_BUF];
+
+	if (act_root_path(r, path, sizeof(path), rel, err) < 0)
+		return -1;
+	return act_put_file(r, path, path, data, len, mode, err);
+}
+
+int
 act_ensure_dir(struct run *r, const char *path, unsigned mode, struct dy_err *err)
 {
 	struct stat st;

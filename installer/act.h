@@ -50,6 +50,9 @@ int beside_root(const char *prefix, const char *root, const char *suffix, char *
  * 1 written (or planned), 0 unchanged, -1 error. */
 int act_put_file(struct run *r, const char *path, const char *display, const char *data, size_t len,
 		 unsigned mode, struct dy_err *err);
+/* The same for ROOT/rel. */
+int act_put_root_file(struct run *r, const char *rel, const char *data, size_t len, unsigned mode,
+		      struct dy_err *err);
 /* mkdir with mode unless a directory is there: 1 made, 0 there, -1 error. */
 int act_ensure_dir(struct run *r, const char *path, unsigned mode, struct dy_err *err);
 /* Remove ROOT/rel (a tree), not following links; absent is fine. */

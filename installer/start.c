@@ -212,11 +212,8 @@ roll_back(const struct run *r, const struct instance *in, struct stage *stg, str
 static int
 record_payload(struct run *r, const struct instance *in, struct dy_err *err)
 {
-	char path[PATH_BUF];
-	if (act_root_path(r, path, sizeof(path), PAYLOAD_META, err) < 0)
-		return -1;
-	return act_put_file(r, path, path, in->img->meta_raw, (size_t)in->img->trailer.meta_len,
-			    0644, err) < 0
+	return act_put_root_file(r, PAYLOAD_META, in->img->meta_raw,
+				 (size_t)in->img->trailer.meta_len, 0644, err) < 0
 		       ? -1
 		       : 0;
 }

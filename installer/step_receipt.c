@@ -35,7 +35,7 @@ int
 step_receipt(struct run *r, const struct instance *in, struct dy_receipt *receipt,
 	     struct dy_err *err)
 {
-	char path[PATH_BUF], lock[PATH_BUF], *text = NULL;
+	char lock[PATH_BUF], *text = NULL;
 	size_t len;
 	int rc;
 
@@ -44,9 +44,7 @@ step_receipt(struct run *r, const struct instance *in, struct dy_receipt *receip
 		return -1;
 	if (dy_receipt_format(receipt, &text, &len, err) < 0)
 		return -1;
-	rc = act_root_path(r, path, sizeof(path), "etc/receipt", err);
-	if (rc == 0)
-		rc = act_put_file(r, path, path, text, len, 0644, err);
+	rc = act_put_root_file(r, "etc/receipt", text, len, 0644, err);
 	free(text);
 	return rc < 0 ? -1 : 0;
 }

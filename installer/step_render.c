@@ -173,15 +173,13 @@ pick_dns(const struct run *r, const struct dy_config *cfg, char dns[DY_MAX_DNS][
 static int
 render_env(struct run *r, const struct dy_config *cfg, struct restart *rs, struct dy_err *err)
 {
-	char path[PATH_BUF], *env = NULL;
+	char *env = NULL;
 	size_t len;
 	int rc;
 
 	if (dy_config_format_env(cfg, &env, &len, err) < 0)
 		return -1;
-	rc = act_root_path(r, path, sizeof(path), "etc/dockyard.env", err);
-	if (rc == 0)
-		rc = act_put_file(r, path, path, env, len, 0644, err);
+	rc = act_put_root_file(r, "etc/dockyard.env", env, len, 0644, err);
 	free(env);
 	if (rc > 0)
 		rs->needed = 1;
