@@ -411,6 +411,7 @@ class Bench:
         self.daemons = []  # processes started by hand: (Popen, root)
         self.netup = []  # roots whose bridge was brought up by hand
         self.samples = {}  # kept for later figures: install and check rusage
+        self.extract_cpu = []  # user + system seconds of each timed extract
         self.scratch = None
         self.logf = None
         self.t_start = time.monotonic()
@@ -615,7 +616,6 @@ class Bench:
 
     def fig_install(self):
         a, bz, bg, bs, ex, rss = [], [], [], [], [], []
-        self.extract_cpu = []
 
         def subject(i, warm):
             root = self.path("root%d" % i)
@@ -754,7 +754,7 @@ class Bench:
                     (f_s(unzstd_s), self.tr["tar_len"], chain, 100.0 * chain / self.tr["tar_len"],
                      f_s(floor), floor / statistics.median(row.b)))
         cpus = os.cpu_count() or 1
-        if getattr(self, "extract_cpu", None):
+        if self.extract_cpu:
             work = statistics.median(self.extract_cpu)
             row.why += (" Its own work (decode, both SHA-256s, page faults and writeback: user + "
                         "system CPU, median %s) spread perfectly over the %d CPUs takes %s "
